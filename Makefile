@@ -1,0 +1,51 @@
+# Lodestone: the two commands a newcomer needs are `make run` and `make test`.
+BUILD_DIR ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= $(shell nproc)
+DATA_DIR ?= data
+
+# Debian 12 packages the build, the tests and the demo need.
+DEB_PACKAGES := cmake g++ make pkg-config libgrpc++-dev protobuf-compiler-grpc protobuf-compiler \
+  libprotobuf-dev librocksdb-dev prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev \
+  grpc-proto libabsl-dev libssl-dev clang-format etcd-server etcd-client python3-grpcio \
+  python3-protobuf
+
+.PHONY: all deps build test run bench lint format clean
+
+all: build
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+$(BUILD_DIR)/CMakeCache.txt:
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+
+build: deps $(BUILD_DIR)/CMakeCache.txt
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+run: build
+	$(BUILD_DIR)/services/ledger/lodestone-ledger --data-dir=$(DATA_DIR)
+
+bench: build
+	ops/bench.sh $(BUILD_DIR)
+
+lint:
+	@files=$$(git ls-files '*.h' '*.cc'); \
+	clang-format --dry-run --Werror $$files && echo "clang-format: clean"
+
+format:
+	clang-format -i $$(git ls-files '*.h' '*.cc')
+
+clean:
+	rm -rf $(BUILD_DIR)

@@ -1,0 +1,36 @@
+// The write-side rules: what the ledger accepts. Pure functions of the event and the write
+// model; no clock, randomness or I/O beyond the StateStore.
+#ifndef LODESTONE_SERVICES_DOMAIN_RULES_H_
+#define LODESTONE_SERVICES_DOMAIN_RULES_H_
+
+#include <cstddef>
+
+#include "absl/status/status.h"
+#include "services/domain/event.h"
+#include "services/domain/state_store.h"
+
+namespace lodestone::domain {
+
+// Limits on one event. Larger events are rejected as kMalformed.
+inline constexpr size_t kMaxIdBytes = 128;
+inline constexpr size_t kMaxTextBytes = 1024;
+inline constexpr size_t kMaxTransformationInputs = 1000;
+inline constexpr size_t kMaxTransformationOutputs = 1000;
+inline constexpr size_t kMaxShipmentItems = 1000;
+inline constexpr size_t kMaxLicenceCodes = 100;
+inline constexpr Grams kMaxMassG = int64_t{1} << 52;  // ~4.5 billion tonnes; keeps sums exact
+
+// Stateless checks: envelope (event id, time, subject, actor), enums not UNSPECIFIED, ISO country
+// and subdivision codes, HS codes, masses > 0 and <= kMaxMassG, limits, the subject names an
+// entity the event concerns, outputs not heavier than inputs. Messages name the event id and
+// the field, e.g. "event 'e-7': inputs[1].mass_g must be > 0".
+absl::Status ValidateEvent(const Event& event);
+
+// Checks `event` against the write model and applies its effects to `store`. Calls
+// ValidateEvent first. On error, `store` may hold some of this event's writes: the caller rolls
+// them back (the ledger discards the whole batch).
+absl::Status ApplyEvent(const Event& event, StateStore& store);
+
+}  // namespace lodestone::domain
+
+#endif  // LODESTONE_SERVICES_DOMAIN_RULES_H_
