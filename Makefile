@@ -35,7 +35,7 @@ test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
 run: build
-	$(BUILD_DIR)/services/ledger/lodestone-ledger --data-dir=$(DATA_DIR)
+	$(BUILD_DIR)/services/ledger/lodestone-ledger --data_dir=$(DATA_DIR)/ledger
 
 bench: build
 	ops/bench.sh $(BUILD_DIR)

@@ -4,6 +4,8 @@
 #define LODESTONE_SERVICES_DOMAIN_RULES_H_
 
 #include <cstddef>
+#include <optional>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "services/domain/event.h"
@@ -18,7 +20,26 @@ inline constexpr size_t kMaxTransformationInputs = 1000;
 inline constexpr size_t kMaxTransformationOutputs = 1000;
 inline constexpr size_t kMaxShipmentItems = 1000;
 inline constexpr size_t kMaxLicenceCodes = 100;
-inline constexpr Grams kMaxMassG = int64_t{1} << 52;  // ~4.5 billion tonnes; keeps sums exact
+inline constexpr Grams kMaxMassG = int64_t{1} << 52;   // ~4.5 billion tonnes; keeps sums exact
+inline constexpr size_t kMaxCorrectiveEventIds = 100;  // per EventRetracted
+inline constexpr size_t kMaxAffiliateDepth = 64;       // parent-party chain walked on registration
+
+// The entity kinds a subject may name.
+inline constexpr std::string_view kSubjectKinds[] = {"party", "facility", "lot", "shipment",
+                                                     "licence"};
+
+// True when `id` is 1..kMaxIdBytes bytes of [A-Za-z0-9._:/-]: the rule for event ids and for
+// party, facility, lot, shipment, licence and transformation ids.
+bool IsWellFormedId(std::string_view id);
+
+// A parsed subject "<kind>/<id>": views into the parsed string.
+struct SubjectRef {
+  std::string_view kind;
+  std::string_view id;
+};
+// The kind and id of `subject`, or std::nullopt when the kind is not one of kSubjectKinds or the
+// id is not well formed. The id may itself contain '/': the kind ends at the first one.
+std::optional<SubjectRef> ParseSubject(std::string_view subject);
 
 // Stateless checks: envelope (event id, time, subject, actor), enums not UNSPECIFIED, ISO country
 // and subdivision codes, HS codes, masses > 0 and <= kMaxMassG, limits, the subject names an

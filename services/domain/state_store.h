@@ -56,8 +56,8 @@ struct FacilityState {
 struct LotState {
   Material material = Material::kUnspecified;
   std::string hs_code;
-  Grams mass_g = 0;       // mass when created
-  Grams remaining_g = 0;  // mass not yet consumed by transformations
+  Grams mass_g = 0;         // mass when created
+  Grams remaining_g = 0;    // mass not yet consumed by transformations
   std::string facility_id;  // where it is (the origin facility while in transit)
   std::string shipment_id;  // set while in transit
   LotStatus status = LotStatus::kActive;

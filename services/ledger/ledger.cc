@@ -1,0 +1,218 @@
+#include "services/ledger/ledger.h"
+
+#include <future>
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "services/domain/errors.h"
+#include "services/domain/rules.h"
+#include "services/ledger/txn_state_store.h"
+#include "services/rpc/event_codec.h"
+
+namespace lodestone::ledger {
+namespace {
+
+using domain::Rejection;
+
+// What the committer needs of one batch; shared between the stage and done callbacks.
+struct PendingBatch {
+  AppendBatch batch;
+  std::vector<std::string> payloads;  // canonical bytes, one per event
+  AppendOutcome outcome;
+};
+
+absl::Status CheckBatchShape(const AppendBatch& batch, const std::vector<std::string>& payloads,
+                             const LedgerOptions& options) {
+  if (batch.events.empty()) {
+    return domain::Reject(Rejection::kMalformed, "append: events must not be empty");
+  }
+  if (batch.events.size() > options.max_batch_events) {
+    return domain::Reject(Rejection::kBatchTooLarge,
+                          absl::StrCat("append: ", batch.events.size(),
+                                       " events exceed the limit of ", options.max_batch_events));
+  }
+  size_t bytes = 0;
+  for (const auto& payload : payloads) bytes += payload.size();
+  if (bytes > options.max_batch_bytes) {
+    return domain::Reject(
+        Rejection::kBatchTooLarge,
+        absl::StrCat("append: ", bytes, " bytes exceed the limit of ", options.max_batch_bytes));
+  }
+  absl::flat_hash_set<std::string_view> ids;
+  for (size_t i = 0; i < batch.events.size(); ++i) {
+    const auto& id = batch.events[i].event_id;
+    if (!ids.insert(id).second) {
+      return domain::Reject(
+          Rejection::kMalformed,
+          absl::StrCat("events[", i, "]: event id '", id, "' appears more than once in the batch"));
+    }
+    if (payloads[i].size() > storage::kMaxPayloadBytes) {
+      return domain::Reject(Rejection::kBatchTooLarge,
+                            absl::StrCat("events[", i, "] '", id, "': ", payloads[i].size(),
+                                         " bytes exceed the event limit"));
+    }
+  }
+  absl::flat_hash_set<std::string_view> subjects;
+  for (size_t i = 0; i < batch.expected_versions.size(); ++i) {
+    const auto& subject = batch.expected_versions[i].first;
+    if (subject.empty() || !subjects.insert(subject).second) {
+      return domain::Reject(
+          Rejection::kMalformed,
+          absl::StrCat("expected_versions[", i, "]: subject '", subject, "' is empty or repeated"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WithEventContext(const absl::Status& status, size_t index) {
+  absl::Status out(status.code(), absl::StrCat("events[", index, "]: ", status.message()));
+  status.ForEachPayload(
+      [&out](absl::string_view url, const absl::Cord& payload) { out.SetPayload(url, payload); });
+  return out;
+}
+
+// Idempotency: returns true when the whole batch was appended before with identical content
+// (and fills the outcome), false when none of it was. Anything else is ALREADY_EXISTS.
+absl::StatusOr<bool> CheckDuplicates(storage::Txn& txn, PendingBatch& pending) {
+  const auto& events = pending.batch.events;
+  size_t found = 0;
+  std::vector<EventPosition> positions;
+  for (size_t i = 0; i < events.size(); ++i) {
+    auto position = txn.FindEventId(events[i].event_id);
+    if (!position.ok()) return position.status();
+    if (!position->has_value()) continue;
+    auto record = txn.ReadRecord(**position);
+    if (!record.ok()) return record.status();
+    if (record->payload != pending.payloads[i]) {
+      return domain::Reject(
+          Rejection::kDuplicateConflict,
+          absl::StrCat("events[", i, "]: event id '", events[i].event_id,
+                       "' was appended at position ", **position, " with different content"));
+    }
+    ++found;
+    positions.push_back({events[i].event_id, record->position, record->stream_version});
+  }
+  if (found == 0) return false;
+  if (found != events.size()) {
+    return domain::Reject(Rejection::kDuplicateConflict,
+                          absl::StrCat("append: ", found, " of ", events.size(),
+                                       " event ids were appended before in another batch (first: '",
+                                       positions.front().event_id, "' at position ",
+                                       positions.front().position, ")"));
+  }
+  pending.outcome.results = std::move(positions);
+  pending.outcome.duplicate = true;
+  return true;
+}
+
+absl::Status CheckExpectedVersions(storage::Txn& txn, const AppendBatch& batch) {
+  for (const auto& [subject, expected] : batch.expected_versions) {
+    auto version = txn.StreamVersion(subject);
+    if (!version.ok()) return version.status();
+    if (*version != expected) {
+      return domain::Reject(Rejection::kVersionConflict,
+                            absl::StrCat("subject '", subject, "' is at version ", *version,
+                                         ", expected ", expected));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Stage(storage::Txn& txn, PendingBatch& pending) {
+  auto duplicate = CheckDuplicates(txn, pending);
+  if (!duplicate.ok()) return duplicate.status();
+  if (*duplicate) return absl::OkStatus();
+  if (auto status = CheckExpectedVersions(txn, pending.batch); !status.ok()) return status;
+  TxnStateStore store(txn);
+  auto& events = pending.batch.events;
+  pending.outcome.results.reserve(events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    const domain::Event& event = events[i];
+    if (auto status = domain::ApplyEvent(event, store); !status.ok()) {
+      return WithEventContext(status, i);
+    }
+    auto appended = txn.Append({event.event_id, event.subject, pending.payloads[i]});
+    if (!appended.ok()) return WithEventContext(appended.status(), i);
+    pending.outcome.results.push_back({event.event_id, appended->first, appended->second});
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& options,
+                                                     LedgerObserver* observer) {
+  auto log = storage::Log::Open(options.log);
+  if (!log.ok()) return log.status();
+  return std::unique_ptr<Ledger>(new Ledger(options, *std::move(log), observer));
+}
+
+Ledger::Ledger(LedgerOptions options, std::unique_ptr<storage::Log> log, LedgerObserver* observer)
+    : options_(std::move(options)), log_(std::move(log)), observer_(observer) {
+  committer_ = std::make_unique<storage::GroupCommitter>(*log_, options_.commit);
+  if (observer_ != nullptr) {
+    committer_->SetGroupListener(
+        [observer = observer_](size_t requests, size_t records, absl::Duration duration) {
+          observer->OnCommitGroup(requests, records, duration);
+        });
+  }
+}
+
+Ledger::~Ledger() { Stop(); }
+
+void Ledger::Stop() {
+  if (committer_ != nullptr) committer_->Stop();
+}
+
+void Ledger::Append(AppendBatch batch, DoneFn done) {
+  auto pending = std::make_shared<PendingBatch>();
+  pending->payloads.reserve(batch.events.size());
+  for (const auto& event : batch.events) {
+    pending->payloads.push_back(rpc::CanonicalEventBytes(event));
+  }
+  const size_t batch_events = batch.events.size();
+  if (auto status = CheckBatchShape(batch, pending->payloads, options_); !status.ok()) {
+    if (observer_ != nullptr) observer_->OnAppendDone(status, nullptr, batch_events);
+    done(status);
+    return;
+  }
+  for (size_t i = 0; i < batch.events.size(); ++i) {
+    if (auto status = domain::ValidateEvent(batch.events[i]); !status.ok()) {
+      status = WithEventContext(status, i);
+      if (observer_ != nullptr) observer_->OnAppendDone(status, nullptr, batch_events);
+      done(status);
+      return;
+    }
+  }
+  pending->batch = std::move(batch);
+  auto stage = [pending](storage::Txn& txn) { return Stage(txn, *pending); };
+  auto on_done = [this, pending, done, batch_events](absl::Status status) {
+    if (!status.ok()) {
+      if (observer_ != nullptr) observer_->OnAppendDone(status, nullptr, batch_events);
+      done(status);
+      return;
+    }
+    pending->outcome.log_size = log_->GetHead().size;
+    if (observer_ != nullptr) observer_->OnAppendDone(status, &pending->outcome, batch_events);
+    done(std::move(pending->outcome));
+  };
+  if (auto status = committer_->Submit(std::move(stage), on_done); !status.ok()) {
+    if (status.code() == absl::StatusCode::kResourceExhausted) {
+      status = domain::Reject(Rejection::kOverloaded, std::string(status.message()));
+    }
+    if (observer_ != nullptr) observer_->OnAppendDone(status, nullptr, batch_events);
+    done(status);
+  }
+}
+
+absl::StatusOr<AppendOutcome> Ledger::AppendAndWait(AppendBatch batch) {
+  std::promise<absl::StatusOr<AppendOutcome>> promise;
+  auto future = promise.get_future();
+  Append(std::move(batch), [&promise](absl::StatusOr<AppendOutcome> outcome) {
+    promise.set_value(std::move(outcome));
+  });
+  return future.get();
+}
+
+}  // namespace lodestone::ledger

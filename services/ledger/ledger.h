@@ -1,0 +1,91 @@
+// The ledger's write side on one machine: validates append batches against the write model and
+// commits them, with their state changes, through the storage group committer. No gRPC here;
+// ledger_service.* is the thin RPC layer over it.
+#ifndef LODESTONE_SERVICES_LEDGER_LEDGER_H_
+#define LODESTONE_SERVICES_LEDGER_LEDGER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "services/domain/event.h"
+#include "storage/group_commit.h"
+#include "storage/log.h"
+
+namespace lodestone::ledger {
+
+struct LedgerOptions {
+  storage::LogOptions log;
+  storage::GroupCommitOptions commit;
+  size_t max_batch_events = 10000;  // more: INVALID_ARGUMENT (batch_too_large)
+  size_t max_batch_bytes = size_t{8}
+                           << 20;  // canonical bytes of all events; more: INVALID_ARGUMENT
+};
+
+struct AppendBatch {
+  std::vector<domain::Event> events;
+  std::vector<std::pair<std::string, uint64_t>> expected_versions;  // (subject, version)
+};
+
+struct EventPosition {
+  std::string event_id;
+  uint64_t position = 0;
+  uint64_t stream_version = 0;
+};
+
+struct AppendOutcome {
+  std::vector<EventPosition> results;  // one per event, in batch order
+  bool duplicate = false;              // every event was appended before with identical content
+  uint64_t log_size = 0;
+};
+
+// Observes outcomes for metrics; called on the committer thread (keep it cheap).
+class LedgerObserver {
+ public:
+  virtual ~LedgerObserver() = default;
+  virtual void OnAppendDone(const absl::Status& status, const AppendOutcome* outcome,
+                            size_t batch_events) = 0;
+  virtual void OnCommitGroup(size_t requests, size_t records, absl::Duration duration) = 0;
+};
+
+class Ledger {
+ public:
+  using DoneFn = std::function<void(absl::StatusOr<AppendOutcome>)>;
+
+  static absl::StatusOr<std::unique_ptr<Ledger>> Open(const LedgerOptions& options,
+                                                      LedgerObserver* observer = nullptr);
+  ~Ledger();
+
+  // Checks the batch statelessly (shape, limits, duplicate ids and subjects within it), then
+  // queues it. `done` runs exactly once: inline for a batch rejected before queueing, otherwise
+  // on the committer thread after the batch committed (or was rejected). All-or-nothing.
+  void Append(AppendBatch batch, DoneFn done);
+
+  // Synchronous convenience for tests and tools.
+  absl::StatusOr<AppendOutcome> AppendAndWait(AppendBatch batch);
+
+  // Stops accepting appends (UNAVAILABLE), commits what is queued. Idempotent.
+  void Stop();
+
+  storage::Log& log() { return *log_; }
+  const storage::Log& log() const { return *log_; }
+  storage::GroupCommitter& committer() { return *committer_; }
+  const LedgerOptions& options() const { return options_; }
+
+ private:
+  Ledger(LedgerOptions options, std::unique_ptr<storage::Log> log, LedgerObserver* observer);
+
+  const LedgerOptions options_;
+  std::unique_ptr<storage::Log> log_;
+  std::unique_ptr<storage::GroupCommitter> committer_;
+  LedgerObserver* const observer_;
+};
+
+}  // namespace lodestone::ledger
+
+#endif  // LODESTONE_SERVICES_LEDGER_LEDGER_H_

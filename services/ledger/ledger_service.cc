@@ -1,0 +1,435 @@
+#include "services/ledger/ledger_service.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "services/rpc/event_codec.h"
+#include "services/rpc/grpc_status.h"
+
+namespace lodestone::ledger {
+namespace {
+
+std::string HashBytes(const storage::Hash& hash) {
+  return std::string(reinterpret_cast<const char*>(hash.data()), hash.size());
+}
+
+grpc::ServerUnaryReactor* FinishWith(grpc::CallbackServerContext* context,
+                                     const absl::Status& status) {
+  auto* reactor = context->DefaultReactor();
+  reactor->Finish(rpc::ToGrpcStatus(status));
+  return reactor;
+}
+
+absl::StatusOr<AppendBatch> DecodeAppend(const v1::AppendRequest& request) {
+  AppendBatch batch;
+  batch.events.reserve(request.events_size());
+  for (int i = 0; i < request.events_size(); ++i) {
+    auto event = rpc::EventFromProto(request.events(i));
+    if (!event.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("events[", i, "]: ", event.status().message()));
+    }
+    batch.events.push_back(*std::move(event));
+  }
+  for (const auto& expected : request.expected_versions()) {
+    batch.expected_versions.emplace_back(expected.subject(), expected.version());
+  }
+  return batch;
+}
+
+}  // namespace
+
+absl::Status RecordToProto(const storage::Record& record, v1::StoredEvent* out) {
+  out->set_position(record.position);
+  out->set_stream_version(record.stream_version);
+  rpc::TimeToProto(record.commit_time, out->mutable_commit_time());
+  if (!out->mutable_event()->ParseFromString(record.payload)) {
+    return absl::DataLossError(
+        absl::StrCat("event at position ", record.position, " does not parse"));
+  }
+  out->set_chain_hash(HashBytes(record.chain));
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Subscribe: each stream has at most one message in flight (flow control by the transport's
+// write completion) and holds at most one page in memory. A caught-up stream parks in the hub;
+// the hub's thread wakes parked streams after each commit. Reads happen on that thread or in
+// OnWriteDone, bounded by the page limits.
+
+class Subscription;
+
+class SubscriptionHub {
+ public:
+  explicit SubscriptionHub(storage::Log& log, size_t max_subscribers)
+      : log_(log), max_subscribers_(max_subscribers) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~SubscriptionHub() { Stop(); }
+
+  bool TryAdd() {
+    std::lock_guard lock(mu_);
+    if (stopping_ || count_ >= max_subscribers_) return false;
+    ++count_;
+    return true;
+  }
+  void Remove(Subscription* subscription) {
+    std::lock_guard lock(mu_);
+    --count_;
+    parked_.erase(std::remove_if(parked_.begin(), parked_.end(),
+                                 [subscription](const auto& p) { return p.get() == subscription; }),
+                  parked_.end());
+  }
+  enum class Park { kParked, kRetry, kStopping };
+  // Parks `subscription` until the log grows past `next_position`; kRetry when it already has.
+  Park TryPark(std::shared_ptr<Subscription> subscription, uint64_t next_position) {
+    std::lock_guard lock(mu_);
+    if (stopping_) return Park::kStopping;
+    if (log_.GetHead().size > next_position) return Park::kRetry;
+    parked_.push_back(std::move(subscription));
+    return Park::kParked;
+  }
+  void OnCommit() {
+    std::lock_guard lock(mu_);
+    ++commits_;
+    cv_.notify_one();
+  }
+  void Stop() {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_ && !thread_.joinable()) return;
+      stopping_ = true;
+      cv_.notify_one();
+    }
+    if (thread_.joinable()) thread_.join();
+  }
+  storage::Log& log() { return log_; }
+
+ private:
+  void Run();
+
+  storage::Log& log_;
+  const size_t max_subscribers_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::shared_ptr<Subscription>> parked_;
+  size_t count_ = 0;
+  uint64_t commits_ = 0;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+class SubscribeReactor;
+
+class Subscription : public std::enable_shared_from_this<Subscription> {
+ public:
+  Subscription(SubscriptionHub& hub, SubscribeReactor* reactor, uint64_t next_position,
+               size_t page_events, size_t page_bytes)
+      : hub_(hub),
+        reactor_(reactor),
+        next_position_(next_position),
+        page_events_(page_events),
+        page_bytes_(page_bytes) {}
+
+  void Pump();
+  void OnWriteDone(bool ok);
+  void End(const grpc::Status& status);
+  void Detach() {
+    std::lock_guard lock(mu_);
+    reactor_ = nullptr;
+  }
+
+ private:
+  void FinishLocked(const grpc::Status& status);
+
+  SubscriptionHub& hub_;
+  std::mutex mu_;
+  SubscribeReactor* reactor_;
+  uint64_t next_position_;
+  const size_t page_events_;
+  const size_t page_bytes_;
+  bool writing_ = false;
+  bool finished_ = false;
+  v1::SubscribeResponse message_;
+};
+
+class SubscribeReactor final : public grpc::ServerWriteReactor<v1::SubscribeResponse> {
+ public:
+  SubscribeReactor(std::shared_ptr<SubscriptionHub> hub, LedgerMetrics* metrics,
+                   uint64_t from_position, size_t page_events, size_t page_bytes)
+      : hub_(std::move(hub)), metrics_(metrics) {
+    subscription_ =
+        std::make_shared<Subscription>(*hub_, this, from_position, page_events, page_bytes);
+    if (metrics_ != nullptr) metrics_->SubscriberAdded();
+  }
+  void Start() { subscription_->Pump(); }
+  void OnWriteDone(bool ok) override { subscription_->OnWriteDone(ok); }
+  void OnCancel() override { subscription_->End(grpc::Status::CANCELLED); }
+  void OnDone() override {
+    subscription_->Detach();
+    hub_->Remove(subscription_.get());
+    if (metrics_ != nullptr) metrics_->SubscriberRemoved();
+    delete this;
+  }
+
+ private:
+  std::shared_ptr<SubscriptionHub> hub_;
+  LedgerMetrics* const metrics_;
+  std::shared_ptr<Subscription> subscription_;
+};
+
+void Subscription::Pump() {
+  std::lock_guard lock(mu_);
+  while (reactor_ != nullptr && !finished_ && !writing_) {
+    auto records = hub_.log().ReadAll(next_position_, page_events_, page_bytes_);
+    if (!records.ok()) {
+      FinishLocked(rpc::ToGrpcStatus(records.status()));
+      return;
+    }
+    if (records->empty()) {
+      switch (hub_.TryPark(shared_from_this(), next_position_)) {
+        case SubscriptionHub::Park::kParked:
+          return;
+        case SubscriptionHub::Park::kStopping:
+          FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
+          return;
+        case SubscriptionHub::Park::kRetry:
+          continue;
+      }
+    }
+    message_.Clear();
+    for (const auto& record : *records) {
+      if (auto status = RecordToProto(record, message_.add_events()); !status.ok()) {
+        FinishLocked(rpc::ToGrpcStatus(status));
+        return;
+      }
+    }
+    next_position_ = records->back().position + 1;
+    message_.set_log_size(hub_.log().GetHead().size);
+    writing_ = true;
+    reactor_->StartWrite(&message_);
+  }
+}
+
+void Subscription::OnWriteDone(bool ok) {
+  {
+    std::lock_guard lock(mu_);
+    writing_ = false;
+    if (!ok) {
+      FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "subscriber stream broken"));
+      return;
+    }
+  }
+  Pump();
+}
+
+void Subscription::End(const grpc::Status& status) {
+  std::lock_guard lock(mu_);
+  FinishLocked(status);
+}
+
+void Subscription::FinishLocked(const grpc::Status& status) {
+  if (finished_ || reactor_ == nullptr) return;
+  finished_ = true;
+  reactor_->Finish(status);
+}
+
+void SubscriptionHub::Run() {
+  std::unique_lock lock(mu_);
+  uint64_t seen = 0;
+  while (true) {
+    cv_.wait(lock, [&] { return stopping_ || commits_ != seen; });
+    if (stopping_) break;
+    seen = commits_;
+    std::vector<std::shared_ptr<Subscription>> ready;
+    ready.swap(parked_);
+    lock.unlock();
+    for (auto& subscription : ready) subscription->Pump();
+    ready.clear();
+    lock.lock();
+  }
+  std::vector<std::shared_ptr<Subscription>> parked;
+  parked.swap(parked_);
+  lock.unlock();
+  for (auto& subscription : parked) {
+    subscription->End(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+LedgerServiceImpl::LedgerServiceImpl(Ledger& ledger, LedgerMetrics* metrics, ServiceLimits limits)
+    : ledger_(ledger),
+      metrics_(metrics),
+      limits_(limits),
+      hub_(std::make_shared<SubscriptionHub>(ledger.log(), limits.max_subscribers)) {
+  ledger_.log().SetCommitListener([hub = hub_.get()](const storage::Head&) { hub->OnCommit(); });
+}
+
+LedgerServiceImpl::~LedgerServiceImpl() {
+  ledger_.log().SetCommitListener(nullptr);
+  hub_->Stop();
+}
+
+void LedgerServiceImpl::Shutdown() { hub_->Stop(); }
+
+size_t LedgerServiceImpl::PageSize(uint32_t requested) const {
+  if (requested == 0) return limits_.default_page_events;
+  return std::min<size_t>(requested, limits_.max_page_events);
+}
+
+grpc::ServerUnaryReactor* LedgerServiceImpl::Append(grpc::CallbackServerContext* context,
+                                                    const v1::AppendRequest* request,
+                                                    v1::AppendResponse* response) {
+  auto batch = DecodeAppend(*request);
+  if (!batch.ok()) return FinishWith(context, batch.status());
+  auto* reactor = context->DefaultReactor();
+  const absl::Time start = absl::Now();
+  ledger_.Append(*std::move(batch),
+                 [this, reactor, response, start](absl::StatusOr<AppendOutcome> outcome) {
+                   if (!outcome.ok()) {
+                     reactor->Finish(rpc::ToGrpcStatus(outcome.status()));
+                     return;
+                   }
+                   for (const auto& result : outcome->results) {
+                     auto* out = response->add_results();
+                     out->set_event_id(result.event_id);
+                     out->set_position(result.position);
+                     out->set_stream_version(result.stream_version);
+                   }
+                   response->set_duplicate(outcome->duplicate);
+                   response->set_log_size(outcome->log_size);
+                   if (metrics_ != nullptr) metrics_->ObserveAppendLatency(absl::Now() - start);
+                   reactor->Finish(grpc::Status::OK);
+                 });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* LedgerServiceImpl::ReadStream(grpc::CallbackServerContext* context,
+                                                        const v1::ReadStreamRequest* request,
+                                                        v1::ReadStreamResponse* response) {
+  if (request->subject().empty()) {
+    return FinishWith(context, absl::InvalidArgumentError("subject must not be empty"));
+  }
+  const uint64_t from = std::max<uint64_t>(request->from_version(), 1);
+  auto records = ledger_.log().ReadStream(request->subject(), from, PageSize(request->max_events()),
+                                          limits_.max_page_bytes);
+  if (!records.ok()) return FinishWith(context, records.status());
+  auto version = ledger_.log().StreamVersion(request->subject());
+  if (!version.ok()) return FinishWith(context, version.status());
+  if (*version == 0) {
+    return FinishWith(context,
+                      absl::NotFoundError(absl::StrCat("no stream '", request->subject(), "'")));
+  }
+  for (const auto& record : *records) {
+    if (auto status = RecordToProto(record, response->add_events()); !status.ok()) {
+      return FinishWith(context, status);
+    }
+  }
+  response->set_next_version(records->empty() ? from : records->back().stream_version + 1);
+  response->set_stream_version(*version);
+  return FinishWith(context, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* LedgerServiceImpl::ReadAll(grpc::CallbackServerContext* context,
+                                                     const v1::ReadAllRequest* request,
+                                                     v1::ReadAllResponse* response) {
+  const uint64_t size = ledger_.log().GetHead().size;
+  auto records = ledger_.log().ReadAll(request->from_position(), PageSize(request->max_events()),
+                                       limits_.max_page_bytes);
+  if (!records.ok()) return FinishWith(context, records.status());
+  for (const auto& record : *records) {
+    if (auto status = RecordToProto(record, response->add_events()); !status.ok()) {
+      return FinishWith(context, status);
+    }
+  }
+  response->set_next_position(records->empty() ? request->from_position()
+                                               : records->back().position + 1);
+  response->set_log_size(std::max(size, response->next_position()));
+  return FinishWith(context, absl::OkStatus());
+}
+
+grpc::ServerWriteReactor<v1::SubscribeResponse>* LedgerServiceImpl::Subscribe(
+    grpc::CallbackServerContext* /*context*/, const v1::SubscribeRequest* request) {
+  if (!hub_->TryAdd()) {
+    class Refused final : public grpc::ServerWriteReactor<v1::SubscribeResponse> {
+     public:
+      Refused() {
+        Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "too many subscribers"));
+      }
+      void OnDone() override { delete this; }
+    };
+    return new Refused();
+  }
+  auto* reactor =
+      new SubscribeReactor(hub_, metrics_, request->from_position(),
+                           PageSize(request->max_events_per_message()), limits_.max_page_bytes);
+  reactor->Start();
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* LedgerServiceImpl::GetHead(grpc::CallbackServerContext* context,
+                                                     const v1::GetHeadRequest* /*request*/,
+                                                     v1::Head* response) {
+  const storage::Head head = ledger_.log().GetHead();
+  response->set_size(head.size);
+  response->set_root_hash(HashBytes(head.root));
+  response->set_chain_hash(HashBytes(head.chain));
+  rpc::TimeToProto(head.time, response->mutable_time());
+  return FinishWith(context, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* LedgerServiceImpl::GetInclusionProof(
+    grpc::CallbackServerContext* context, const v1::GetInclusionProofRequest* request,
+    v1::InclusionProof* response) {
+  const uint64_t size =
+      request->tree_size() == 0 ? ledger_.log().GetHead().size : request->tree_size();
+  auto path = ledger_.log().InclusionProof(request->position(), size);
+  if (!path.ok()) return FinishWith(context, path.status());
+  auto leaf = ledger_.log().LeafData(request->position());
+  if (!leaf.ok()) return FinishWith(context, leaf.status());
+  auto root = ledger_.log().RootAt(size);
+  if (!root.ok()) return FinishWith(context, root.status());
+  response->set_position(request->position());
+  response->set_tree_size(size);
+  response->set_leaf_data(*leaf);
+  response->set_leaf_hash(HashBytes(storage::LeafHash(*leaf)));
+  for (const auto& hash : *path) response->add_path(HashBytes(hash));
+  response->set_root_hash(HashBytes(*root));
+  return FinishWith(context, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* LedgerServiceImpl::GetConsistencyProof(
+    grpc::CallbackServerContext* context, const v1::GetConsistencyProofRequest* request,
+    v1::ConsistencyProof* response) {
+  const uint64_t new_size =
+      request->new_size() == 0 ? ledger_.log().GetHead().size : request->new_size();
+  auto path = ledger_.log().ConsistencyProof(request->old_size(), new_size);
+  if (!path.ok()) return FinishWith(context, path.status());
+  auto old_root = ledger_.log().RootAt(request->old_size());
+  if (!old_root.ok()) return FinishWith(context, old_root.status());
+  auto new_root = ledger_.log().RootAt(new_size);
+  if (!new_root.ok()) return FinishWith(context, new_root.status());
+  response->set_old_size(request->old_size());
+  response->set_new_size(new_size);
+  for (const auto& hash : *path) response->add_path(HashBytes(hash));
+  response->set_old_root_hash(HashBytes(*old_root));
+  response->set_new_root_hash(HashBytes(*new_root));
+  return FinishWith(context, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* LedgerServiceImpl::Echo(grpc::CallbackServerContext* context,
+                                                  const v1::EchoRequest* request,
+                                                  v1::EchoResponse* response) {
+  response->set_payload(request->payload());
+  return FinishWith(context, absl::OkStatus());
+}
+
+}  // namespace lodestone::ledger

@@ -1,0 +1,69 @@
+// The thin gRPC layer (callback API) over the Ledger: decode, call, encode. No rules here.
+#ifndef LODESTONE_SERVICES_LEDGER_LEDGER_SERVICE_H_
+#define LODESTONE_SERVICES_LEDGER_LEDGER_SERVICE_H_
+
+#include <cstddef>
+#include <memory>
+
+#include "lodestone/v1/ledger.grpc.pb.h"
+#include "services/ledger/ledger.h"
+#include "services/ledger/ledger_metrics.h"
+
+namespace lodestone::ledger {
+
+struct ServiceLimits {
+  size_t default_page_events = 100;
+  size_t max_page_events = 1000;            // larger requested pages are capped
+  size_t max_page_bytes = size_t{4} << 20;  // a page stops growing past this many payload bytes
+  size_t max_subscribers = 256;             // more: RESOURCE_EXHAUSTED
+};
+
+class SubscriptionHub;
+
+class LedgerServiceImpl final : public v1::LedgerService::CallbackService {
+ public:
+  // `metrics` may be null.
+  LedgerServiceImpl(Ledger& ledger, LedgerMetrics* metrics, ServiceLimits limits = {});
+  ~LedgerServiceImpl() override;
+
+  // Ends open Subscribe streams (UNAVAILABLE) so that the server can shut down.
+  void Shutdown();
+
+  grpc::ServerUnaryReactor* Append(grpc::CallbackServerContext* context,
+                                   const v1::AppendRequest* request,
+                                   v1::AppendResponse* response) override;
+  grpc::ServerUnaryReactor* ReadStream(grpc::CallbackServerContext* context,
+                                       const v1::ReadStreamRequest* request,
+                                       v1::ReadStreamResponse* response) override;
+  grpc::ServerUnaryReactor* ReadAll(grpc::CallbackServerContext* context,
+                                    const v1::ReadAllRequest* request,
+                                    v1::ReadAllResponse* response) override;
+  grpc::ServerWriteReactor<v1::SubscribeResponse>* Subscribe(
+      grpc::CallbackServerContext* context, const v1::SubscribeRequest* request) override;
+  grpc::ServerUnaryReactor* GetHead(grpc::CallbackServerContext* context,
+                                    const v1::GetHeadRequest* request, v1::Head* response) override;
+  grpc::ServerUnaryReactor* GetInclusionProof(grpc::CallbackServerContext* context,
+                                              const v1::GetInclusionProofRequest* request,
+                                              v1::InclusionProof* response) override;
+  grpc::ServerUnaryReactor* GetConsistencyProof(grpc::CallbackServerContext* context,
+                                                const v1::GetConsistencyProofRequest* request,
+                                                v1::ConsistencyProof* response) override;
+  grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* context,
+                                 const v1::EchoRequest* request,
+                                 v1::EchoResponse* response) override;
+
+ private:
+  size_t PageSize(uint32_t requested) const;
+
+  Ledger& ledger_;
+  LedgerMetrics* const metrics_;
+  const ServiceLimits limits_;
+  std::shared_ptr<SubscriptionHub> hub_;
+};
+
+// Fills a StoredEvent from a storage record; DATA_LOSS if the payload does not parse.
+absl::Status RecordToProto(const storage::Record& record, v1::StoredEvent* out);
+
+}  // namespace lodestone::ledger
+
+#endif  // LODESTONE_SERVICES_LEDGER_LEDGER_SERVICE_H_

@@ -1,0 +1,107 @@
+// lodestone-ledger: the ledger service on one machine. Only main reads flags and environment.
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "services/ledger/ledger.h"
+#include "services/ledger/ledger_metrics.h"
+#include "services/ledger/ledger_service.h"
+#include "services/rpc/metrics_endpoint.h"
+#include "services/rpc/server_builder.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:7400", "gRPC address (host:port; port 0 = any free)");
+ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9400",
+          "Prometheus /metrics address (host:port; port 0 = any free)");
+ABSL_FLAG(std::string, data_dir, "./data/ledger", "RocksDB directory of the log");
+ABSL_FLAG(int, block_cache_mb, 64, "RocksDB block cache size (MiB)");
+ABSL_FLAG(int, write_buffer_mb, 64, "Cap on RocksDB memtables (MiB)");
+ABSL_FLAG(bool, sync, true,
+          "fsync every commit group before acknowledging (never off in "
+          "production)");
+ABSL_FLAG(int, max_batch_events, 10000, "Most events in one Append");
+ABSL_FLAG(int, max_queue, 4096, "Most append requests waiting to commit (then RESOURCE_EXHAUSTED)");
+ABSL_FLAG(int, shutdown_grace_ms, 5000, "How long SIGTERM waits for in-flight calls");
+ABSL_FLAG(std::string, port_file, "",
+          "If set, write 'grpc_port metrics_port' to this file once serving (for tests)");
+
+namespace {
+
+int Run() {
+  using lodestone::ledger::Ledger;
+  lodestone::ledger::LedgerOptions options;
+  options.log.path = absl::GetFlag(FLAGS_data_dir);
+  options.log.block_cache_bytes = size_t(absl::GetFlag(FLAGS_block_cache_mb)) << 20;
+  options.log.write_buffer_bytes = size_t(absl::GetFlag(FLAGS_write_buffer_mb)) << 20;
+  options.log.sync = absl::GetFlag(FLAGS_sync);
+  options.max_batch_events = absl::GetFlag(FLAGS_max_batch_events);
+  options.commit.max_queue_requests = absl::GetFlag(FLAGS_max_queue);
+
+  auto metrics = std::make_unique<lodestone::ledger::LedgerMetrics>();
+  auto ledger = Ledger::Open(options, metrics.get());
+  if (!ledger.ok()) {
+    std::cerr << "lodestone-ledger: " << ledger.status() << "\n";
+    return 1;
+  }
+  metrics->AttachLedger(ledger->get());
+  auto endpoint = lodestone::rpc::MetricsEndpoint::Start(absl::GetFlag(FLAGS_metrics_listen));
+  if (!endpoint.ok()) {
+    std::cerr << "lodestone-ledger: " << endpoint.status() << "\n";
+    return 1;
+  }
+  metrics->Register(**endpoint);
+  lodestone::ledger::LedgerServiceImpl service(**ledger, metrics.get());
+  auto server = lodestone::rpc::StartServer(absl::GetFlag(FLAGS_listen), {&service}, {});
+  if (!server.ok()) {
+    std::cerr << "lodestone-ledger: " << server.status() << "\n";
+    return 1;
+  }
+  std::cout << "lodestone-ledger: serving gRPC on port " << server->port << ", metrics on port "
+            << (*endpoint)->port() << ", data in " << options.log.path << ", log size "
+            << (*ledger)->log().GetHead().size << std::endl;
+  if (const std::string port_file = absl::GetFlag(FLAGS_port_file); !port_file.empty()) {
+    const std::string tmp = port_file + ".tmp";
+    if (FILE* f = std::fopen(tmp.c_str(), "w")) {
+      std::fprintf(f, "%d %d\n", server->port, (*endpoint)->port());
+      std::fclose(f);
+      std::rename(tmp.c_str(), port_file.c_str());
+    }
+  }
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  int signal = 0;
+  sigwait(&signals, &signal);
+  std::cout << "lodestone-ledger: signal " << signal << ", draining" << std::endl;
+  service.Shutdown();
+  server->server->Shutdown(std::chrono::system_clock::now() +
+                           std::chrono::milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms)));
+  (*ledger)->Stop();
+  std::cout << "lodestone-ledger: stopped at log size " << (*ledger)->log().GetHead().size
+            << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "lodestone-ledger: the Lodestone ledger (append-only, hash-chained, Merkle-proven event "
+      "log of critical-mineral shipments) serving lodestone.v1.LedgerService over gRPC.");
+  absl::ParseCommandLine(argc, argv);
+  // Block the stop signals in every thread; main waits for them with sigwait.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return Run();
+}

@@ -1,0 +1,41 @@
+// The write model kept in the log's state key space, written in the same atomic batch as the
+// events it follows from. States are encoded as lodestone.v1.internal messages.
+#ifndef LODESTONE_SERVICES_LEDGER_TXN_STATE_STORE_H_
+#define LODESTONE_SERVICES_LEDGER_TXN_STATE_STORE_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "services/domain/state_store.h"
+#include "storage/log.h"
+
+namespace lodestone::ledger {
+
+class TxnStateStore final : public domain::StateStore {
+ public:
+  explicit TxnStateStore(storage::Txn& txn) : txn_(txn) {}
+
+  absl::StatusOr<std::optional<domain::PartyState>> GetParty(std::string_view id) override;
+  absl::Status PutParty(std::string_view id, const domain::PartyState& state) override;
+  absl::StatusOr<std::optional<domain::FacilityState>> GetFacility(std::string_view id) override;
+  absl::Status PutFacility(std::string_view id, const domain::FacilityState& state) override;
+  absl::StatusOr<std::optional<domain::LotState>> GetLot(std::string_view id) override;
+  absl::Status PutLot(std::string_view id, const domain::LotState& state) override;
+  absl::StatusOr<std::optional<domain::ShipmentState>> GetShipment(std::string_view id) override;
+  absl::Status PutShipment(std::string_view id, const domain::ShipmentState& state) override;
+  absl::StatusOr<std::optional<domain::LicenceState>> GetLicence(std::string_view id) override;
+  absl::Status PutLicence(std::string_view id, const domain::LicenceState& state) override;
+  absl::StatusOr<std::optional<std::string>> GetTransformation(std::string_view id) override;
+  absl::Status PutTransformation(std::string_view id, std::string_view event_id) override;
+  absl::StatusOr<std::optional<domain::Event>> FindEvent(std::string_view event_id) override;
+  absl::StatusOr<bool> IsRetracted(std::string_view event_id) override;
+  absl::Status MarkRetracted(std::string_view event_id) override;
+
+ private:
+  storage::Txn& txn_;
+};
+
+}  // namespace lodestone::ledger
+
+#endif  // LODESTONE_SERVICES_LEDGER_TXN_STATE_STORE_H_

@@ -1,0 +1,245 @@
+// lodestone-loadgen: drives a ledger over gRPC and prints throughput and latency figures.
+// Scenarios (all in one run, against one server): the trivial Echo RPC (the gRPC ceiling),
+// single-event durable appends with 1, 16 and 64 clients, and 100-event batches with 16 clients.
+// Optionally fills the log to a given size with large batches.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "lodestone/v1/ledger.grpc.pb.h"
+#include "services/loadgen/workload.h"
+
+ABSL_FLAG(std::string, target, "127.0.0.1:7400", "ledger gRPC address");
+ABSL_FLAG(double, seconds, 5.0, "duration of each scenario");
+ABSL_FLAG(std::string, scenarios, "echo,single1,single16,single64,batch100x16",
+          "comma-separated scenarios: echo, singleN (N clients, 1-event appends), "
+          "batchBxN (N clients, B-event appends)");
+ABSL_FLAG(int64_t, fill, 0, "after the scenarios, append events until the log holds this many");
+ABSL_FLAG(bool, head_only, false, "print the log size and exit");
+ABSL_FLAG(int, channels, 4, "gRPC channels (connections) shared by the clients");
+
+namespace {
+
+using lodestone::v1::LedgerService;
+
+struct Result {
+  std::string name;
+  int clients = 0;
+  int batch = 0;
+  uint64_t requests = 0;
+  uint64_t events = 0;
+  uint64_t errors = 0;
+  double seconds = 0;
+  double p50_ms = 0;
+  double p99_ms = 0;
+};
+
+std::vector<std::shared_ptr<grpc::Channel>> MakeChannels(const std::string& target, int count) {
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (int i = 0; i < count; ++i) {
+    grpc::ChannelArguments args;
+    args.SetInt("lodestone.channel_index", i);  // distinct args: distinct connections
+    args.SetMaxReceiveMessageSize(16 << 20);
+    channels.push_back(grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args));
+  }
+  return channels;
+}
+
+double Percentile(std::vector<double>& values, double q) {
+  if (values.empty()) return 0;
+  size_t index = std::min(values.size() - 1, static_cast<size_t>(q * values.size()));
+  std::nth_element(values.begin(), values.begin() + index, values.end());
+  return values[index];
+}
+
+// Runs `clients` threads calling `call(client, sequence)` until `duration`; each call returns
+// the number of events it carried, or -1 on error.
+Result Drive(const std::string& name, int clients, int batch, absl::Duration duration,
+             const std::function<int(int, uint64_t)>& call) {
+  std::vector<std::vector<double>> latencies(clients);
+  std::vector<uint64_t> events(clients), errors(clients);
+  const absl::Time start = absl::Now();
+  const absl::Time end = start + duration;
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c) {
+    threads.emplace_back([&, c] {
+      for (uint64_t seq = 0; absl::Now() < end; ++seq) {
+        const auto t0 = std::chrono::steady_clock::now();
+        int n = call(c, seq);
+        const auto t1 = std::chrono::steady_clock::now();
+        latencies[c].push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+        if (n < 0) {
+          ++errors[c];
+        } else {
+          events[c] += n;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  Result result;
+  result.name = name;
+  result.clients = clients;
+  result.batch = batch;
+  result.seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  std::vector<double> all;
+  for (int c = 0; c < clients; ++c) {
+    all.insert(all.end(), latencies[c].begin(), latencies[c].end());
+    result.events += events[c];
+    result.errors += errors[c];
+  }
+  result.requests = all.size();
+  result.p50_ms = Percentile(all, 0.50);
+  result.p99_ms = Percentile(all, 0.99);
+  return result;
+}
+
+bool AppendEvents(LedgerService::Stub& stub, std::vector<lodestone::v1::Event> events,
+                  std::string* error) {
+  lodestone::v1::AppendRequest request;
+  for (auto& e : events) *request.add_events() = std::move(e);
+  lodestone::v1::AppendResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  grpc::Status status = stub.Append(&context, request, &response);
+  if (!status.ok() && error != nullptr) {
+    *error = absl::StrCat(status.error_code(), ": ", status.error_message());
+  }
+  return status.ok();
+}
+
+int Run() {
+  const std::string target = absl::GetFlag(FLAGS_target);
+  const absl::Duration duration = absl::Seconds(absl::GetFlag(FLAGS_seconds));
+  auto channels = MakeChannels(target, std::max(1, absl::GetFlag(FLAGS_channels)));
+  std::vector<std::unique_ptr<LedgerService::Stub>> stubs;
+  for (auto& channel : channels) stubs.push_back(LedgerService::NewStub(channel));
+  auto stub_for = [&](int client) -> LedgerService::Stub& { return *stubs[client % stubs.size()]; };
+
+  if (absl::GetFlag(FLAGS_head_only)) {
+    lodestone::v1::Head head;
+    grpc::ClientContext context;
+    if (!stubs[0]->GetHead(&context, lodestone::v1::GetHeadRequest(), &head).ok()) return 1;
+    std::printf("%lu\n", static_cast<unsigned long>(head.size()));
+    return 0;
+  }
+
+  // A unique prefix per run, so that runs against the same data directory do not collide.
+  const std::string run = absl::StrCat("lg", absl::ToUnixMicros(absl::Now()));
+  std::string error;
+  if (!AppendEvents(*stubs[0], lodestone::loadgen::MineSetup(run, "AU"), &error)) {
+    std::cerr << "loadgen: setup failed: " << error << "\n";
+    return 1;
+  }
+  const std::string mine = run + "-mine";
+  auto extract = [&](const std::string& lot) {
+    return lodestone::loadgen::LotExtracted(
+        "e-" + lot, lot, mine, lodestone::v1::MATERIAL_RARE_EARTH_ORE, "253090", 1000000);
+  };
+
+  std::vector<Result> results;
+  for (const auto& scenario :
+       absl::StrSplit(absl::GetFlag(FLAGS_scenarios), ',', absl::SkipEmpty())) {
+    std::string s(scenario);
+    if (s == "echo") {
+      results.push_back(Drive("echo", 16, 0, duration, [&](int c, uint64_t) {
+        lodestone::v1::EchoRequest request;
+        request.set_payload("ping");
+        lodestone::v1::EchoResponse response;
+        grpc::ClientContext context;
+        context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+        return stub_for(c).Echo(&context, request, &response).ok() ? 0 : -1;
+      }));
+      continue;
+    }
+    int batch = 1, clients = 1;
+    if (s.rfind("single", 0) == 0) {
+      clients = std::stoi(s.substr(6));
+    } else if (s.rfind("batch", 0) == 0) {
+      std::vector<std::string> parts = absl::StrSplit(s.substr(5), 'x');
+      if (parts.size() != 2) {
+        std::cerr << "loadgen: bad scenario " << s << "\n";
+        return 2;
+      }
+      batch = std::stoi(parts[0]);
+      clients = std::stoi(parts[1]);
+    } else {
+      std::cerr << "loadgen: unknown scenario " << s << "\n";
+      return 2;
+    }
+    results.push_back(Drive(s, clients, batch, duration, [&](int c, uint64_t seq) {
+      std::vector<lodestone::v1::Event> events;
+      events.reserve(batch);
+      for (int i = 0; i < batch; ++i) {
+        events.push_back(extract(absl::StrCat(run, "-", s, "-c", c, "-", seq, "-", i)));
+      }
+      return AppendEvents(stub_for(c), std::move(events), nullptr) ? batch : -1;
+    }));
+  }
+
+  std::printf("%-14s %7s %6s %10s %12s %10s %10s %7s\n", "scenario", "clients", "batch", "requests",
+              "events/s", "p50_ms", "p99_ms", "errors");
+  for (const auto& r : results) {
+    const double rate = r.name == "echo" ? r.requests / r.seconds : r.events / r.seconds;
+    std::printf("%-14s %7d %6d %10lu %12.0f %10.3f %10.3f %7lu\n", r.name.c_str(), r.clients,
+                r.batch, static_cast<unsigned long>(r.requests), rate, r.p50_ms, r.p99_ms,
+                static_cast<unsigned long>(r.errors));
+  }
+  std::fflush(stdout);
+
+  if (const int64_t fill = absl::GetFlag(FLAGS_fill); fill > 0) {
+    lodestone::v1::GetHeadRequest head_request;
+    lodestone::v1::Head head;
+    grpc::ClientContext context;
+    if (!stubs[0]->GetHead(&context, head_request, &head).ok()) return 1;
+    const int64_t missing = fill - static_cast<int64_t>(head.size());
+    constexpr int kFillBatch = 1000;
+    constexpr int kFillClients = 8;
+    std::atomic<int64_t> next{0};
+    std::atomic<uint64_t> failures{0};
+    const absl::Time start = absl::Now();
+    std::vector<std::thread> threads;
+    for (int c = 0; c < kFillClients; ++c) {
+      threads.emplace_back([&, c] {
+        while (true) {
+          const int64_t first = next.fetch_add(kFillBatch);
+          if (first >= missing) return;
+          std::vector<lodestone::v1::Event> events;
+          for (int64_t i = first; i < std::min<int64_t>(first + kFillBatch, missing); ++i) {
+            events.push_back(extract(absl::StrCat(run, "-fill-", i)));
+          }
+          if (!AppendEvents(stub_for(c), std::move(events), nullptr)) ++failures;
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+    std::printf("fill: %ld events in %.1f s (%.0f events/s), %lu failed batches\n",
+                static_cast<long>(std::max<int64_t>(missing, 0)), seconds,
+                std::max<int64_t>(missing, 0) / seconds, static_cast<unsigned long>(failures));
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("lodestone-loadgen: load generator for the Lodestone ledger.");
+  absl::ParseCommandLine(argc, argv);
+  return Run();
+}

@@ -1,0 +1,30 @@
+// Conversion between the wire events (lodestone.v1 protobuf) and the domain's plain C++ events.
+// The only place that knows both.
+#ifndef LODESTONE_SERVICES_RPC_EVENT_CODEC_H_
+#define LODESTONE_SERVICES_RPC_EVENT_CODEC_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "lodestone/v1/events.pb.h"
+#include "services/domain/event.h"
+
+namespace lodestone::rpc {
+
+// INVALID_ARGUMENT for timestamps outside the protobuf Timestamp range. Enum values are copied
+// as numbers; the domain's validation rejects UNSPECIFIED and unknown values.
+absl::StatusOr<domain::Event> EventFromProto(const v1::Event& proto);
+void EventToProto(const domain::Event& event, v1::Event* proto);
+
+// The canonical bytes of an event: EventToProto then deterministic serialization. Unknown fields
+// of the incoming message are dropped by the round trip through the domain event.
+std::string CanonicalEventBytes(const domain::Event& event);
+
+absl::StatusOr<absl::Time> TimeFromProto(const google::protobuf::Timestamp& ts);
+void TimeToProto(absl::Time time, google::protobuf::Timestamp* ts);
+
+}  // namespace lodestone::rpc
+
+#endif  // LODESTONE_SERVICES_RPC_EVENT_CODEC_H_

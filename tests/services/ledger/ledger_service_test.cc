@@ -1,0 +1,388 @@
+// The ledger's gRPC service against a real server on port 0 and a real RocksDB in a temp dir.
+#include "services/ledger/ledger_service.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "services/ledger/ledger.h"
+#include "services/ledger/ledger_metrics.h"
+#include "services/loadgen/workload.h"
+#include "services/rpc/server_builder.h"
+#include "tests/support/rfc6962_verifier.h"
+#include "tests/support/temp_dir.h"
+
+namespace lodestone::ledger {
+namespace {
+
+namespace lg = ::lodestone::loadgen;
+using ::testing::HasSubstr;
+
+class LedgerServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Start(); }
+  void TearDown() override { Stop(); }
+
+  void Start(LedgerOptions options = {}) {
+    options.log.path = dir_.Sub("ledger");
+    options.log.sync = false;  // durability is the crash test's subject; keep unit tests fast
+    auto ledger = Ledger::Open(options, &metrics_);
+    ASSERT_TRUE(ledger.ok()) << ledger.status();
+    ledger_ = *std::move(ledger);
+    service_ = std::make_unique<LedgerServiceImpl>(*ledger_, &metrics_);
+    auto server = rpc::StartServer("127.0.0.1:0", {service_.get()}, {});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(server->server);
+    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server->port),
+                                   grpc::InsecureChannelCredentials());
+    stub_ = v1::LedgerService::NewStub(channel_);
+  }
+
+  void Stop() {
+    if (service_) service_->Shutdown();
+    if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    server_.reset();
+    service_.reset();
+    ledger_.reset();
+  }
+
+  grpc::Status Append(std::vector<v1::Event> events, v1::AppendResponse* response,
+                      std::vector<std::pair<std::string, uint64_t>> expected = {}) {
+    v1::AppendRequest request;
+    for (auto& e : events) *request.add_events() = std::move(e);
+    for (auto& [subject, version] : expected) {
+      auto* x = request.add_expected_versions();
+      x->set_subject(subject);
+      x->set_version(version);
+    }
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return stub_->Append(&context, request, response);
+  }
+
+  grpc::Status Append(std::vector<v1::Event> events) {
+    v1::AppendResponse response;
+    return Append(std::move(events), &response);
+  }
+
+  v1::Head Head() {
+    grpc::ClientContext context;
+    v1::Head head;
+    EXPECT_TRUE(stub_->GetHead(&context, v1::GetHeadRequest(), &head).ok());
+    return head;
+  }
+
+  // Party + mine in AU, then `lots` extracted lots of 1 t each.
+  void SeedMine(int lots) {
+    std::vector<v1::Event> events = lg::MineSetup("m", "AU");
+    for (int i = 0; i < lots; ++i) {
+      events.push_back(lg::LotExtracted(absl::StrCat("e-lot-", i), absl::StrCat("lot-", i),
+                                        "m-mine", v1::MATERIAL_ANTIMONY_ORE, "261710", 1000000));
+    }
+    ASSERT_TRUE(Append(std::move(events)).ok());
+  }
+
+  testing::TempDir dir_;
+  LedgerMetrics metrics_;
+  std::unique_ptr<Ledger> ledger_;
+  std::unique_ptr<LedgerServiceImpl> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::LedgerService::Stub> stub_;
+};
+
+TEST_F(LedgerServiceTest, AppendAssignsDensePositionsAndStreamVersions) {
+  v1::AppendResponse response;
+  ASSERT_TRUE(Append(lg::MineSetup("m", "AU"), &response).ok());
+  ASSERT_EQ(response.results_size(), 2);
+  EXPECT_EQ(response.results(0).position(), 0u);
+  EXPECT_EQ(response.results(1).position(), 1u);
+  EXPECT_EQ(response.results(0).stream_version(), 1u);
+  EXPECT_FALSE(response.duplicate());
+  EXPECT_EQ(response.log_size(), 2u);
+
+  v1::AppendResponse second;
+  ASSERT_TRUE(
+      Append({lg::LotExtracted("e1", "L1", "m-mine", v1::MATERIAL_ANTIMONY_ORE, "261710", 5000)},
+             &second)
+          .ok());
+  EXPECT_EQ(second.results(0).position(), 2u);
+  EXPECT_EQ(Head().size(), 3u);
+}
+
+TEST_F(LedgerServiceTest, RetriedBatchReturnsOriginalPositionsAndWritesNothing) {
+  SeedMine(0);
+  auto batch = [] {
+    return std::vector<v1::Event>{
+        lg::LotExtracted("e1", "L1", "m-mine", v1::MATERIAL_ANTIMONY_ORE, "261710", 5000),
+        lg::LotExtracted("e2", "L2", "m-mine", v1::MATERIAL_ANTIMONY_ORE, "261710", 6000)};
+  };
+  v1::AppendResponse first, retry;
+  ASSERT_TRUE(Append(batch(), &first).ok());
+  ASSERT_TRUE(Append(batch(), &retry).ok());
+  EXPECT_TRUE(retry.duplicate());
+  ASSERT_EQ(retry.results_size(), 2);
+  EXPECT_EQ(retry.results(0).position(), first.results(0).position());
+  EXPECT_EQ(retry.results(1).position(), first.results(1).position());
+  EXPECT_EQ(Head().size(), 4u);
+}
+
+TEST_F(LedgerServiceTest, ReusedEventIdWithDifferentContentIsAlreadyExists) {
+  SeedMine(0);
+  ASSERT_TRUE(
+      Append({lg::LotExtracted("e1", "L1", "m-mine", v1::MATERIAL_ANTIMONY_ORE, "261710", 5000)})
+          .ok());
+  auto status =
+      Append({lg::LotExtracted("e1", "L1", "m-mine", v1::MATERIAL_ANTIMONY_ORE, "261710", 7000)});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_THAT(status.error_message(), HasSubstr("'e1'"));
+  EXPECT_EQ(Head().size(), 3u);
+}
+
+TEST_F(LedgerServiceTest, BatchMixingOldAndNewEventIdsIsAlreadyExistsAndAppendsNothing) {
+  SeedMine(0);
+  auto e1 = lg::LotExtracted("e1", "L1", "m-mine", v1::MATERIAL_ANTIMONY_ORE, "261710", 5000);
+  ASSERT_TRUE(Append({e1}).ok());
+  auto status = Append(
+      {e1, lg::LotExtracted("e2", "L2", "m-mine", v1::MATERIAL_ANTIMONY_ORE, "261710", 5000)});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(Head().size(), 3u);
+}
+
+TEST_F(LedgerServiceTest, WrongExpectedVersionIsAbortedAndAppendsNothing) {
+  SeedMine(1);  // lot/lot-0 is at version 1
+  v1::AppendResponse response;
+  auto event = lg::LotExtracted("e9", "L9", "m-mine", v1::MATERIAL_ANTIMONY_ORE, "261710", 1);
+  auto status = Append({event}, &response, {{"lot/L9", 0}, {"lot/lot-0", 0}});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::ABORTED);
+  EXPECT_THAT(status.error_message(), HasSubstr("lot/lot-0"));
+  EXPECT_EQ(Head().size(), 3u);
+
+  auto ok = Append({event}, &response, {{"lot/lot-0", 1}, {"lot/L9", 0}});
+  EXPECT_TRUE(ok.ok()) << ok.error_message();
+}
+
+TEST_F(LedgerServiceTest, InvalidEventRejectsWholeBatchWithInvalidArgument) {
+  SeedMine(0);
+  auto good = lg::LotExtracted("e1", "L1", "m-mine", v1::MATERIAL_ANTIMONY_ORE, "261710", 5000);
+  auto bad = lg::LotExtracted("e2", "L2", "m-mine", v1::MATERIAL_ANTIMONY_ORE, "261710", 5000);
+  bad.mutable_lot_extracted()->set_material(v1::MATERIAL_UNSPECIFIED);
+  auto status = Append({good, bad});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("events[1]"));
+  EXPECT_THAT(status.error_message(), HasSubstr("'e2'"));
+  EXPECT_EQ(Head().size(), 2u);
+}
+
+TEST_F(LedgerServiceTest, ConsumingUnknownLotIsNotFoundAndAppendsNothing) {
+  SeedMine(1);
+  auto status =
+      Append({lg::LotTransformed("t1", "T1", "m-mine", v1::PROCESS_SMELTING, {{"no-such-lot", 10}},
+                                 {{"out", v1::MATERIAL_ANTIMONY_OXIDE, "282580", 5}})});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(status.error_message(), HasSubstr("no-such-lot"));
+  EXPECT_EQ(Head().size(), 3u);
+}
+
+TEST_F(LedgerServiceTest, LaterEventInBatchSeesEarlierOnesAndMassIsCheckedExactly) {
+  SeedMine(0);
+  // Extract and consume in one batch: exactly the whole mass is fine...
+  auto ok =
+      Append({lg::LotExtracted("e1", "L1", "m-mine", v1::MATERIAL_ANTIMONY_ORE, "261710", 1000),
+              lg::LotTransformed("t1", "T1", "m-mine", v1::PROCESS_SMELTING, {{"L1", 1000}},
+                                 {{"O1", v1::MATERIAL_ANTIMONY_OXIDE, "282580", 800}})});
+  ASSERT_TRUE(ok.ok()) << ok.error_message();
+  // ...one more gram is not.
+  auto status =
+      Append({lg::LotExtracted("e2", "L2", "m-mine", v1::MATERIAL_ANTIMONY_ORE, "261710", 1000),
+              lg::LotTransformed("t2", "T2", "m-mine", v1::PROCESS_SMELTING, {{"L2", 1001}},
+                                 {{"O2", v1::MATERIAL_ANTIMONY_OXIDE, "282580", 800}})});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(status.error_message(), HasSubstr("events[1]"));
+  EXPECT_EQ(Head().size(), 4u);
+}
+
+TEST_F(LedgerServiceTest, OversizedBatchIsRejected) {
+  Stop();
+  LedgerOptions options;
+  options.max_batch_events = 3;
+  Start(options);
+  SeedMine(1);  // 3 events: at the limit
+  std::vector<v1::Event> events;
+  for (int i = 0; i < 4; ++i) {
+    events.push_back(lg::LotExtracted(absl::StrCat("x", i), absl::StrCat("X", i), "m-mine",
+                                      v1::MATERIAL_ANTIMONY_ORE, "261710", 1));
+  }
+  auto status = Append(std::move(events));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("limit"));
+  EXPECT_EQ(Head().size(), 3u);
+}
+
+TEST_F(LedgerServiceTest, EmptyBatchIsInvalidArgument) {
+  EXPECT_EQ(Append({}).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(LedgerServiceTest, ReadAllAndReadStreamArePaged) {
+  SeedMine(10);  // positions 0..11
+  v1::ReadAllRequest request;
+  request.set_from_position(3);
+  request.set_max_events(4);
+  v1::ReadAllResponse response;
+  grpc::ClientContext context;
+  ASSERT_TRUE(stub_->ReadAll(&context, request, &response).ok());
+  ASSERT_EQ(response.events_size(), 4);
+  EXPECT_EQ(response.events(0).position(), 3u);
+  EXPECT_EQ(response.events(3).position(), 6u);
+  EXPECT_EQ(response.next_position(), 7u);
+  EXPECT_EQ(response.log_size(), 12u);
+  EXPECT_EQ(response.events(0).event().event_id(), "e-lot-1");
+
+  // lot-4's stream: its extraction, then a dispatch; read back one event per page.
+  ASSERT_TRUE(
+      Append({lg::FacilityRegistered("e-wh", "wh", "m-party", "TH", v1::FACILITY_KIND_WAREHOUSE),
+              lg::ShipmentDispatched("d1", "S1", {{"lot-4", 1000000}}, "m-mine", "wh", "AU",
+                                     "261710")})
+          .ok());
+  v1::ReadStreamRequest stream_request;
+  stream_request.set_subject("lot/lot-4");
+  v1::ReadStreamResponse stream_response;
+  grpc::ClientContext stream_context;
+  stream_request.set_max_events(1);
+  ASSERT_TRUE(stub_->ReadStream(&stream_context, stream_request, &stream_response).ok());
+  ASSERT_EQ(stream_response.events_size(), 1);
+  EXPECT_EQ(stream_response.events(0).stream_version(), 1u);
+  EXPECT_EQ(stream_response.events(0).event().event_id(), "e-lot-4");
+  EXPECT_EQ(stream_response.next_version(), 2u);
+  EXPECT_EQ(stream_response.stream_version(), 1u);  // the dispatch is on shipment/S1's stream
+
+  v1::ReadStreamRequest missing;
+  missing.set_subject("lot/nope");
+  grpc::ClientContext missing_context;
+  EXPECT_EQ(stub_->ReadStream(&missing_context, missing, &stream_response).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(LedgerServiceTest, SubscribeCatchesUpThenReceivesLiveEvents) {
+  SeedMine(5);  // 7 events
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  v1::SubscribeRequest request;
+  request.set_from_position(2);
+  request.set_max_events_per_message(2);
+  auto reader = stub_->Subscribe(&context, request);
+  std::vector<uint64_t> positions;
+  v1::SubscribeResponse message;
+  while (positions.size() < 5 && reader->Read(&message)) {
+    EXPECT_LE(message.events_size(), 2);
+    for (const auto& e : message.events()) positions.push_back(e.position());
+  }
+  ASSERT_EQ(positions, (std::vector<uint64_t>{2, 3, 4, 5, 6}));
+  // Live: appended after the subscriber caught up.
+  ASSERT_TRUE(
+      Append({lg::LotExtracted("live", "LIVE", "m-mine", v1::MATERIAL_ANTIMONY_ORE, "261710", 1)})
+          .ok());
+  ASSERT_TRUE(reader->Read(&message));
+  ASSERT_EQ(message.events_size(), 1);
+  EXPECT_EQ(message.events(0).position(), 7u);
+  EXPECT_EQ(message.events(0).event().event_id(), "live");
+  context.TryCancel();
+  reader->Finish();
+}
+
+TEST_F(LedgerServiceTest, InclusionAndConsistencyProofsVerifyIndependently) {
+  SeedMine(0);
+  std::vector<v1::Head> heads;
+  for (int i = 0; i < 37; ++i) {
+    ASSERT_TRUE(Append({lg::LotExtracted(absl::StrCat("e", i), absl::StrCat("L", i), "m-mine",
+                                         v1::MATERIAL_ANTIMONY_ORE, "261710", 1 + i)})
+                    .ok());
+    heads.push_back(Head());
+  }
+  const v1::Head head = heads.back();
+  ASSERT_EQ(head.size(), 39u);
+  std::vector<std::string> leaves;
+  for (uint64_t position = 0; position < head.size(); ++position) {
+    grpc::ClientContext context;
+    v1::GetInclusionProofRequest request;
+    request.set_position(position);
+    request.set_tree_size(head.size());
+    v1::InclusionProof proof;
+    ASSERT_TRUE(stub_->GetInclusionProof(&context, request, &proof).ok());
+    EXPECT_EQ(proof.leaf_hash(), testing::RfcLeafHash(proof.leaf_data()));
+    std::vector<std::string> path(proof.path().begin(), proof.path().end());
+    EXPECT_TRUE(
+        testing::VerifyInclusion(position, head.size(), proof.leaf_hash(), path, head.root_hash()))
+        << "position " << position;
+    if (!path.empty()) {
+      path[0][0] ^= 1;
+      EXPECT_FALSE(testing::VerifyInclusion(position, head.size(), proof.leaf_hash(), path,
+                                            head.root_hash()));
+    }
+    leaves.push_back(proof.leaf_data());
+  }
+  EXPECT_EQ(testing::NaiveRoot(leaves, 0, leaves.size()), head.root_hash());
+  for (const auto& old_head : heads) {
+    grpc::ClientContext context;
+    v1::GetConsistencyProofRequest request;
+    request.set_old_size(old_head.size());
+    request.set_new_size(head.size());
+    v1::ConsistencyProof proof;
+    ASSERT_TRUE(stub_->GetConsistencyProof(&context, request, &proof).ok());
+    EXPECT_EQ(proof.old_root_hash(), old_head.root_hash());
+    std::vector<std::string> path(proof.path().begin(), proof.path().end());
+    EXPECT_TRUE(testing::VerifyConsistency(old_head.size(), head.size(), old_head.root_hash(),
+                                           head.root_hash(), path))
+        << "old size " << old_head.size();
+  }
+  grpc::ClientContext context;
+  v1::GetInclusionProofRequest beyond;
+  beyond.set_position(0);
+  beyond.set_tree_size(head.size() + 1);
+  v1::InclusionProof proof;
+  EXPECT_EQ(stub_->GetInclusionProof(&context, beyond, &proof).error_code(),
+            grpc::StatusCode::OUT_OF_RANGE);
+}
+
+TEST_F(LedgerServiceTest, RestartResumesPositionsRootAndWriteModel) {
+  SeedMine(3);
+  const v1::Head before = Head();
+  Stop();
+  Start();
+  const v1::Head after = Head();
+  EXPECT_EQ(after.size(), before.size());
+  EXPECT_EQ(after.root_hash(), before.root_hash());
+  EXPECT_EQ(after.chain_hash(), before.chain_hash());
+  // The write model survived: lot-0 still holds 1 t, and its id is still taken.
+  auto over =
+      Append({lg::LotTransformed("t", "T", "m-mine", v1::PROCESS_SMELTING, {{"lot-0", 1000001}},
+                                 {{"O", v1::MATERIAL_ANTIMONY_OXIDE, "282580", 1}})});
+  EXPECT_EQ(over.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  auto again = Append(
+      {lg::LotExtracted("fresh-id", "lot-0", "m-mine", v1::MATERIAL_ANTIMONY_ORE, "261710", 1)});
+  EXPECT_EQ(again.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  v1::AppendResponse response;
+  ASSERT_TRUE(
+      Append({lg::LotExtracted("e-new", "NEW", "m-mine", v1::MATERIAL_ANTIMONY_ORE, "261710", 1)},
+             &response)
+          .ok());
+  EXPECT_EQ(response.results(0).position(), before.size());
+}
+
+TEST_F(LedgerServiceTest, HealthServiceReportsServing) {
+  auto health = grpc::health::v1::Health::NewStub(channel_);
+  grpc::ClientContext context;
+  grpc::health::v1::HealthCheckRequest request;
+  grpc::health::v1::HealthCheckResponse response;
+  ASSERT_TRUE(health->Check(&context, request, &response).ok());
+  EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+}
+
+}  // namespace
+}  // namespace lodestone::ledger
