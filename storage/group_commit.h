@@ -33,7 +33,7 @@ class GroupCommitter {
   using DoneFn = std::function<void(absl::Status status)>;
 
   struct Stats {
-    uint64_t groups = 0;   // commits (syncs)
+    uint64_t groups = 0;  // commits (syncs)
     uint64_t requests = 0;
     size_t queue_depth = 0;
   };

@@ -24,9 +24,9 @@ namespace lodestone::storage {
 using Hash = std::array<uint8_t, 32>;  // SHA-256
 
 struct LogOptions {
-  std::string path;                               // RocksDB directory; created if missing
-  size_t block_cache_bytes = size_t{64} << 20;     // shared LRU block cache
-  size_t write_buffer_bytes = size_t{64} << 20;    // cap on all memtables (WriteBufferManager)
+  std::string path;                              // RocksDB directory; created if missing
+  size_t block_cache_bytes = size_t{64} << 20;   // shared LRU block cache
+  size_t write_buffer_bytes = size_t{64} << 20;  // cap on all memtables (WriteBufferManager)
   bool sync = true;  // fsync the WAL before Commit returns; false only for tests and benchmarks
 };
 
@@ -47,9 +47,9 @@ struct Record {
 };
 
 struct Head {
-  uint64_t size = 0;  // number of records
-  Hash root{};        // RFC 6962 Merkle tree hash of the first `size` leaves
-  Hash chain{};       // chain value of the last record (zeros when empty)
+  uint64_t size = 0;                    // number of records
+  Hash root{};                          // RFC 6962 Merkle tree hash of the first `size` leaves
+  Hash chain{};                         // chain value of the last record (zeros when empty)
   absl::Time time = absl::UnixEpoch();  // commit time of the last record
 };
 
@@ -112,8 +112,7 @@ class Log {
   virtual absl::StatusOr<std::vector<Record>> ReadAll(uint64_t from_position, size_t max_records,
                                                       size_t max_bytes) const = 0;
   virtual absl::StatusOr<std::vector<Record>> ReadStream(std::string_view subject,
-                                                         uint64_t from_version,
-                                                         size_t max_records,
+                                                         uint64_t from_version, size_t max_records,
                                                          size_t max_bytes) const = 0;
   virtual absl::StatusOr<Record> ReadRecord(uint64_t position) const = 0;
   virtual absl::StatusOr<uint64_t> StreamVersion(std::string_view subject) const = 0;

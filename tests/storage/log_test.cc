@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "rocksdb/env.h"
 #include "rocksdb/file_system.h"
 #include "storage/crc32c.h"
@@ -44,6 +45,42 @@ TEST(Crc32cTest, MatchesPublishedCastagnoliVectors) {
     EXPECT_EQ(crc32c::Extend(crc32c::Value(text.substr(0, split)), text.substr(split)),
               crc32c::Value(text));
   }
+}
+
+std::string Hex(const Hash& hash) {
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(hash.data()), hash.size()));
+}
+
+// The worked example of FORMAT.md, section "Worked example": if this fails, either the code or
+// the document is wrong, and outside verifiers follow the document.
+TEST(FormatTest, LeafBytesHashesChainAndRootMatchTheWorkedExampleInFormatMd) {
+  TempDir dir;
+  auto log = OpenOrDie(TestOptions(dir));
+  ASSERT_TRUE(AppendGroup(*log, {MakeRecord("e0", "lot/a", "p0"), MakeRecord("e1", "lot/b", "p1")},
+                          absl::FromUnixMicros(1735689600000000))
+                  .ok());
+  // clang-format off
+  EXPECT_EQ(absl::BytesToHexString(*log->LeafData(0)),
+            "01"                           // leaf format
+            "0000000000000000"             // position 0
+            "00062a99ba0c6000"             // commit time 1735689600000000 us
+            "0000000000000001"             // stream version 1
+            "00000002" "6530"              // "e0"
+            "00000005" "6c6f742f61"        // "lot/a"
+            "00000002" "7030");            // "p0"
+  // clang-format on
+  EXPECT_EQ(Hex(LeafHash(*log->LeafData(0))),
+            "47875f99f9a244c1ba00f5a70a546f5e69d008628764a0a6fea459640850034f");
+  EXPECT_EQ(Hex(log->ReadRecord(0)->chain),
+            "694246308ddac55d50f1f57611f0b45c8c82c00b9d5bd9f414cc2bfbf397f000");
+  EXPECT_EQ(Hex(LeafHash(*log->LeafData(1))),
+            "9cfe1da67f3c354f97e92c3976af9315a79465b119ea6265c6cb1770210b8213");
+  EXPECT_EQ(Hex(log->GetHead().chain),
+            "11f52ac264d13b26285dfe84cc9f847ccb8e5c06a8e7d1c62fc37a9e8ba17813");
+  EXPECT_EQ(Hex(log->GetHead().root),
+            "1037864039e939be6dec17bbc9547f4ac4174dd37dabb1e5b878d131e2632901");
+  EXPECT_EQ(Hex(EmptyRoot()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
 TEST(LogTest, EmptyLogHasEmptyRootAndNoRecords) {
@@ -399,7 +436,7 @@ TEST(LogTest, CommitListenerSeesEveryNewHead) {
 TEST(LogTest, ConcurrentReadersNeverSeeBeyondThePublishedHead) {
   TempDir dir;
   auto log = OpenOrDie(TestOptions(dir));
-  constexpr int kGroups = 150;
+  constexpr int kGroups = 400;
   std::atomic<bool> done{false};
   std::atomic<int> failures{0};
   std::vector<std::thread> readers;
