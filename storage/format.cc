@@ -63,6 +63,19 @@ std::string StreamKey(std::string_view subject, uint64_t version) {
   return key;
 }
 
+std::string EncodeStreamHead(uint64_t version) {
+  std::string value;
+  coding::PutBigEndian64(value, version);
+  return value;
+}
+
+absl::StatusOr<uint64_t> DecodeStreamHead(std::string_view value) {
+  if (value.size() != 8) {
+    return absl::DataLossError(absl::StrCat("stream head of ", value.size(), " bytes, want 8"));
+  }
+  return coding::DecodeBigEndian64(value);
+}
+
 std::string MerkleKey(int level, uint64_t index) {
   std::string key;
   key.reserve(9);

@@ -52,6 +52,10 @@ absl::StatusOr<uint64_t> DecodeLogKey(std::string_view key);
 // `streams` family: u8 subject length, subject, 8-byte big-endian stream version.
 std::string StreamKey(std::string_view subject, uint64_t version);
 std::string StreamPrefix(std::string_view subject);  // the key without the version
+// The stream's head entry: the prefix alone, whose value is the current version (BE64).
+inline std::string StreamHeadKey(std::string_view subject) { return StreamPrefix(subject); }
+std::string EncodeStreamHead(uint64_t version);
+absl::StatusOr<uint64_t> DecodeStreamHead(std::string_view value);
 
 // `merkle` family: u8 level, 8-byte big-endian index.
 std::string MerkleKey(int level, uint64_t index);

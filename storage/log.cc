@@ -136,6 +136,10 @@ class TxnImpl final : public Txn {
   };
 
   void StageState(std::string_view key, std::optional<std::string> value);
+  // The committed positions under `id_key`, looked up once per Txn (the committed state cannot
+  // change while the Txn is open) and reused by Append and Commit.
+  absl::StatusOr<const std::vector<uint64_t>*> CommittedIdPositions(const std::string& id_key);
+  absl::StatusOr<std::optional<uint64_t>> CommittedEventId(std::string_view event_id);
   // After a successful commit: empty, based on the new head.
   void Reset(uint64_t sequence, uint64_t base_position);
 
@@ -146,6 +150,7 @@ class TxnImpl final : public Txn {
   absl::flat_hash_map<std::string, uint64_t> staged_ids_;       // event id -> position
   absl::flat_hash_map<std::string, uint64_t> staged_versions_;  // subject -> latest version
   std::map<std::string, std::optional<std::string>, std::less<>> staged_state_;  // nullopt: delete
+  absl::flat_hash_map<std::string, std::vector<uint64_t>> committed_id_positions_;  // cache
   std::vector<Undo> undo_;          // only kept while a savepoint is open
   std::vector<size_t> savepoints_;  // undo_ sizes
 };
@@ -289,8 +294,7 @@ absl::StatusOr<std::pair<uint64_t, uint64_t>> TxnImpl::Append(const RecordInput&
     return absl::AlreadyExistsError(absl::StrCat("event id \"", Escaped(record.event_id),
                                                  "\" is already staged at position ", it->second));
   }
-  LODESTONE_ASSIGN_OR_RETURN(std::optional<uint64_t> committed,
-                             log_->FindEventIdAt(nullptr, base_position_, record.event_id));
+  LODESTONE_ASSIGN_OR_RETURN(std::optional<uint64_t> committed, CommittedEventId(record.event_id));
   if (committed.has_value()) {
     return absl::AlreadyExistsError(absl::StrCat("event id \"", Escaped(record.event_id),
                                                  "\" is already at position ", *committed));
@@ -327,7 +331,7 @@ absl::StatusOr<std::optional<uint64_t>> TxnImpl::FindEventId(std::string_view ev
   if (auto it = staged_ids_.find(ToAbsl(event_id)); it != staged_ids_.end()) {
     return std::optional<uint64_t>(it->second);
   }
-  return log_->FindEventIdAt(nullptr, base_position_, event_id);
+  return CommittedEventId(event_id);
 }
 
 absl::StatusOr<Record> TxnImpl::ReadRecord(uint64_t position) {
@@ -373,6 +377,28 @@ void TxnImpl::StageState(std::string_view key, std::optional<std::string> value)
   }
 }
 
+absl::StatusOr<const std::vector<uint64_t>*> TxnImpl::CommittedIdPositions(
+    const std::string& id_key) {
+  auto it = committed_id_positions_.find(id_key);
+  if (it == committed_id_positions_.end()) {
+    LODESTONE_ASSIGN_OR_RETURN(std::vector<uint64_t> positions,
+                               log_->IdPositions(nullptr, id_key));
+    it = committed_id_positions_.emplace(id_key, std::move(positions)).first;
+  }
+  return &it->second;
+}
+
+absl::StatusOr<std::optional<uint64_t>> TxnImpl::CommittedEventId(std::string_view event_id) {
+  LODESTONE_ASSIGN_OR_RETURN(const std::vector<uint64_t>* positions,
+                             CommittedIdPositions(format::IdKey(event_id)));
+  for (uint64_t position : *positions) {
+    if (position >= base_position_) break;
+    LODESTONE_ASSIGN_OR_RETURN(Record record, log_->ReadRecordAt(nullptr, position));
+    if (record.event_id == event_id) return std::optional<uint64_t>(position);
+  }
+  return std::optional<uint64_t>();
+}
+
 void TxnImpl::Reset(uint64_t sequence, uint64_t base_position) {
   sequence_ = sequence;
   base_position_ = base_position;
@@ -380,6 +406,7 @@ void TxnImpl::Reset(uint64_t sequence, uint64_t base_position) {
   staged_ids_.clear();
   staged_versions_.clear();
   staged_state_.clear();
+  committed_id_positions_.clear();
   undo_.clear();
   savepoints_.clear();
 }
@@ -413,6 +440,10 @@ rocksdb::ColumnFamilyOptions LogImpl::FamilyOptions(std::string_view name) const
   if (name == format::kIdsFamily || name == format::kStreamsFamily ||
       name == format::kStateFamily) {
     table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    // Most committer lookups miss (new event ids, new subjects, new lots): a whole-key bloom
+    // filter in the memtable answers them without walking the skip list.
+    family.memtable_prefix_bloom_size_ratio = 0.05;
+    family.memtable_whole_key_filtering = true;
   }
   if (name == format::kLogFamily) table.block_size = 16 << 10;  // better compression, smaller index
   family.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
@@ -654,7 +685,9 @@ absl::Status LogImpl::CommitLocked(TxnImpl* txn, absl::Time commit_time,
                                         in.subject, in.payload, chain));
     auto [ids_entry, inserted] = id_positions.try_emplace(format::IdKey(in.event_id));
     if (inserted) {
-      LODESTONE_ASSIGN_OR_RETURN(ids_entry->second, IdPositions(nullptr, ids_entry->first));
+      LODESTONE_ASSIGN_OR_RETURN(const std::vector<uint64_t>* committed,
+                                 txn->CommittedIdPositions(ids_entry->first));
+      ids_entry->second = *committed;
     }
     ids_entry->second.push_back(position);
     batch.Put(streams_, format::StreamKey(in.subject, staged.stream_version), position_value);
@@ -666,6 +699,9 @@ absl::Status LogImpl::CommitLocked(TxnImpl* txn, absl::Time commit_time,
   }
   for (const auto& [key, positions] : id_positions) {
     batch.Put(ids_, key, format::EncodePositions(positions));
+  }
+  for (const auto& [subject, version] : txn->staged_versions_) {
+    batch.Put(streams_, format::StreamHeadKey(subject), format::EncodeStreamHead(version));
   }
   for (const auto& [key, value] : txn->staged_state_) {
     if (value.has_value()) {
@@ -761,20 +797,16 @@ absl::StatusOr<std::vector<uint64_t>> LogImpl::IdPositions(const Snapshot* snaps
   return format::DecodePositions(AsView(value));
 }
 
-absl::StatusOr<uint64_t> LogImpl::StreamVersionAt(const Snapshot* snapshot, uint64_t size,
+absl::StatusOr<uint64_t> LogImpl::StreamVersionAt(const Snapshot* snapshot, uint64_t /*size*/,
                                                   std::string_view subject) const {
-  const std::string prefix = format::StreamPrefix(subject);
-  std::string last_key = prefix;
-  last_key.append(8, '\xff');
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ReadOptionsAt(snapshot), streams_));
-  for (it->SeekForPrev(last_key); it->Valid(); it->Prev()) {
-    const std::string_view key = AsView(it->key());
-    if (key.size() != prefix.size() + 8 || !key.starts_with(prefix)) break;
-    LODESTONE_ASSIGN_OR_RETURN(uint64_t position, format::DecodePosition(AsView(it->value())));
-    if (position < size) return coding::DecodeBigEndian64(key.substr(prefix.size()));
-  }
-  LODESTONE_RETURN_IF_ERROR(FromRocks(it->status(), "read stream index"));
-  return 0;
+  // The stream head key is written in the same batch as the stream's records, so a snapshot
+  // (or, for the committer, the committed state) sees the version of exactly what it can read.
+  rocksdb::PinnableSlice value;
+  rocksdb::Status status =
+      db_->Get(ReadOptionsAt(snapshot), streams_, format::StreamHeadKey(subject), &value);
+  if (status.IsNotFound()) return 0;
+  LODESTONE_RETURN_IF_ERROR(FromRocks(status, "read stream head"));
+  return format::DecodeStreamHead(AsView(value));
 }
 
 absl::StatusOr<std::optional<std::string>> LogImpl::GetStateAt(const Snapshot* snapshot,

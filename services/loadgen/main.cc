@@ -9,6 +9,7 @@
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -188,7 +189,12 @@ int Run() {
       for (int i = 0; i < batch; ++i) {
         events.push_back(extract(absl::StrCat(run, "-", s, "-c", c, "-", seq, "-", i)));
       }
-      return AppendEvents(stub_for(c), std::move(events), nullptr) ? batch : -1;
+      std::string error;
+      if (AppendEvents(stub_for(c), std::move(events), &error)) return batch;
+      static std::once_flag once;
+      std::call_once(once, [&] { std::cerr << "loadgen: first error in " << s << ": " << error
+                                           << "\n"; });
+      return -1;
     }));
   }
 
