@@ -24,6 +24,7 @@ for _ in $(seq 1 300); do
   sleep 0.1
 done
 port=$(sed -n 's/.*serving gRPC on port \([0-9]*\).*/\1/p' "$out")
+metrics_port=$(sed -n 's/.*metrics on port \([0-9]*\).*/\1/p' "$out")
 [ -n "$port" ] || { cat "$out"; exit 1; }
 echo "== ledger on port $port (pid $pid), durable appends (fsync per commit group), $(nproc) cores"
 
@@ -31,10 +32,12 @@ echo "== ledger on port $port (pid $pid), durable appends (fsync per commit grou
   --fill="$fill"
 
 size=$(du -sb "$work/ledger" | cut -f1)
-events=$("$build/services/loadgen/lodestone-loadgen" --target="127.0.0.1:$port" --scenarios= \
-  --head_only 2>/dev/null || true)
+events=$("$build/services/loadgen/lodestone-loadgen" --target="127.0.0.1:$port" --head_only)
+metric() { curl -s "http://127.0.0.1:$metrics_port/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+sst=$(metric lodestone_rocksdb_sst_bytes)
 rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
 hwm_kb=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
-echo "== after fill: data dir $((size / 1048576)) MiB for ${events:-?} events" \
-  "($(awk -v s="$size" -v e="${events:-0}" 'BEGIN { if (e > 0) printf "%.0f", s / e; else print "?" }')" \
-  "bytes/event); ledger RSS $((rss_kb / 1024)) MiB (peak $((hwm_kb / 1024)) MiB)"
+per() { awk -v s="$1" -v e="$events" 'BEGIN { printf "%.0f", s / e }'; }
+echo "== after fill: $events events; data dir $((size / 1048576)) MiB ($(per "$size") bytes/event," \
+  "WAL and uncompacted levels included); live SST $(per "${sst%.*}") bytes/event;" \
+  "ledger RSS $((rss_kb / 1024)) MiB (peak $((hwm_kb / 1024)) MiB)"

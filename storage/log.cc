@@ -22,6 +22,7 @@
 #include "storage/format.h"
 #include "storage/log_internal.h"
 #include "storage/merkle.h"
+#include "storage/rocks_util.h"
 #include "storage/status_macros.h"
 
 namespace lodestone::storage {
@@ -33,34 +34,6 @@ using rocksdb::Snapshot;
 
 constexpr Hash kZeroHash{};
 constexpr size_t kRecordOverheadBytes = 64;  // rough in-memory cost of a Record besides strings
-
-absl::Status FromRocks(const rocksdb::Status& status, absl::string_view context) {
-  if (status.ok()) return absl::OkStatus();
-  const std::string message = absl::StrCat(context, ": ", status.ToString());
-  if (status.IsNoSpace()) return absl::ResourceExhaustedError(message);
-  switch (status.code()) {
-    case rocksdb::Status::kNotFound:
-      return absl::NotFoundError(message);
-    case rocksdb::Status::kCorruption:
-      return absl::DataLossError(message);
-    case rocksdb::Status::kInvalidArgument:
-      return absl::InvalidArgumentError(message);
-    case rocksdb::Status::kNotSupported:
-      return absl::UnimplementedError(message);
-    case rocksdb::Status::kIOError:
-    case rocksdb::Status::kBusy:
-    case rocksdb::Status::kTimedOut:
-    case rocksdb::Status::kTryAgain:
-      return absl::UnavailableError(message);
-    case rocksdb::Status::kAborted:
-      return absl::AbortedError(message);
-    default:
-      return absl::InternalError(message);
-  }
-}
-
-Slice AsSlice(std::string_view bytes) { return Slice(bytes.data(), bytes.size()); }
-std::string_view AsView(const Slice& slice) { return std::string_view(slice.data(), slice.size()); }
 
 size_t RecordBytes(const Record& record) {
   return kRecordOverheadBytes + record.event_id.size() + record.subject.size() +
@@ -77,26 +50,6 @@ std::string Escaped(std::string_view bytes) {
   std::string shown = absl::CHexEscape(ToAbsl(bytes.substr(0, kMaxShown)));
   if (bytes.size() > kMaxShown) shown += "...";
   return shown;
-}
-
-struct Compression {
-  rocksdb::CompressionType regular = rocksdb::kNoCompression;
-  rocksdb::CompressionType bottommost = rocksdb::kNoCompression;
-};
-
-Compression ChooseCompression() {
-  const std::vector<rocksdb::CompressionType> supported = rocksdb::GetSupportedCompressions();
-  auto has = [&](rocksdb::CompressionType type) {
-    return std::find(supported.begin(), supported.end(), type) != supported.end();
-  };
-  Compression compression;
-  if (has(rocksdb::kLZ4Compression)) {
-    compression.regular = rocksdb::kLZ4Compression;
-  } else if (has(rocksdb::kSnappyCompression)) {
-    compression.regular = rocksdb::kSnappyCompression;
-  }
-  compression.bottommost = has(rocksdb::kZSTD) ? rocksdb::kZSTD : compression.regular;
-  return compression;
 }
 
 class LogImpl;
@@ -434,8 +387,7 @@ rocksdb::ColumnFamilyOptions LogImpl::FamilyOptions(std::string_view name) const
 
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = cache_;
-  table.cache_index_and_filter_blocks = true;  // charged to the block cache: memory stays bounded
-  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  ConfigureTable(table);
   table.format_version = 5;
   if (name == format::kIdsFamily || name == format::kStreamsFamily ||
       name == format::kStateFamily) {
@@ -451,7 +403,7 @@ rocksdb::ColumnFamilyOptions LogImpl::FamilyOptions(std::string_view name) const
 }
 
 absl::Status LogImpl::OpenDatabase() {
-  cache_ = rocksdb::NewLRUCache(options_.block_cache_bytes);
+  cache_ = NewBlockCache(options_.block_cache_bytes);
   write_buffer_manager_ =
       std::make_shared<rocksdb::WriteBufferManager>(options_.write_buffer_bytes);
   compression_ = ChooseCompression();

@@ -151,6 +151,10 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& option
 Ledger::Ledger(LedgerOptions options, std::unique_ptr<storage::Log> log, LedgerObserver* observer)
     : options_(std::move(options)), log_(std::move(log)), observer_(observer) {
   committer_ = std::make_unique<storage::GroupCommitter>(*log_, options_.commit);
+  log_->SetCommitListener([this](const storage::Head& head) {
+    std::lock_guard lock(listeners_mu_);
+    for (const auto& [handle, listener] : listeners_) listener(head);
+  });
   if (observer_ != nullptr) {
     committer_->SetGroupListener(
         [observer = observer_](size_t requests, size_t records, absl::Duration duration) {
@@ -159,7 +163,21 @@ Ledger::Ledger(LedgerOptions options, std::unique_ptr<storage::Log> log, LedgerO
   }
 }
 
-Ledger::~Ledger() { Stop(); }
+Ledger::~Ledger() {
+  Stop();
+  log_->SetCommitListener(nullptr);
+}
+
+int Ledger::AddCommitListener(std::function<void(const storage::Head&)> listener) {
+  std::lock_guard lock(listeners_mu_);
+  listeners_.emplace_back(next_listener_, std::move(listener));
+  return next_listener_++;
+}
+
+void Ledger::RemoveCommitListener(int handle) {
+  std::lock_guard lock(listeners_mu_);
+  std::erase_if(listeners_, [handle](const auto& entry) { return entry.first == handle; });
+}
 
 void Ledger::Stop() {
   if (committer_ != nullptr) committer_->Stop();

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -72,6 +73,11 @@ class Ledger {
   // Stops accepting appends (UNAVAILABLE), commits what is queued. Idempotent.
   void Stop();
 
+  // Called after every commit that appended records, on the committer thread: notify, don't
+  // work. Returns a handle for RemoveCommitListener.
+  int AddCommitListener(std::function<void(const storage::Head&)> listener);
+  void RemoveCommitListener(int handle);
+
   storage::Log& log() { return *log_; }
   const storage::Log& log() const { return *log_; }
   storage::GroupCommitter& committer() { return *committer_; }
@@ -84,6 +90,9 @@ class Ledger {
   std::unique_ptr<storage::Log> log_;
   std::unique_ptr<storage::GroupCommitter> committer_;
   LedgerObserver* const observer_;
+  std::mutex listeners_mu_;
+  std::vector<std::pair<int, std::function<void(const storage::Head&)>>> listeners_;
+  int next_listener_ = 0;
 };
 
 }  // namespace lodestone::ledger

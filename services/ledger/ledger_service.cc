@@ -270,11 +270,12 @@ LedgerServiceImpl::LedgerServiceImpl(Ledger& ledger, LedgerMetrics* metrics, Ser
       metrics_(metrics),
       limits_(limits),
       hub_(std::make_shared<SubscriptionHub>(ledger.log(), limits.max_subscribers)) {
-  ledger_.log().SetCommitListener([hub = hub_.get()](const storage::Head&) { hub->OnCommit(); });
+  listener_ =
+      ledger_.AddCommitListener([hub = hub_.get()](const storage::Head&) { hub->OnCommit(); });
 }
 
 LedgerServiceImpl::~LedgerServiceImpl() {
-  ledger_.log().SetCommitListener(nullptr);
+  ledger_.RemoveCommitListener(listener_);
   hub_->Stop();
 }
 

@@ -59,6 +59,7 @@ class LedgerServiceImpl final : public v1::LedgerService::CallbackService {
   LedgerMetrics* const metrics_;
   const ServiceLimits limits_;
   std::shared_ptr<SubscriptionHub> hub_;
+  int listener_ = -1;
 };
 
 // Fills a StoredEvent from a storage record; DATA_LOSS if the payload does not parse.

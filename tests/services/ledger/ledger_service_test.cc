@@ -14,7 +14,9 @@
 #include "services/ledger/ledger.h"
 #include "services/ledger/ledger_metrics.h"
 #include "services/loadgen/workload.h"
+#include "services/rpc/metrics_endpoint.h"
 #include "services/rpc/server_builder.h"
+#include "tests/support/http_get.h"
 #include "tests/support/rfc6962_verifier.h"
 #include "tests/support/temp_dir.h"
 
@@ -382,6 +384,28 @@ TEST_F(LedgerServiceTest, HealthServiceReportsServing) {
   grpc::health::v1::HealthCheckResponse response;
   ASSERT_TRUE(health->Check(&context, request, &response).ok());
   EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+}
+
+TEST_F(LedgerServiceTest, MetricsEndpointServesPrometheusTextWithAppendOutcomes) {
+  auto endpoint = rpc::MetricsEndpoint::Start("127.0.0.1:0");
+  ASSERT_TRUE(endpoint.ok()) << endpoint.status();
+  metrics_.AttachLedger(ledger_.get());
+  metrics_.Register(**endpoint);
+  SeedMine(2);  // accepted: one request of 4 events
+  EXPECT_EQ(Append({lg::LotExtracted("e-lot-0", "lot-0", "m-mine", v1::MATERIAL_ANTIMONY_ORE,
+                                     "261710", 5)})
+                .error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+  auto body = testing::HttpGet((*endpoint)->port(), "/metrics");
+  ASSERT_TRUE(body.has_value());
+  EXPECT_THAT(*body, HasSubstr("# TYPE lodestone_ledger_appends_total counter"));
+  EXPECT_THAT(*body, HasSubstr("lodestone_ledger_appends_total{outcome=\"accepted\"} 1"));
+  EXPECT_THAT(*body, HasSubstr("lodestone_ledger_events_total{outcome=\"accepted\"} 4"));
+  EXPECT_THAT(*body,
+              HasSubstr("lodestone_ledger_rejections_total{reason=\"duplicate_conflict\"} 1"));
+  EXPECT_THAT(*body, HasSubstr("lodestone_ledger_log_size_events 4"));
+  EXPECT_THAT(*body, HasSubstr("lodestone_ledger_append_latency_seconds_bucket"));
+  EXPECT_THAT(*body, HasSubstr("# TYPE lodestone_rocksdb_sst_bytes gauge"));
 }
 
 }  // namespace

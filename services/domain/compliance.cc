@@ -1,0 +1,1121 @@
+#include "services/domain/compliance.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <functional>
+#include <limits>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "services/domain/codes.h"
+#include "services/domain/rules.h"
+#include "services/domain/string_view_compat.h"
+
+namespace lodestone::domain {
+namespace {
+
+// Shares within this distance of a threshold count as at it: mixing rounds in the last bits.
+constexpr double kShareTolerance = 1e-12;
+
+// ---- Text ----
+
+std::string_view MaterialName(Material material) {
+  switch (material) {
+    case Material::kUnspecified:
+      return "unspecified material";
+    case Material::kAntimonyOre:
+      return "antimony ore";
+    case Material::kAntimonyOxide:
+      return "antimony oxide";
+    case Material::kAntimonyMetal:
+      return "antimony metal";
+    case Material::kRareEarthOre:
+      return "rare-earth ore";
+    case Material::kRareEarthCompound:
+      return "rare-earth compound";
+    case Material::kRareEarthMetal:
+      return "rare-earth metal";
+    case Material::kNdfebAlloy:
+      return "NdFeB alloy";
+    case Material::kNdfebMagnet:
+      return "NdFeB magnet";
+    case Material::kGallium:
+      return "gallium";
+    case Material::kGermanium:
+      return "germanium";
+    case Material::kGermaniumOxide:
+      return "germanium oxide";
+    case Material::kTungsten:
+      return "tungsten";
+    case Material::kTantalum:
+      return "tantalum";
+    case Material::kGraphite:
+      return "graphite";
+    case Material::kIron:
+      return "iron";
+    case Material::kBoron:
+      return "boron";
+    case Material::kScrap:
+      return "scrap";
+    case Material::kOther:
+      return "other material";
+  }
+  return "unknown material";
+}
+
+// 0.30927 -> "30.93%", 0.0012 -> "0.12%", 1 -> "100%".
+std::string Percent(double share) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.4g%%", share * 100);
+  return buf;
+}
+
+std::string DayText(absl::Time t) {
+  if (t == absl::InfinitePast()) return "the beginning of time";
+  if (t == absl::InfiniteFuture()) return "the end of time";
+  const absl::TimeZone utc = absl::UTCTimeZone();
+  const bool midnight = absl::CivilSecond(absl::ToCivilDay(t, utc)) == absl::ToCivilSecond(t, utc);
+  return absl::FormatTime(midnight ? "%Y-%m-%d" : "%Y-%m-%dT%H:%M:%SZ", t, utc);
+}
+
+std::string Join(const std::vector<std::string>& parts) {
+  return parts.empty() ? std::string("(none)") : absl::StrJoin(parts, ", ");
+}
+
+std::string MaterialList(const std::vector<Material>& materials) {
+  std::vector<std::string> names;
+  names.reserve(materials.size());
+  for (Material m : materials) names.emplace_back(MaterialName(m));
+  return Join(names);
+}
+
+std::string Quoted(std::string_view id) { return absl::StrCat("'", ToAbsl(id), "'"); }
+
+std::string LotText(const std::string& lot_id, Material material) {
+  return absl::StrCat("lot ", Quoted(lot_id), " (", ToAbsl(MaterialName(material)), ")");
+}
+
+// ---- Small helpers ----
+
+template <typename T>
+bool Contains(const std::vector<T>& values, const T& value) {
+  return std::find(values.begin(), values.end(), value) != values.end();
+}
+
+bool ContainsCountry(const std::vector<std::string>& values, std::string_view value) {
+  return std::find(values.begin(), values.end(), value) != values.end();
+}
+
+// Empty `materials` covers every material.
+bool Covers(const std::vector<Material>& materials, Material material) {
+  return materials.empty() || Contains(materials, material);
+}
+
+Grams SaturatingAdd(Grams a, Grams b) {
+  if (b > 0 && a > std::numeric_limits<Grams>::max() - b) return std::numeric_limits<Grams>::max();
+  return a + b;
+}
+
+// ---- Windows and verdicts ----
+
+struct Window {
+  bool in_force = true;
+  std::string why;  // why not in force; empty when in force
+};
+
+Window WindowAt(const Rule& rule, absl::Time t) {
+  if (t < rule.effective_from) {
+    return {false, absl::StrCat("Not yet in force on ", DayText(t), " (effective from ",
+                                DayText(rule.effective_from), ")")};
+  }
+  if (t >= rule.effective_until) {
+    return {false, absl::StrCat("No longer in force on ", DayText(t), " (ended ",
+                                DayText(rule.effective_until), ")")};
+  }
+  for (const Suspension& s : rule.suspensions) {
+    if (s.from <= t && t < s.until) {
+      return {false, absl::StrCat("Suspended on ", DayText(t), " (from ", DayText(s.from),
+                                  " until ", DayText(s.until), ")")};
+    }
+  }
+  return {};
+}
+
+bool AlwaysInForce(const Rule& rule) {
+  return rule.effective_from == absl::InfinitePast() &&
+         rule.effective_until == absl::InfiniteFuture() && rule.suspensions.empty();
+}
+
+// The result of a rule as if in force.
+struct Finding {
+  Outcome outcome = Outcome::kNotApplicable;
+  ShareBasis basis = ShareBasis::kMass;
+  std::string summary;  // a sentence without its final period
+  std::vector<Evidence> evidence;
+};
+
+Finding NotApplicable(std::string summary) {
+  Finding f;
+  f.summary = std::move(summary);
+  return f;
+}
+
+std::string_view WouldText(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kPass:
+      return "would pass";
+    case Outcome::kFail:
+      return "would fail";
+    case Outcome::kInsufficientData:
+      return "would lack data";
+    case Outcome::kNotInForce:
+    case Outcome::kNotApplicable:
+      break;
+  }
+  return "would not apply";
+}
+
+// `unknown_time`: the evaluation time is not known (a shipment without a dispatch time).
+Verdict Assemble(const RuleSet& set, const Rule& rule, const Window& window, bool unknown_time,
+                 Finding finding) {
+  Verdict v;
+  v.rule_set = set.name;
+  v.rule_set_version = set.version;
+  v.rule_id = rule.id;
+  v.in_force = window.in_force && !unknown_time;
+  v.outcome_if_in_force = finding.outcome;
+  v.would_fail = finding.outcome == Outcome::kFail;
+  v.basis = finding.basis;
+  v.evidence = std::move(finding.evidence);
+  if (finding.outcome == Outcome::kNotApplicable) {
+    v.outcome = Outcome::kNotApplicable;
+    v.summary = absl::StrCat("Not applicable: ", finding.summary, ".");
+  } else if (unknown_time) {
+    v.outcome = Outcome::kInsufficientData;
+    v.summary =
+        absl::StrCat("Dispatch time unknown, so whether the rule was in force cannot be told; it ",
+                     ToAbsl(WouldText(finding.outcome)), ": ", finding.summary, ".");
+  } else if (!window.in_force) {
+    v.outcome = Outcome::kNotInForce;
+    v.summary = absl::StrCat(window.why, "; it ", ToAbsl(WouldText(finding.outcome)), ": ",
+                             finding.summary, ".");
+  } else {
+    v.outcome = finding.outcome;
+    v.summary = absl::StrCat(finding.summary, ".");
+  }
+  return v;
+}
+
+// ---- Lot rules ----
+
+// DFARS: any share of a counted stage in a covered country fails.
+Finding CoveredCountryStages(const Rule& rule, const LotFacts& lot) {
+  const std::string lot_text = LotText(lot.lot_id, lot.material);
+  if (!Covers(rule.materials, lot.material)) {
+    return NotApplicable(
+        absl::StrCat(lot_text, " is not a covered material (", MaterialList(rule.materials), ")"));
+  }
+  Finding f;
+  std::vector<std::string> failing;
+  std::vector<std::string> untraced;
+  std::vector<std::string> stage_names;
+  for (Stage stage : rule.stages) {
+    const std::string stage_name(StageName(stage));
+    stage_names.push_back(stage_name);
+    for (const std::string& country : rule.covered_countries) {
+      const double share = CountryShare(lot.profile, stage, country);
+      if (share <= 0) continue;
+      failing.push_back(absl::StrCat(stage_name, " in ", country, " ", Percent(share)));
+      f.evidence.push_back(
+          Evidence{stage, country, share,
+                   absl::StrCat("share of the lot's mass whose ", stage_name, " took place in ",
+                                country, ", a covered country")});
+    }
+    const double unknown = CountryShare(lot.profile, stage, kUnknownCountry);
+    if (unknown > 0) {
+      untraced.push_back(absl::StrCat(stage_name, " ", Percent(unknown)));
+      f.evidence.push_back(Evidence{
+          stage, std::string(kUnknownCountry), unknown,
+          absl::StrCat("share of the lot's mass whose ", stage_name, " country is untraced")});
+    }
+  }
+  const std::string countries = Join(rule.covered_countries);
+  if (!failing.empty()) {
+    f.outcome = Outcome::kFail;
+    f.summary = absl::StrCat(lot_text, " went through a counted stage in a covered country (",
+                             absl::StrJoin(failing, "; "), ")");
+  } else if (!untraced.empty()) {
+    f.outcome = Outcome::kInsufficientData;
+    f.summary = absl::StrCat(lot_text, " shows no ", Join(stage_names), " in ", countries,
+                             ", but the country of part of its mass is untraced (",
+                             absl::StrJoin(untraced, "; "), ")");
+  } else {
+    f.outcome = Outcome::kPass;
+    f.summary = absl::StrCat(lot_text, " had none of its ", Join(stage_names), " in ", countries);
+  }
+  return f;
+}
+
+// The 0.1% rule: content originating in the covered countries as a share of the item.
+Finding OriginContentThreshold(const Rule& rule, const LotFacts& lot) {
+  const std::string lot_text = LotText(lot.lot_id, lot.material);
+  const OriginProfile& p = lot.profile;
+  const double separation_coverage = StageCoverage(p, Stage::kSeparation);
+  if (!Covers(rule.materials, lot.material) && separation_coverage <= 0) {
+    return NotApplicable(absl::StrCat(lot_text, " is not a rare-earth material (",
+                                      MaterialList(rule.materials),
+                                      ") and none of its mass was separated"));
+  }
+  const std::string countries = Join(rule.covered_countries);
+  const std::string limit = Percent(rule.threshold);
+  Finding f;
+  double share = 0;
+  double unknown = 0;
+  std::string how;
+  if (lot.content_value.has_value()) {
+    const OriginContentValue& cv = *lot.content_value;
+    f.basis = ShareBasis::kValue;
+    if (cv.item_minor <= 0 || cv.origin_content_minor < 0 ||
+        cv.origin_content_minor > cv.item_minor || cv.currency.empty()) {
+      f.outcome = Outcome::kInsufficientData;
+      f.summary =
+          absl::StrCat(lot_text, " has a declared content value that cannot be used (",
+                       cv.origin_content_minor, " of ", cv.item_minor, " ", cv.currency, ")");
+      return f;
+    }
+    share = static_cast<double>(cv.origin_content_minor) / static_cast<double>(cv.item_minor);
+    how = absl::StrCat("by declared value, ", cv.origin_content_minor, " of ", cv.item_minor, " ",
+                       cv.currency);
+    f.evidence.push_back(Evidence{std::nullopt, countries, share,
+                                  absl::StrCat("declared value share of ", countries,
+                                               "-origin rare-earth content (", how, ")")});
+  } else {
+    // Rare earths take their origin at separation; unseparated material at its mine.
+    const Stage stage = separation_coverage > 0 ? Stage::kSeparation : Stage::kMining;
+    const std::string stage_name(StageName(stage));
+    const bool value_usable = stage == Stage::kMining && p.value.gap == ValueGap::kNone &&
+                              !p.value.by_mining_country.empty();
+    if (value_usable) {
+      f.basis = ShareBasis::kValue;
+      how = "value basis: the profile's value shares by mining country";
+      for (const std::string& c : rule.covered_countries) {
+        const double s = ShareOf(p.value.by_mining_country, c);
+        share += s;
+        if (s > 0) {
+          f.evidence.push_back(
+              Evidence{stage, c, s, absl::StrCat("share of the lot's value mined in ", c)});
+        }
+      }
+      unknown = ShareOf(p.value.by_mining_country, kUnknownCountry);
+      if (unknown > 0) {
+        f.evidence.push_back(Evidence{stage, std::string(kUnknownCountry), unknown,
+                                      "share of the lot's value whose mining country is untraced"});
+      }
+    } else {
+      f.basis = ShareBasis::kMass;
+      std::string why;
+      if (stage == Stage::kSeparation) {
+        why =
+            "value shares are kept by mining country only, and these rare earths take their "
+            "origin at separation";
+      } else if (p.value.gap != ValueGap::kNone) {
+        why = absl::StrCat("value shares unavailable: ", ToAbsl(ValueGapName(p.value.gap)));
+      } else {
+        why = "no value shares";
+      }
+      how = absl::StrCat("mass basis, ", stage_name, " country, because ", why);
+      for (const std::string& c : rule.covered_countries) {
+        const double s = CountryShare(p, stage, c);
+        share += s;
+        if (s > 0) {
+          f.evidence.push_back(Evidence{
+              stage, c, s,
+              absl::StrCat("share of the lot's mass whose ", stage_name, " took place in ", c)});
+        }
+      }
+      unknown = CountryShare(p, stage, kUnknownCountry);
+      if (unknown > 0) {
+        f.evidence.push_back(Evidence{
+            stage, std::string(kUnknownCountry), unknown,
+            absl::StrCat("share of the lot's mass whose ", stage_name, " country is untraced")});
+      }
+    }
+  }
+  const std::string content = absl::StrCat(lot_text, " holds ", Percent(share), " ", countries,
+                                           "-origin rare-earth content (", how, ")");
+  if (share >= rule.threshold - kShareTolerance) {
+    f.outcome = Outcome::kFail;
+    f.summary = absl::StrCat(content, ", at or above the ", limit,
+                             " threshold: a Chinese export licence is required");
+  } else if (share + unknown >= rule.threshold - kShareTolerance) {
+    f.outcome = Outcome::kInsufficientData;
+    f.summary = absl::StrCat(content, " and ", Percent(unknown),
+                             " of untraced origin, which could reach the ", limit, " threshold");
+  } else {
+    f.outcome = Outcome::kPass;
+    f.summary = absl::StrCat(content, ", below the ", limit, " threshold");
+  }
+  return f;
+}
+
+struct AffiliateWalk {
+  std::optional<std::string> listed;  // the listed party reached
+  std::vector<std::string> chain;     // the party, its parent, ... up to `listed` or the end
+  bool too_deep = false;              // the walk stopped at kMaxAffiliateHops with a parent left
+};
+
+AffiliateWalk WalkParents(std::string_view party, const absl::flat_hash_set<std::string>& listed,
+                          const PartyDirectory& parties) {
+  AffiliateWalk walk;
+  walk.chain.emplace_back(party);
+  for (int hop = 0;; ++hop) {
+    const std::string& current = walk.chain.back();
+    if (listed.contains(current)) {
+      walk.listed = current;
+      return walk;
+    }
+    std::optional<std::string> parent = parties.ParentOf(current);
+    if (!parent.has_value() || parent->empty()) return walk;
+    if (hop == kMaxAffiliateHops) {
+      walk.too_deep = true;
+      return walk;
+    }
+    walk.chain.push_back(*std::move(parent));
+  }
+}
+
+// UFLPA: zero tolerance for listed regions, listed parties and their affiliates.
+Finding RegionOrListedParty(const Rule& rule, const LotFacts& lot, const PartyDirectory& parties) {
+  const std::string lot_text = LotText(lot.lot_id, lot.material);
+  const OriginProfile& p = lot.profile;
+  Finding f;
+  std::vector<std::string> hits;
+  for (const std::string& region : rule.regions) {
+    const double share = ShareOf(p.regions, region);
+    if (share <= 0) continue;
+    hits.push_back(absl::StrCat(region, " ", Percent(share)));
+    f.evidence.push_back(Evidence{
+        std::nullopt, region, share,
+        absl::StrCat("share of the lot's mass that passed through a facility in ", region)});
+  }
+  const absl::flat_hash_set<std::string> listed(rule.listed_parties.begin(),
+                                                rule.listed_parties.end());
+  std::vector<std::string> unresolved;
+  for (const KeyShare& entry : p.parties) {
+    if (entry.key == kOtherKey) continue;
+    AffiliateWalk walk = WalkParents(entry.key, listed, parties);
+    if (walk.listed.has_value()) {
+      const bool direct = walk.chain.size() == 1;
+      hits.push_back(absl::StrCat(entry.key, " ", Percent(entry.share)));
+      f.evidence.push_back(Evidence{
+          std::nullopt, entry.key, entry.share,
+          direct ? absl::StrCat("share of the lot's mass handled by listed party ", entry.key)
+                 : absl::StrCat("share of the lot's mass handled by ", entry.key,
+                                ", an affiliate of listed party ", *walk.listed, " (",
+                                absl::StrJoin(walk.chain, " -> "), ")")});
+    } else if (walk.too_deep) {
+      unresolved.push_back(entry.key);
+      f.evidence.push_back(Evidence{
+          std::nullopt, entry.key, entry.share,
+          absl::StrCat("parent chain longer than ", kMaxAffiliateHops,
+                       " links (or cyclic): affiliation with a listed party cannot be ruled out")});
+    }
+  }
+  const bool merged = HasMergedEntries(p);
+  if (merged) {
+    const double other = std::max(ShareOf(p.regions, kOtherKey), ShareOf(p.parties, kOtherKey));
+    f.evidence.push_back(Evidence{
+        std::nullopt, std::string(kOtherKey), other,
+        "regions or parties merged away in a large pool: absence cannot be proven from the "
+        "profile; consult the lineage"});
+  }
+  if (!hits.empty()) {
+    f.outcome = Outcome::kFail;
+    f.summary = absl::StrCat(lot_text, " has mass from a listed region or party (",
+                             absl::StrJoin(hits, "; "), "): zero tolerance");
+  } else if (merged || !unresolved.empty()) {
+    f.outcome = Outcome::kInsufficientData;
+    f.summary = absl::StrCat(lot_text, " shows no listed region or party, but ",
+                             merged ? "its profile merged entries into (other)"
+                                    : absl::StrCat("the parent chain of ", Join(unresolved),
+                                                   " could not be walked to its end"));
+  } else {
+    f.outcome = Outcome::kPass;
+    f.summary = absl::StrCat(lot_text, " has no mass from ", Join(rule.regions), " or from any of ",
+                             rule.listed_parties.size(), " listed parties or their affiliates");
+  }
+  return f;
+}
+
+// ---- Portfolio rules ----
+
+// CRMA: at each counted stage, no single third country above the threshold.
+Finding StageConcentration(const Rule& rule, const PortfolioFacts& portfolio) {
+  const std::string what = absl::StrCat("portfolio ", Quoted(portfolio.portfolio_id), " (",
+                                        ToAbsl(MaterialName(portfolio.material)), ")");
+  if (!Covers(rule.materials, portfolio.material)) {
+    return NotApplicable(absl::StrCat(what, " is not a strategic raw material (",
+                                      MaterialList(rule.materials), ")"));
+  }
+  if (portfolio.total_mass_g <= 0) return NotApplicable(absl::StrCat(what, " is empty"));
+  const OriginProfile& p = portfolio.profile;
+  const std::string limit = Percent(rule.threshold);
+  Finding f;
+  std::vector<std::string> failing;
+  std::vector<std::string> uncertain;
+  std::vector<std::string> assessed;
+  auto report = [&](Stage stage, bool counted) {
+    const double coverage = StageCoverage(p, stage);
+    if (coverage <= 0) return;
+    const std::string stage_name(StageName(stage));
+    const double stage_g = coverage * static_cast<double>(portfolio.total_mass_g);
+    const std::string of_stage = absl::StrCat(
+        "of the ", static_cast<int64_t>(stage_g + 0.5), " g (", Percent(coverage),
+        " of the portfolio) that went through ", stage_name, counted ? "" : "; reported only");
+    const KeyShare* top = nullptr;
+    for (const KeyShare& e : p.stage(stage)) {
+      if (e.key == kUnknownCountry || ContainsCountry(rule.exempt_countries, e.key)) continue;
+      if (top == nullptr || e.share > top->share) top = &e;
+    }
+    const double top_share = top == nullptr ? 0 : top->share / coverage;
+    const double unknown = CountryShare(p, stage, kUnknownCountry) / coverage;
+    if (top != nullptr) {
+      f.evidence.push_back(Evidence{stage, top->key, top_share,
+                                    absl::StrCat("largest single third-country share ", of_stage)});
+    }
+    if (unknown > 0) {
+      f.evidence.push_back(Evidence{stage, std::string(kUnknownCountry), unknown,
+                                    absl::StrCat("untraced share ", of_stage)});
+    }
+    if (!counted) return;
+    assessed.push_back(stage_name);
+    if (top_share > rule.threshold + kShareTolerance) {
+      failing.push_back(absl::StrCat(stage_name, " ", top->key, " ", Percent(top_share)));
+    } else if (top_share + unknown > rule.threshold + kShareTolerance) {
+      uncertain.push_back(absl::StrCat(stage_name, " ", Percent(unknown), " untraced"));
+    }
+  };
+  for (Stage stage : rule.stages) report(stage, true);
+  for (Stage stage : rule.reported_stages) report(stage, false);
+  if (assessed.empty()) {
+    f.outcome = Outcome::kNotApplicable;
+    f.summary = absl::StrCat(what, " has no mass that went through a processing stage");
+  } else if (!failing.empty()) {
+    f.outcome = Outcome::kFail;
+    f.summary = absl::StrCat(what, " takes more than ", limit,
+                             " of a processing stage from a single third country (",
+                             absl::StrJoin(failing, "; "), ")");
+  } else if (!uncertain.empty()) {
+    f.outcome = Outcome::kInsufficientData;
+    f.summary = absl::StrCat(what, " has no third country above ", limit,
+                             " at any processing stage, but untraced shares could exceed it (",
+                             absl::StrJoin(uncertain, "; "), ")");
+  } else {
+    f.outcome = Outcome::kPass;
+    f.summary = absl::StrCat(what, " takes at most ", limit,
+                             " from any single third country at each processing stage (",
+                             Join(assessed), ")");
+  }
+  return f;
+}
+
+// ---- Shipment rules ----
+
+Grams ShipmentMass(const ShipmentFacts& s) {
+  Grams total = 0;
+  for (const ShipmentItemFacts& item : s.items) {
+    if (item.mass_g > 0) total = SaturatingAdd(total, item.mass_g);
+  }
+  return total;
+}
+
+std::string ShipmentText(const ShipmentFacts& s) {
+  return absl::StrCat("shipment ", Quoted(s.shipment_id), " (", s.from_country, " -> ",
+                      s.to_country, ")");
+}
+
+Finding Transshipment(const ShipmentFacts& s) {
+  const std::string what = ShipmentText(s);
+  const std::string& declared = s.declared_origin;
+  if (declared.empty()) return NotApplicable(absl::StrCat(what, " declares no origin"));
+  const Grams total = ShipmentMass(s);
+  if (total <= 0) return NotApplicable(absl::StrCat(what, " has no items"));
+  // Customs origin ("" untraced) -> grams and lots.
+  std::map<std::string, std::pair<Grams, std::vector<std::string>>> by_origin;
+  Finding f;
+  std::vector<std::string> stored_only;
+  for (const ShipmentItemFacts& item : s.items) {
+    if (item.mass_g <= 0) continue;
+    const std::string origin = item.profile == nullptr ? "" : item.profile->customs_origin;
+    auto& [grams, lots] = by_origin[origin];
+    grams = SaturatingAdd(grams, item.mass_g);
+    lots.push_back(item.lot_id);
+    if (item.profile == nullptr) continue;
+    const double held = std::max(RouteShare(*item.profile, declared, RouteRole::kStored),
+                                 RouteShare(*item.profile, declared, RouteRole::kTransited));
+    const double worked = RouteShare(*item.profile, declared, RouteRole::kMined) +
+                          RouteShare(*item.profile, declared, RouteRole::kProcessed);
+    if (held > 0 && worked <= 0) {
+      stored_only.push_back(item.lot_id);
+      f.evidence.push_back(Evidence{
+          std::nullopt, declared, held,
+          absl::StrCat("share of the mass of lot ", Quoted(item.lot_id), " stored or transited in ",
+                       declared, ", none of it mined or processed there")});
+    }
+  }
+  std::vector<std::string> differing;
+  Grams unknown_g = 0;
+  for (const auto& [origin, entry] : by_origin) {
+    const auto& [grams, lots] = entry;
+    const double share = static_cast<double>(grams) / static_cast<double>(total);
+    const std::string key = origin.empty() ? std::string(kUnknownCountry) : origin;
+    f.evidence.push_back(
+        Evidence{std::nullopt, key, share,
+                 absl::StrCat("share of the shipment's mass (", grams, " of ", total, " g) ",
+                              origin.empty() ? "of untraced customs origin"
+                                             : absl::StrCat("with traced customs origin ", origin),
+                              ": lots ", absl::StrJoin(lots, ", "))});
+    if (origin.empty()) {
+      unknown_g = grams;
+    } else if (origin != declared) {
+      differing.push_back(absl::StrCat(origin, " ", Percent(share)));
+    }
+  }
+  if (!differing.empty() || !stored_only.empty()) {
+    f.outcome = Outcome::kFail;
+    std::vector<std::string> reasons;
+    if (!differing.empty()) {
+      reasons.push_back(
+          absl::StrCat("the traced customs origin is ", absl::StrJoin(differing, ", ")));
+    }
+    if (!stored_only.empty()) {
+      reasons.push_back(absl::StrCat("lots ", absl::StrJoin(stored_only, ", "),
+                                     " were only stored or transited in ", declared));
+    }
+    f.summary = absl::StrCat(what, " declares origin ", declared, " but ",
+                             absl::StrJoin(reasons, ", and "), ": suspected transshipment");
+  } else if (unknown_g > 0) {
+    f.outcome = Outcome::kInsufficientData;
+    f.summary = absl::StrCat(what, " declares origin ", declared, ", but ", unknown_g, " of ",
+                             total, " g have no traced customs origin");
+  } else {
+    f.outcome = Outcome::kPass;
+    f.summary = absl::StrCat(what, " declares origin ", declared,
+                             ", the traced customs origin of all ", total, " g");
+  }
+  return f;
+}
+
+std::string_view ItemHsCode(const ShipmentFacts& s, const ShipmentItemFacts& item) {
+  return item.hs_code.empty() ? std::string_view(s.declared_hs_code) : item.hs_code;
+}
+
+// The distinct materials of `items`, in order of first appearance.
+std::string ItemMaterials(const std::vector<const ShipmentItemFacts*>& items) {
+  std::vector<Material> materials;
+  for (const ShipmentItemFacts* item : items) {
+    if (!Contains(materials, item->material)) materials.push_back(item->material);
+  }
+  return MaterialList(materials);
+}
+
+bool LicenceCovers(const LicenceFacts& licence, std::string_view hs_code, Material material) {
+  if (Contains(licence.materials, material)) return true;
+  const std::string_view heading = HsHeading(hs_code);
+  if (heading.empty()) return false;
+  return std::any_of(licence.hs_codes.begin(), licence.hs_codes.end(),
+                     [heading](const std::string& code) { return HsHeading(code) == heading; });
+}
+
+// China's licensing: controlled items leaving a covered country need a valid covering licence.
+Finding ExportLicence(const Rule& rule, const ShipmentFacts& s) {
+  const std::string what = ShipmentText(s);
+  std::vector<const ShipmentItemFacts*> controlled;
+  Grams controlled_g = 0;
+  for (const ShipmentItemFacts& item : s.items) {
+    if (item.mass_g <= 0 || !Covers(rule.materials, item.material)) continue;
+    controlled.push_back(&item);
+    controlled_g = SaturatingAdd(controlled_g, item.mass_g);
+  }
+  if (controlled.empty()) {
+    return NotApplicable(absl::StrCat(what, " carries none of ", MaterialList(rule.materials)));
+  }
+  if (!ContainsCountry(rule.covered_countries, s.from_country)) {
+    return NotApplicable(absl::StrCat(what, " does not leave ", Join(rule.covered_countries)));
+  }
+  if (ContainsCountry(rule.covered_countries, s.to_country)) {
+    return NotApplicable(absl::StrCat(what, " does not leave ", Join(rule.covered_countries)));
+  }
+  const Grams total = ShipmentMass(s);
+  const std::string controlled_text =
+      absl::StrCat(controlled_g, " g of controlled ", ItemMaterials(controlled));
+  Finding f;
+  if (!s.licence.has_value()) {
+    for (const ShipmentItemFacts* item : controlled) {
+      f.evidence.push_back(Evidence{
+          std::nullopt, item->lot_id,
+          static_cast<double>(item->mass_g) / static_cast<double>(total),
+          absl::StrCat(ToAbsl(MaterialName(item->material)), ", HS ", ToAbsl(ItemHsCode(s, *item)),
+                       ", ", item->mass_g, " g, shipped without an export licence")});
+    }
+    f.outcome = Outcome::kFail;
+    f.summary = absl::StrCat(what, " carries ", controlled_text, " without an export licence");
+    return f;
+  }
+  const LicenceFacts& l = *s.licence;
+  std::vector<std::string> problems;
+  auto problem = [&](std::string key, double share, std::string note) {
+    problems.push_back(note);
+    f.evidence.push_back(Evidence{std::nullopt, std::move(key), share, std::move(note)});
+  };
+  if (!ContainsCountry(rule.covered_countries, l.issuing_country)) {
+    problem(l.issuing_country, 0,
+            absl::StrCat("licence ", Quoted(l.licence_id), " was issued by ",
+                         l.issuing_country.empty() ? "no country" : l.issuing_country, ", not ",
+                         Join(rule.covered_countries)));
+  }
+  if (s.dispatch_time < l.valid_from || s.dispatch_time >= l.valid_until) {
+    problem(l.licence_id, 0,
+            absl::StrCat("licence ", Quoted(l.licence_id), " is valid from ", DayText(l.valid_from),
+                         " until ", DayText(l.valid_until), ", not at dispatch on ",
+                         DayText(s.dispatch_time)));
+  }
+  if (!s.exporter_party_id.empty() && !l.exporter_party_id.empty() &&
+      s.exporter_party_id != l.exporter_party_id) {
+    problem(s.exporter_party_id, 0,
+            absl::StrCat("licence ", Quoted(l.licence_id), " was granted to exporter ",
+                         l.exporter_party_id, ", not ", s.exporter_party_id));
+  }
+  if (!l.end_user_country.empty() && l.end_user_country != s.to_country) {
+    problem(s.to_country, 0,
+            absl::StrCat("licence ", Quoted(l.licence_id), " is for end users in ",
+                         l.end_user_country, ", not ", s.to_country));
+  }
+  for (const ShipmentItemFacts* item : controlled) {
+    const std::string_view hs = ItemHsCode(s, *item);
+    if (LicenceCovers(l, hs, item->material)) continue;
+    problem(item->lot_id, static_cast<double>(item->mass_g) / static_cast<double>(total),
+            absl::StrCat("licence ", Quoted(l.licence_id), " covers neither ",
+                         ToAbsl(MaterialName(item->material)), " nor HS heading ",
+                         HsHeading(hs).empty() ? ToAbsl(hs) : ToAbsl(HsHeading(hs)), " (lot ",
+                         Quoted(item->lot_id), ", ", item->mass_g, " g)"));
+  }
+  // The shipment draws on the licence every item the licence covers.
+  Grams drawn_g = 0;
+  for (const ShipmentItemFacts& item : s.items) {
+    if (item.mass_g > 0 && LicenceCovers(l, ItemHsCode(s, item), item.material)) {
+      drawn_g = SaturatingAdd(drawn_g, item.mass_g);
+    }
+  }
+  const Grams used_g = SaturatingAdd(std::max<Grams>(l.used_before_g, 0), drawn_g);
+  const std::string numbers =
+      absl::StrCat("used_before_g ", l.used_before_g, " + this shipment ", drawn_g, " g = ", used_g,
+                   " g of quantity_g ", l.quantity_g, " licensed by ", Quoted(l.licence_id));
+  const double used_share =
+      l.quantity_g > 0 ? static_cast<double>(used_g) / static_cast<double>(l.quantity_g) : 1;
+  if (used_g > l.quantity_g) {
+    problem(l.licence_id, used_share, absl::StrCat("licensed quantity exceeded: ", numbers));
+  } else {
+    f.evidence.push_back(Evidence{std::nullopt, l.licence_id, used_share,
+                                  absl::StrCat("licensed quantity used: ", numbers)});
+  }
+  if (!problems.empty()) {
+    f.outcome = Outcome::kFail;
+    f.summary = absl::StrCat(what, " carries ", controlled_text, " under a licence that ",
+                             problems.size() == 1 ? "fails one check: " : "fails checks: ",
+                             absl::StrJoin(problems, "; "));
+  } else {
+    f.outcome = Outcome::kPass;
+    f.summary = absl::StrCat(what, " carries ", controlled_text, " under valid licence ",
+                             Quoted(l.licence_id), " (", numbers, ")");
+  }
+  return f;
+}
+
+// The US ban: controlled items bound for a destination fail, licence or not.
+Finding ExportBan(const Rule& rule, const ShipmentFacts& s) {
+  const std::string what = ShipmentText(s);
+  std::vector<const ShipmentItemFacts*> controlled;
+  for (const ShipmentItemFacts& item : s.items) {
+    if (item.mass_g > 0 && Covers(rule.materials, item.material)) controlled.push_back(&item);
+  }
+  if (controlled.empty()) {
+    return NotApplicable(absl::StrCat(what, " carries none of ", MaterialList(rule.materials)));
+  }
+  if (!ContainsCountry(rule.destination_countries, s.to_country)) {
+    return NotApplicable(
+        absl::StrCat(what, " is not bound for ", Join(rule.destination_countries)));
+  }
+  const bool direct = ContainsCountry(rule.covered_countries, s.from_country);
+  if (!direct && !rule.reexport) {
+    return NotApplicable(absl::StrCat(what, " does not leave ", Join(rule.covered_countries)));
+  }
+  const Grams total = ShipmentMass(s);
+  const std::string origins = Join(rule.covered_countries);
+  Finding f;
+  Grams banned_g = 0;
+  std::vector<std::string> untraced;
+  for (const ShipmentItemFacts* item : controlled) {
+    const double share = static_cast<double>(item->mass_g) / static_cast<double>(total);
+    const std::string item_text = absl::StrCat(ToAbsl(MaterialName(item->material)), ", ",
+                                               item->mass_g, " g, bound for ", s.to_country);
+    if (direct) {
+      banned_g = SaturatingAdd(banned_g, item->mass_g);
+      f.evidence.push_back(Evidence{std::nullopt, item->lot_id, share,
+                                    absl::StrCat(item_text, " from ", s.from_country)});
+      continue;
+    }
+    const std::string origin = item->profile == nullptr ? "" : item->profile->customs_origin;
+    if (origin.empty()) {
+      untraced.push_back(item->lot_id);
+      f.evidence.push_back(Evidence{
+          std::nullopt, item->lot_id, share,
+          absl::StrCat(item_text, ": customs origin untraced, re-export cannot be ruled out")});
+    } else if (ContainsCountry(rule.covered_countries, origin)) {
+      banned_g = SaturatingAdd(banned_g, item->mass_g);
+      f.evidence.push_back(Evidence{std::nullopt, item->lot_id, share,
+                                    absl::StrCat(item_text, ": customs origin ", origin,
+                                                 ", re-exported through ", s.from_country)});
+    }
+  }
+  const std::string licence_note =
+      s.licence.has_value()
+          ? absl::StrCat(" (licence ", Quoted(s.licence->licence_id), " does not lift the ban)")
+          : std::string();
+  if (banned_g > 0) {
+    f.outcome = Outcome::kFail;
+    f.summary = absl::StrCat(what, " carries ", banned_g, " g of ", origins, "-origin ",
+                             ItemMaterials(controlled), " to ", s.to_country,
+                             ", a banned destination", licence_note);
+  } else if (!untraced.empty()) {
+    f.outcome = Outcome::kInsufficientData;
+    f.summary = absl::StrCat(what, " carries controlled items of untraced customs origin to ",
+                             s.to_country, " (lots ", Join(untraced), ")");
+  } else {
+    f.outcome = Outcome::kPass;
+    f.summary = absl::StrCat(what, " carries no ", origins, "-origin controlled item");
+  }
+  return f;
+}
+
+// ---- Validation ----
+
+absl::Status Invalid(const RuleSet& set, const Rule* rule, std::string_view message) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      "rule set ", Quoted(set.name),
+      rule == nullptr ? "" : absl::StrCat(" rule ", Quoted(rule->id)), ": ", ToAbsl(message)));
+}
+
+absl::Status CheckCountries(const RuleSet& set, const Rule& rule, std::string_view field,
+                            const std::vector<std::string>& countries) {
+  for (const std::string& c : countries) {
+    if (!IsCountryCode(c)) {
+      return Invalid(
+          set, &rule,
+          absl::StrCat(ToAbsl(field), " holds ", Quoted(c), ", not an ISO 3166-1 alpha-2 code"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateRule(const RuleSet& set, const Rule& rule) {
+  if (!IsWellFormedId(rule.id)) return Invalid(set, &rule, "id is not well formed");
+  if (!LevelOf(rule.kind).has_value()) return Invalid(set, &rule, "kind is unspecified");
+  if (!(rule.effective_from < rule.effective_until)) {
+    return Invalid(set, &rule, "effective_from must be before effective_until");
+  }
+  for (const Suspension& s : rule.suspensions) {
+    if (!(s.from < s.until)) return Invalid(set, &rule, "a suspension must start before it ends");
+  }
+  for (Material m : rule.materials) {
+    if (static_cast<int>(m) <= 0 || static_cast<int>(m) > kMaterialMax) {
+      return Invalid(set, &rule, "materials holds an unspecified or unknown material");
+    }
+  }
+  for (absl::Status status :
+       {CheckCountries(set, rule, "covered_countries", rule.covered_countries),
+        CheckCountries(set, rule, "exempt_countries", rule.exempt_countries),
+        CheckCountries(set, rule, "destination_countries", rule.destination_countries)}) {
+    if (!status.ok()) return status;
+  }
+  for (const std::string& region : rule.regions) {
+    if (!IsSubdivisionCode(region)) {
+      return Invalid(set, &rule,
+                     absl::StrCat("regions holds ", Quoted(region), ", not an ISO 3166-2 code"));
+    }
+  }
+  for (const std::string& party : rule.listed_parties) {
+    if (!IsWellFormedId(party)) {
+      return Invalid(set, &rule,
+                     absl::StrCat("listed_parties holds ", Quoted(party), ", not a party id"));
+    }
+  }
+  const bool needs_threshold =
+      rule.kind == RuleKind::kOriginContentThreshold || rule.kind == RuleKind::kStageConcentration;
+  if (needs_threshold && !(rule.threshold > 0 && rule.threshold <= 1)) {
+    return Invalid(set, &rule, "threshold must be in (0, 1]");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+// ---- Names ----
+
+std::string_view RuleKindName(RuleKind kind) {
+  switch (kind) {
+    case RuleKind::kUnspecified:
+      return "unspecified";
+    case RuleKind::kCoveredCountryStages:
+      return "covered_country_stages";
+    case RuleKind::kOriginContentThreshold:
+      return "origin_content_threshold";
+    case RuleKind::kRegionOrListedParty:
+      return "region_or_listed_party";
+    case RuleKind::kStageConcentration:
+      return "stage_concentration";
+    case RuleKind::kTransshipment:
+      return "transshipment";
+    case RuleKind::kExportLicence:
+      return "export_licence";
+    case RuleKind::kExportBan:
+      return "export_ban";
+  }
+  return "unknown";
+}
+
+std::optional<RuleLevel> LevelOf(RuleKind kind) {
+  switch (kind) {
+    case RuleKind::kCoveredCountryStages:
+    case RuleKind::kOriginContentThreshold:
+    case RuleKind::kRegionOrListedParty:
+      return RuleLevel::kLot;
+    case RuleKind::kStageConcentration:
+      return RuleLevel::kPortfolio;
+    case RuleKind::kTransshipment:
+    case RuleKind::kExportLicence:
+    case RuleKind::kExportBan:
+      return RuleLevel::kShipment;
+    case RuleKind::kUnspecified:
+      break;
+  }
+  return std::nullopt;
+}
+
+std::string_view OutcomeName(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kPass:
+      return "pass";
+    case Outcome::kFail:
+      return "fail";
+    case Outcome::kNotInForce:
+      return "not_in_force";
+    case Outcome::kNotApplicable:
+      return "not_applicable";
+    case Outcome::kInsufficientData:
+      return "insufficient_data";
+  }
+  return "unknown";
+}
+
+std::string_view ShareBasisName(ShareBasis basis) {
+  return basis == ShareBasis::kValue ? "value" : "mass";
+}
+
+// ---- Rule sets ----
+
+absl::Status ValidateRuleSet(const RuleSet& set) {
+  if (set.name.empty()) return Invalid(set, nullptr, "name must not be empty");
+  if (set.version < 1) return Invalid(set, nullptr, "version must be >= 1");
+  absl::flat_hash_set<std::string> ids;
+  for (const Rule& rule : set.rules) {
+    absl::Status status = ValidateRule(set, rule);
+    if (!status.ok()) return status;
+    if (!ids.insert(rule.id).second) return Invalid(set, &rule, "id is repeated");
+  }
+  return absl::OkStatus();
+}
+
+RuleSet WithListedParties(RuleSet set, std::span<const std::string> party_ids) {
+  for (Rule& rule : set.rules) {
+    if (rule.kind != RuleKind::kRegionOrListedParty) continue;
+    rule.listed_parties.insert(rule.listed_parties.end(), party_ids.begin(), party_ids.end());
+  }
+  return set;
+}
+
+bool InForce(const Rule& rule, absl::Time t) { return WindowAt(rule, t).in_force; }
+
+// ---- Verdicts ----
+
+Outcome Combine(std::span<const Verdict> verdicts) {
+  // Lower rank is worse.
+  auto rank = [](Outcome o) {
+    switch (o) {
+      case Outcome::kFail:
+        return 0;
+      case Outcome::kInsufficientData:
+        return 1;
+      case Outcome::kPass:
+        return 2;
+      case Outcome::kNotInForce:
+        return 3;
+      case Outcome::kNotApplicable:
+        break;
+    }
+    return 4;
+  };
+  Outcome worst = Outcome::kNotApplicable;
+  for (const Verdict& v : verdicts) {
+    if (rank(v.outcome) < rank(worst)) worst = v.outcome;
+  }
+  return worst;
+}
+
+std::string ToString(const Verdict& verdict) {
+  return absl::StrCat(verdict.rule_set, "/", verdict.rule_id, " ",
+                      ToAbsl(OutcomeName(verdict.outcome)), ": ", verdict.summary);
+}
+
+// ---- Parties ----
+
+void InMemoryPartyDirectory::SetParent(std::string party_id, std::string parent_party_id) {
+  if (parent_party_id.empty()) {
+    parents_.erase(party_id);
+  } else {
+    parents_.insert_or_assign(std::move(party_id), std::move(parent_party_id));
+  }
+}
+
+std::optional<std::string> InMemoryPartyDirectory::ParentOf(std::string_view party_id) const {
+  auto it = parents_.find(ToAbsl(party_id));
+  if (it == parents_.end()) return std::nullopt;
+  return it->second;
+}
+
+// ---- Aggregation ----
+
+absl::StatusOr<OriginProfile> AggregateProfiles(
+    std::span<const std::pair<const OriginProfile*, Grams>> lots) {
+  if (lots.empty()) return absl::InvalidArgumentError("AggregateProfiles: no lots");
+  Grams total = 0;
+  for (size_t i = 0; i < lots.size(); ++i) {
+    const auto& [profile, grams] = lots[i];
+    if (profile == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("AggregateProfiles: lot ", i, " is null"));
+    }
+    if (grams <= 0 || grams > kMaxMassG - total) {
+      return absl::InvalidArgumentError(absl::StrCat("AggregateProfiles: lot ", i, " weighs ",
+                                                     grams,
+                                                     " g; masses must be > 0 and sum to at "
+                                                     "most kMaxMassG"));
+    }
+    total += grams;
+  }
+  using Acc = std::map<std::string, double, std::less<>>;
+  std::array<Acc, kStageCount> stages;
+  Acc regions;
+  Acc parties;
+  std::map<std::pair<std::string, RouteRole>, double> route;
+  for (const auto& [profile, grams] : lots) {
+    const double w = static_cast<double>(grams) / static_cast<double>(total);
+    for (int s = 0; s < kStageCount; ++s) {
+      for (const KeyShare& e : profile->stages[s]) stages[s][e.key] += w * e.share;
+    }
+    for (const KeyShare& e : profile->regions) regions[e.key] += w * e.share;
+    for (const KeyShare& e : profile->parties) parties[e.key] += w * e.share;
+    for (const RouteEntry& e : profile->route) route[{e.country, e.role}] += w * e.share;
+  }
+  auto finish = [](const Acc& acc) {
+    Distribution d;
+    for (const auto& [key, share] : acc) {
+      if (share > 0) d.push_back(KeyShare{key, std::min(share, 1.0)});
+    }
+    return d;
+  };
+  OriginProfile out;
+  for (int s = 0; s < kStageCount; ++s) out.stages[s] = finish(stages[s]);
+  out.regions = finish(regions);
+  out.parties = finish(parties);
+  for (const auto& [key, share] : route) {
+    if (share > 0) out.route.push_back(RouteEntry{key.first, key.second, std::min(share, 1.0)});
+  }
+  const std::string& first = lots[0].first->customs_origin;
+  const bool same = std::all_of(lots.begin(), lots.end(), [&first](const auto& lot) {
+    return lot.first->customs_origin == first;
+  });
+  out.customs_origin = same ? first : "";
+  out.value.gap = ValueGap::kInputWithoutValue;
+  return out;
+}
+
+// ---- Evaluation ----
+
+std::vector<Verdict> EvaluateLot(const RuleSet& set, const LotFacts& lot,
+                                 const PartyDirectory& parties, absl::Time as_of) {
+  std::vector<Verdict> verdicts;
+  for (const Rule& rule : set.rules) {
+    if (LevelOf(rule.kind) != RuleLevel::kLot) continue;
+    Finding finding;
+    switch (rule.kind) {
+      case RuleKind::kCoveredCountryStages:
+        finding = CoveredCountryStages(rule, lot);
+        break;
+      case RuleKind::kOriginContentThreshold:
+        finding = OriginContentThreshold(rule, lot);
+        break;
+      default:  // kRegionOrListedParty
+        finding = RegionOrListedParty(rule, lot, parties);
+        break;
+    }
+    verdicts.push_back(Assemble(set, rule, WindowAt(rule, as_of), false, std::move(finding)));
+  }
+  return verdicts;
+}
+
+std::vector<Verdict> EvaluateShipment(const RuleSet& set, const ShipmentFacts& shipment) {
+  std::vector<Verdict> verdicts;
+  for (const Rule& rule : set.rules) {
+    if (LevelOf(rule.kind) != RuleLevel::kShipment) continue;
+    Finding finding;
+    switch (rule.kind) {
+      case RuleKind::kTransshipment:
+        finding = Transshipment(shipment);
+        break;
+      case RuleKind::kExportLicence:
+        finding = ExportLicence(rule, shipment);
+        break;
+      default:  // kExportBan
+        finding = ExportBan(rule, shipment);
+        break;
+    }
+    const bool unknown_time =
+        shipment.dispatch_time == absl::InfinitePast() && !AlwaysInForce(rule);
+    verdicts.push_back(Assemble(set, rule, WindowAt(rule, shipment.dispatch_time), unknown_time,
+                                std::move(finding)));
+  }
+  return verdicts;
+}
+
+std::vector<Verdict> EvaluatePortfolio(const RuleSet& set, const PortfolioFacts& portfolio,
+                                       absl::Time as_of) {
+  std::vector<Verdict> verdicts;
+  for (const Rule& rule : set.rules) {
+    if (LevelOf(rule.kind) != RuleLevel::kPortfolio) continue;
+    verdicts.push_back(
+        Assemble(set, rule, WindowAt(rule, as_of), false, StageConcentration(rule, portfolio)));
+  }
+  return verdicts;
+}
+
+}  // namespace lodestone::domain

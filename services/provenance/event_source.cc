@@ -1,0 +1,153 @@
+#include "services/provenance/event_source.h"
+
+#include <algorithm>
+
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "services/ledger/ledger_service.h"
+
+namespace lodestone::provenance {
+
+LocalLedgerSource::LocalLedgerSource(ledger::Ledger& ledger) : ledger_(ledger) {
+  listener_ = ledger_.AddCommitListener([this](const storage::Head&) {
+    std::lock_guard lock(mu_);
+    cv_.notify_all();
+  });
+}
+
+LocalLedgerSource::~LocalLedgerSource() { ledger_.RemoveCommitListener(listener_); }
+
+absl::StatusOr<std::vector<v1::StoredEvent>> LocalLedgerSource::Read(uint64_t from_position,
+                                                                     size_t max_events,
+                                                                     absl::Duration wait) {
+  {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, absl::ToChronoMilliseconds(wait),
+                 [&] { return cancelled_ || ledger_.log().GetHead().size > from_position; });
+  }
+  auto records = ledger_.log().ReadAll(from_position, max_events, size_t{16} << 20);
+  if (!records.ok()) return records.status();
+  std::vector<v1::StoredEvent> events(records->size());
+  for (size_t i = 0; i < records->size(); ++i) {
+    if (auto status = ledger::RecordToProto((*records)[i], &events[i]); !status.ok()) {
+      return status;
+    }
+  }
+  return events;
+}
+
+void LocalLedgerSource::Cancel() {
+  std::lock_guard lock(mu_);
+  cancelled_ = true;
+  cv_.notify_all();
+}
+
+uint64_t LocalLedgerSource::ledger_size() const { return ledger_.log().GetHead().size; }
+
+RemoteLedgerSource::RemoteLedgerSource(RemoteSourceOptions options) : options_(std::move(options)) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+RemoteLedgerSource::~RemoteLedgerSource() {
+  Cancel();
+  thread_.join();
+}
+
+void RemoteLedgerSource::Cancel() {
+  std::lock_guard lock(mu_);
+  cancelled_ = true;
+  if (context_) context_->TryCancel();
+  cv_.notify_all();
+}
+
+uint64_t RemoteLedgerSource::ledger_size() const {
+  std::lock_guard lock(mu_);
+  return ledger_size_;
+}
+
+bool RemoteLedgerSource::connected() const {
+  std::lock_guard lock(mu_);
+  return connected_;
+}
+
+absl::StatusOr<std::vector<v1::StoredEvent>> RemoteLedgerSource::Read(uint64_t from_position,
+                                                                      size_t max_events,
+                                                                      absl::Duration wait) {
+  std::unique_lock lock(mu_);
+  // Drop what the reader no longer needs; a gap means the stream must restart there.
+  while (!buffer_.empty() && buffer_.front().position() < from_position) buffer_.pop_front();
+  if (!buffer_.empty() && buffer_.front().position() != from_position) buffer_.clear();
+  if (buffer_.empty() && wanted_position_ != from_position) {
+    wanted_position_ = from_position;
+    restart_ = true;
+    if (context_) context_->TryCancel();
+  }
+  cv_.notify_all();
+  cv_.wait_for(lock, absl::ToChronoMilliseconds(wait),
+               [&] { return cancelled_ || !buffer_.empty(); });
+  std::vector<v1::StoredEvent> out;
+  while (!buffer_.empty() && out.size() < max_events) {
+    out.push_back(std::move(buffer_.front()));
+    buffer_.pop_front();
+  }
+  if (!out.empty()) wanted_position_ = out.back().position() + 1;
+  cv_.notify_all();  // space freed
+  if (out.empty() && !connected_ && !cancelled_) {
+    return absl::UnavailableError("ledger " + options_.ledger_address + " not reachable");
+  }
+  return out;
+}
+
+void RemoteLedgerSource::Run() {
+  auto channel = grpc::CreateChannel(options_.ledger_address, grpc::InsecureChannelCredentials());
+  auto stub = v1::LedgerService::NewStub(channel);
+  absl::Duration backoff = options_.backoff_initial;
+  while (true) {
+    uint64_t from;
+    {
+      std::unique_lock lock(mu_);
+      if (cancelled_) return;
+      restart_ = false;
+      from = wanted_position_ + buffer_.size();
+      context_ = std::make_unique<grpc::ClientContext>();
+      context_->set_deadline(std::chrono::system_clock::now() +
+                             absl::ToChronoMilliseconds(options_.stream_deadline));
+    }
+    v1::SubscribeRequest request;
+    request.set_from_position(from);
+    auto reader = stub->Subscribe(context_.get(), request);
+    v1::SubscribeResponse message;
+    bool got_any = false;
+    while (reader->Read(&message)) {
+      std::unique_lock lock(mu_);
+      connected_ = true;
+      got_any = true;
+      backoff = options_.backoff_initial;
+      ledger_size_ = std::max<uint64_t>(ledger_size_, message.log_size());
+      for (auto& event : *message.mutable_events()) {
+        const uint64_t expected = wanted_position_ + buffer_.size();
+        if (event.position() != expected) continue;  // stale data from before a restart
+        buffer_.push_back(std::move(event));
+      }
+      cv_.notify_all();
+      // Flow control: stop reading (the transport pushes back on the ledger) while full.
+      cv_.wait(lock, [&] {
+        return cancelled_ || restart_ || buffer_.size() < options_.max_buffered_events;
+      });
+      if (cancelled_ || restart_) break;
+    }
+    if (cancelled_) context_->TryCancel();
+    reader->Finish();
+    std::unique_lock lock(mu_);
+    connected_ = false;
+    context_.reset();
+    if (cancelled_) return;
+    if (restart_) continue;
+    if (!got_any) {
+      cv_.wait_for(lock, absl::ToChronoMilliseconds(backoff), [&] { return cancelled_; });
+      backoff = std::min(backoff * 2, options_.backoff_max);
+    }
+  }
+}
+
+}  // namespace lodestone::provenance

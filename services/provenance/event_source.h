@@ -1,0 +1,92 @@
+// Where the projector reads the ledger from: in-process (the embedded server reads the log it
+// shares a process with) or over gRPC (a separate provenance service subscribes to a ledger).
+#ifndef LODESTONE_SERVICES_PROVENANCE_EVENT_SOURCE_H_
+#define LODESTONE_SERVICES_PROVENANCE_EVENT_SOURCE_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "lodestone/v1/ledger.grpc.pb.h"
+#include "services/ledger/ledger.h"
+
+namespace lodestone::provenance {
+
+class EventSource {
+ public:
+  virtual ~EventSource() = default;
+  // Up to `max_events` consecutive events from `from_position`, waiting up to `wait` for the
+  // first one; empty when none arrived in time. UNAVAILABLE while the ledger cannot be reached.
+  virtual absl::StatusOr<std::vector<v1::StoredEvent>> Read(uint64_t from_position,
+                                                            size_t max_events,
+                                                            absl::Duration wait) = 0;
+  // Wakes a waiting Read (which then returns what it has) and makes later Reads return at once.
+  virtual void Cancel() = 0;
+  // The ledger's size as last seen (for lag metrics).
+  virtual uint64_t ledger_size() const = 0;
+};
+
+// Reads the log of a Ledger in the same process.
+class LocalLedgerSource final : public EventSource {
+ public:
+  explicit LocalLedgerSource(ledger::Ledger& ledger);
+  ~LocalLedgerSource() override;
+  absl::StatusOr<std::vector<v1::StoredEvent>> Read(uint64_t from_position, size_t max_events,
+                                                    absl::Duration wait) override;
+  void Cancel() override;
+  uint64_t ledger_size() const override;
+
+ private:
+  ledger::Ledger& ledger_;
+  int listener_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool cancelled_ = false;
+};
+
+struct RemoteSourceOptions {
+  std::string ledger_address;                       // host:port
+  size_t max_buffered_events = 20000;               // the stream pauses when the buffer is full
+  absl::Duration stream_deadline = absl::Hours(1);  // each Subscribe call; then resubscribe
+  absl::Duration backoff_initial = absl::Milliseconds(100);
+  absl::Duration backoff_max = absl::Seconds(5);
+};
+
+// Subscribes to a ledger over gRPC, reconnecting with exponential backoff from the next
+// position it needs; buffers a bounded number of events.
+class RemoteLedgerSource final : public EventSource {
+ public:
+  explicit RemoteLedgerSource(RemoteSourceOptions options);
+  ~RemoteLedgerSource() override;
+  absl::StatusOr<std::vector<v1::StoredEvent>> Read(uint64_t from_position, size_t max_events,
+                                                    absl::Duration wait) override;
+  void Cancel() override;
+  uint64_t ledger_size() const override;
+  bool connected() const;
+
+ private:
+  void Run();
+
+  const RemoteSourceOptions options_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;          // data arrived / space freed / cancelled
+  std::deque<v1::StoredEvent> buffer_;  // consecutive positions from buffer_start_
+  uint64_t wanted_position_ = 0;        // where the stream must (re)start
+  bool restart_ = false;                // the reader asked for a position the buffer lacks
+  bool cancelled_ = false;
+  bool connected_ = false;
+  uint64_t ledger_size_ = 0;
+  std::unique_ptr<grpc::ClientContext> context_;  // of the open stream, to cancel it
+  std::thread thread_;
+};
+
+}  // namespace lodestone::provenance
+
+#endif  // LODESTONE_SERVICES_PROVENANCE_EVENT_SOURCE_H_

@@ -1,0 +1,114 @@
+#include "services/provenance/provenance_service.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "services/provenance/compliance_queries.h"
+#include "services/rpc/grpc_status.h"
+
+namespace lodestone::provenance {
+
+ProvenanceServiceImpl::ProvenanceServiceImpl(const Queries& queries, ProjectorRunner& runner,
+                                             prometheus::Registry* registry, ServiceOptions options)
+    : queries_(queries), runner_(runner), options_(options) {
+  if (registry != nullptr) {
+    latency_ = &prometheus::BuildHistogram()
+                    .Name("lodestone_provenance_query_latency_seconds")
+                    .Help("Provenance query latency by method, waiting for a position included.")
+                    .Register(*registry);
+  }
+}
+
+grpc::ServerUnaryReactor* ProvenanceServiceImpl::Serve(grpc::CallbackServerContext* context,
+                                                       const char* method, uint64_t min_position,
+                                                       v1::ViewPosition* view,
+                                                       std::function<absl::Status()> query) {
+  auto* reactor = context->DefaultReactor();
+  const absl::Time start = absl::Now();
+  prometheus::Histogram* histogram = nullptr;
+  if (latency_ != nullptr) {
+    histogram = &latency_->Add(
+        {{"method", method}},
+        prometheus::Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                                0.025, 0.05, 0.1, 0.25, 1, 5});
+  }
+  auto run = [this, reactor, view, query = std::move(query), histogram, start,
+              min_position](bool reached) {
+    if (!reached) {
+      reactor->Finish(
+          grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                       absl::StrCat("views have not reached ledger position ", min_position,
+                                    " (at ", runner_.applied_position(), "); retry")));
+      return;
+    }
+    const uint64_t applied = runner_.applied_position();
+    absl::Status status = query();
+    if (status.ok()) view->set_applied_position(applied);
+    if (histogram != nullptr) histogram->Observe(absl::ToDoubleSeconds(absl::Now() - start));
+    reactor->Finish(rpc::ToGrpcStatus(status));
+  };
+  if (auto health = runner_.health(); !health.ok()) {
+    reactor->Finish(rpc::ToGrpcStatus(
+        absl::UnavailableError(absl::StrCat("projector stopped: ", health.message()))));
+    return reactor;
+  }
+  absl::Time deadline = start + options_.max_position_wait;
+  deadline = std::min(deadline, absl::FromChrono(context->deadline()));
+  if (auto status = runner_.WhenApplied(min_position, deadline, std::move(run)); !status.ok()) {
+    reactor->Finish(rpc::ToGrpcStatus(status));
+  }
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ProvenanceServiceImpl::GetLot(grpc::CallbackServerContext* context,
+                                                        const v1::GetLotRequest* request,
+                                                        v1::GetLotResponse* response) {
+  return Serve(context, "GetLot", request->min_position(), response->mutable_view(),
+               [=, this] { return queries_.GetLot(*request, response); });
+}
+
+grpc::ServerUnaryReactor* ProvenanceServiceImpl::TraceOrigin(grpc::CallbackServerContext* context,
+                                                             const v1::TraceOriginRequest* request,
+                                                             v1::TraceOriginResponse* response) {
+  return Serve(context, "TraceOrigin", request->min_position(), response->mutable_view(),
+               [=, this] { return queries_.TraceOrigin(*request, response); });
+}
+
+grpc::ServerUnaryReactor* ProvenanceServiceImpl::TraceDownstream(
+    grpc::CallbackServerContext* context, const v1::TraceDownstreamRequest* request,
+    v1::TraceDownstreamResponse* response) {
+  return Serve(context, "TraceDownstream", request->min_position(), response->mutable_view(),
+               [=, this] { return queries_.TraceDownstream(*request, response); });
+}
+
+grpc::ServerUnaryReactor* ProvenanceServiceImpl::GetShipment(grpc::CallbackServerContext* context,
+                                                             const v1::GetShipmentRequest* request,
+                                                             v1::GetShipmentResponse* response) {
+  return Serve(context, "GetShipment", request->min_position(), response->mutable_view(),
+               [=, this] { return queries_.GetShipment(*request, response); });
+}
+
+grpc::ServerUnaryReactor* ProvenanceServiceImpl::ListFlags(grpc::CallbackServerContext* context,
+                                                           const v1::ListFlagsRequest* request,
+                                                           v1::ListFlagsResponse* response) {
+  return Serve(context, "ListFlags", request->min_position(), response->mutable_view(),
+               [=, this] { return queries_.ListFlags(*request, response); });
+}
+
+grpc::ServerUnaryReactor* ProvenanceServiceImpl::CheckCompliance(
+    grpc::CallbackServerContext* context, const v1::CheckComplianceRequest* request,
+    v1::CheckComplianceResponse* response) {
+  return Serve(context, "CheckCompliance", request->min_position(), response->mutable_view(),
+               [=, this] { return provenance::CheckCompliance(queries_, *request, response); });
+}
+
+grpc::ServerUnaryReactor* ProvenanceServiceImpl::GetExposure(grpc::CallbackServerContext* context,
+                                                             const v1::GetExposureRequest* request,
+                                                             v1::GetExposureResponse* response) {
+  return Serve(context, "GetExposure", request->min_position(), response->mutable_view(),
+               [=, this] { return provenance::GetExposure(queries_, *request, response); });
+}
+
+}  // namespace lodestone::provenance

@@ -1,0 +1,99 @@
+// The provenance views over a KvStore: typed keys and values, and the write overlay the
+// projector folds into before it commits a batch of updates together with its checkpoint.
+#ifndef LODESTONE_SERVICES_PROVENANCE_VIEW_STORE_H_
+#define LODESTONE_SERVICES_PROVENANCE_VIEW_STORE_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "lodestone/v1/views.pb.h"
+#include "storage/kv_store.h"
+
+namespace lodestone::provenance {
+
+// Key layout (all ids are [A-Za-z0-9._:/-], so 0x00 separates safely). Persisted: never change
+// without bumping kViewFormatVersion (a different version makes the service rebuild).
+namespace keys {
+inline constexpr std::string_view kCheckpoint = "meta/checkpoint";
+inline constexpr std::string_view kFormat = "meta/format";
+std::string Party(std::string_view id);
+std::string Facility(std::string_view id);
+std::string Licence(std::string_view id);
+std::string Lot(std::string_view id);
+std::string Transformation(std::string_view id);
+std::string Shipment(std::string_view id);
+std::string Event(std::string_view event_id);
+// Downstream edges of a lot: consumed by transformation ('t') or carried by shipment ('s').
+std::string DownstreamPrefix(std::string_view lot_id);
+std::string Downstream(std::string_view lot_id, char kind, std::string_view id);
+// Flags by time: G/ BE64(event micros) BE64(position) rule_set 0x00 rule_id
+inline constexpr std::string_view kFlagPrefix = "G/";
+std::string Flag(int64_t micros, uint64_t position, std::string_view rule_set,
+                 std::string_view rule_id);
+// Receipts of a party: R/ party 0x00 BE64(micros) BE64(position) lot
+std::string ReceiptPrefix(std::string_view party_id);
+std::string Receipt(std::string_view party_id, int64_t micros, uint64_t position,
+                    std::string_view lot_id);
+std::string BigEndian64(uint64_t value);
+uint64_t ParseBigEndian64(std::string_view bytes);
+}  // namespace keys
+
+inline constexpr uint64_t kViewFormatVersion = 1;
+
+// Reads see the overlay first. Commit writes the overlay and the checkpoint in one batch.
+class ViewStore {
+ public:
+  explicit ViewStore(storage::KvStore& store) : store_(store) {}
+
+  absl::StatusOr<std::optional<std::string>> GetRaw(std::string_view key) const;
+  void PutRaw(std::string_view key, std::string value);
+  void DeleteRaw(std::string_view key);
+
+  template <typename Message>
+  absl::StatusOr<std::optional<Message>> Get(std::string_view key) const {
+    auto raw = GetRaw(key);
+    if (!raw.ok()) return raw.status();
+    if (!raw->has_value()) return std::optional<Message>();
+    Message message;
+    if (!message.ParseFromString(**raw)) {
+      return absl::DataLossError("view value does not parse: " + std::string(key));
+    }
+    return std::optional<Message>(std::move(message));
+  }
+  template <typename Message>
+  void Put(std::string_view key, const Message& message) {
+    PutRaw(key, message.SerializeAsString());
+  }
+
+  // Committed keys under `prefix` merged with the overlay (overlay wins), in key order.
+  absl::StatusOr<std::vector<std::string>> Keys(std::string_view prefix, size_t max_keys) const;
+
+  // Committed entries only (queries run on a store with an empty overlay).
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ScanCommitted(
+      std::string_view prefix, std::string_view from, size_t max_entries) const {
+    return store_.Scan(prefix, from, max_entries, size_t{16} << 20);
+  }
+
+  absl::Status Commit(uint64_t checkpoint);
+  size_t pending_writes() const { return overlay_.size(); }
+  size_t pending_bytes() const { return overlay_bytes_; }
+
+  // The committed checkpoint: the number of ledger events folded (0 for a new store).
+  absl::StatusOr<uint64_t> ReadCheckpoint() const;
+
+ private:
+  storage::KvStore& store_;
+  std::map<std::string, std::optional<std::string>, std::less<>> overlay_;  // nullopt: delete
+  size_t overlay_bytes_ = 0;
+};
+
+}  // namespace lodestone::provenance
+
+#endif  // LODESTONE_SERVICES_PROVENANCE_VIEW_STORE_H_
