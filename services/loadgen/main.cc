@@ -23,6 +23,8 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "lodestone/v1/ledger.grpc.pb.h"
+#include "lodestone/v1/provenance.grpc.pb.h"
+#include "services/loadgen/graph.h"
 #include "services/loadgen/workload.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:7400", "ledger gRPC address");
@@ -32,6 +34,14 @@ ABSL_FLAG(std::string, scenarios, "echo,single1,single16,single64,batch100x16",
           "batchBxN (N clients, B-event appends)");
 ABSL_FLAG(int64_t, fill, 0, "after the scenarios, append events until the log holds this many");
 ABSL_FLAG(bool, head_only, false, "print the log size and exit");
+ABSL_FLAG(int64_t, graph_lots, 0,
+          "append a generated supply-chain graph of this many lots (and a deep chain) first");
+ABSL_FLAG(uint64_t, graph_seed, 1, "seed of the generated graph");
+ABSL_FLAG(std::string, provenance, "",
+          "provenance address: measure its fold rate until caught up, then query rates "
+          "(GetLot, TraceOrigin, against the ledger's Echo) and trace latency by depth; the "
+          "graph flags must match the graph in the ledger");
+ABSL_FLAG(int64_t, deep_chain, 1000, "length of the generated deep chain");
 ABSL_FLAG(int, channels, 4, "gRPC channels (connections) shared by the clients");
 
 namespace {
@@ -124,6 +134,152 @@ bool AppendEvents(LedgerService::Stub& stub, std::vector<lodestone::v1::Event> e
   return status.ok();
 }
 
+void PrintResults(const std::vector<Result>& results) {
+  std::printf("%-14s %7s %6s %10s %12s %10s %10s %7s\n", "scenario", "clients", "batch", "requests",
+              "events/s", "p50_ms", "p99_ms", "errors");
+  for (const auto& r : results) {
+    const bool calls = r.batch == 0;
+    const double rate = calls ? r.requests / r.seconds : r.events / r.seconds;
+    std::printf("%-14s %7d %6d %10lu %12.0f %10.3f %10.3f %7lu\n", r.name.c_str(), r.clients,
+                r.batch, static_cast<unsigned long>(r.requests), rate, r.p50_ms, r.p99_ms,
+                static_cast<unsigned long>(r.errors));
+  }
+  std::fflush(stdout);
+}
+
+lodestone::loadgen::GraphOptions GraphFromFlags() {
+  lodestone::loadgen::GraphOptions graph;
+  graph.lots = static_cast<uint64_t>(absl::GetFlag(FLAGS_graph_lots));
+  graph.seed = absl::GetFlag(FLAGS_graph_seed);
+  graph.prefix = absl::StrCat("g", graph.seed);
+  graph.deep_chain = static_cast<int>(absl::GetFlag(FLAGS_deep_chain));
+  return graph;
+}
+
+int ImportGraph(LedgerService::Stub& stub) {
+  const absl::Time start = absl::Now();
+  std::string error;
+  auto summary = lodestone::loadgen::GenerateGraph(
+      GraphFromFlags(), 1000, [&](std::vector<lodestone::v1::Event> events) {
+        return AppendEvents(stub, std::move(events), &error);
+      });
+  if (!error.empty()) {
+    std::cerr << "loadgen: graph import failed: " << error << "\n";
+    return 1;
+  }
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  std::printf("graph: %lu lots, %lu events appended in %.1f s (%.0f events/s)\n",
+              static_cast<unsigned long>(summary.lots), static_cast<unsigned long>(summary.events),
+              seconds, summary.events / seconds);
+  return 0;
+}
+
+int BenchProvenance(const std::string& address, LedgerService::Stub& ledger, double seconds) {
+  using lodestone::v1::ProvenanceService;
+  auto summary = lodestone::loadgen::GenerateGraph(
+      GraphFromFlags(), 1000, [](std::vector<lodestone::v1::Event>) { return true; });
+  if (summary.sample_lots.empty()) {
+    std::cerr << "loadgen: the graph has no sample lots\n";
+    return 1;
+  }
+  auto channels = MakeChannels(address, 4);
+  std::vector<std::unique_ptr<ProvenanceService::Stub>> stubs;
+  for (auto& channel : channels) stubs.push_back(ProvenanceService::NewStub(channel));
+  lodestone::v1::Head head;
+  {
+    grpc::ClientContext context;
+    if (!ledger.GetHead(&context, lodestone::v1::GetHeadRequest(), &head).ok()) return 1;
+  }
+  auto applied = [&]() -> int64_t {
+    lodestone::v1::ListFlagsRequest request;
+    request.set_max_flags(1);
+    lodestone::v1::ListFlagsResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    if (!stubs[0]->ListFlags(&context, request, &response).ok()) return -1;
+    return static_cast<int64_t>(response.view().applied_position());
+  };
+  int64_t first = -1;
+  for (int i = 0; i < 600 && first < 0; ++i) {
+    first = applied();
+    if (first < 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (first < 0) {
+    std::cerr << "loadgen: provenance " << address << " not reachable\n";
+    return 1;
+  }
+  const absl::Time fold_start = absl::Now();
+  int64_t now = first;
+  while (now < static_cast<int64_t>(head.size())) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    now = applied();
+    if (now < 0) return 1;
+  }
+  const double fold_seconds = absl::ToDoubleSeconds(absl::Now() - fold_start);
+  std::printf("fold: %ld events in %.1f s (%.0f events/s), views at %ld\n",
+              static_cast<long>(now - first), fold_seconds, (now - first) / fold_seconds,
+              static_cast<long>(now));
+  std::fflush(stdout);
+
+  const absl::Duration duration = absl::Seconds(seconds);
+  const auto& lots = summary.sample_lots;
+  std::vector<Result> results;
+  results.push_back(Drive("echo(ledger)", 8, 0, duration, [&](int, uint64_t) {
+    lodestone::v1::EchoRequest request;
+    request.set_payload("ping");
+    lodestone::v1::EchoResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return ledger.Echo(&context, request, &response).ok() ? 0 : -1;
+  }));
+  results.push_back(Drive("GetLot", 8, 0, duration, [&](int c, uint64_t seq) {
+    lodestone::v1::GetLotRequest request;
+    request.set_lot_id(lots[(seq * 8 + c) % lots.size()]);
+    lodestone::v1::GetLotResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return stubs[c % stubs.size()]->GetLot(&context, request, &response).ok() ? 0 : -1;
+  }));
+  results.push_back(Drive("TraceOrigin", 8, 0, duration, [&](int c, uint64_t seq) {
+    lodestone::v1::TraceOriginRequest request;
+    request.set_lot_id(lots[(seq * 8 + c) % lots.size()]);
+    request.set_max_nodes(50);
+    lodestone::v1::TraceOriginResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return stubs[c % stubs.size()]->TraceOrigin(&context, request, &response).ok() ? 0 : -1;
+  }));
+  PrintResults(results);
+  std::printf("%-10s %12s %12s %12s %12s\n", "depth", "trace_p50_ms", "trace_p99_ms",
+              "getlot_p50_ms", "getlot_p99_ms");
+  for (size_t depth : {size_t{1}, size_t{10}, size_t{100}, size_t{1000}}) {
+    if (depth >= summary.deep_chain_lots.size()) break;
+    const std::string& lot = summary.deep_chain_lots[depth];
+    std::vector<double> trace, get;
+    for (int i = 0; i < 200; ++i) {
+      lodestone::v1::TraceOriginRequest request;
+      request.set_lot_id(lot);
+      request.set_max_nodes(50);
+      lodestone::v1::TraceOriginResponse response;
+      grpc::ClientContext c1;
+      auto t0 = std::chrono::steady_clock::now();
+      stubs[0]->TraceOrigin(&c1, request, &response);
+      auto t1 = std::chrono::steady_clock::now();
+      lodestone::v1::GetLotRequest get_request;
+      get_request.set_lot_id(lot);
+      lodestone::v1::GetLotResponse get_response;
+      grpc::ClientContext c2;
+      stubs[0]->GetLot(&c2, get_request, &get_response);
+      auto t2 = std::chrono::steady_clock::now();
+      trace.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+      get.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
+    }
+    std::printf("%-10zu %12.3f %12.3f %12.3f %12.3f\n", depth, Percentile(trace, 0.5),
+                Percentile(trace, 0.99), Percentile(get, 0.5), Percentile(get, 0.99));
+  }
+  return 0;
+}
+
 int Run() {
   const std::string target = absl::GetFlag(FLAGS_target);
   const absl::Duration duration = absl::Seconds(absl::GetFlag(FLAGS_seconds));
@@ -138,6 +294,14 @@ int Run() {
     if (!stubs[0]->GetHead(&context, lodestone::v1::GetHeadRequest(), &head).ok()) return 1;
     std::printf("%lu\n", static_cast<unsigned long>(head.size()));
     return 0;
+  }
+
+  if (absl::GetFlag(FLAGS_graph_lots) > 0 && absl::GetFlag(FLAGS_provenance).empty()) {
+    if (int rc = ImportGraph(*stubs[0]); rc != 0) return rc;
+  }
+  if (!absl::GetFlag(FLAGS_provenance).empty()) {
+    return BenchProvenance(absl::GetFlag(FLAGS_provenance), *stubs[0],
+                           absl::ToDoubleSeconds(duration));
   }
 
   // A unique prefix per run, so that runs against the same data directory do not collide.
@@ -192,21 +356,13 @@ int Run() {
       std::string error;
       if (AppendEvents(stub_for(c), std::move(events), &error)) return batch;
       static std::once_flag once;
-      std::call_once(once, [&] { std::cerr << "loadgen: first error in " << s << ": " << error
-                                           << "\n"; });
+      std::call_once(
+          once, [&] { std::cerr << "loadgen: first error in " << s << ": " << error << "\n"; });
       return -1;
     }));
   }
 
-  std::printf("%-14s %7s %6s %10s %12s %10s %10s %7s\n", "scenario", "clients", "batch", "requests",
-              "events/s", "p50_ms", "p99_ms", "errors");
-  for (const auto& r : results) {
-    const double rate = r.name == "echo" ? r.requests / r.seconds : r.events / r.seconds;
-    std::printf("%-14s %7d %6d %10lu %12.0f %10.3f %10.3f %7lu\n", r.name.c_str(), r.clients,
-                r.batch, static_cast<unsigned long>(r.requests), rate, r.p50_ms, r.p99_ms,
-                static_cast<unsigned long>(r.errors));
-  }
-  std::fflush(stdout);
+  PrintResults(results);
 
   if (const int64_t fill = absl::GetFlag(FLAGS_fill); fill > 0) {
     lodestone::v1::GetHeadRequest head_request;

@@ -81,8 +81,10 @@ void RemoveFlags(ViewStore& views, ShipmentView& shipment) {
 
 absl::StatusOr<d::FacilityInfo> LoadFacilityInfo(const ViewStore& views,
                                                  const std::string& facility_id) {
-  auto facility = Require<v1::views::FacilityView>(views, keys::Facility(facility_id));
-  if (!facility.ok()) return facility.status();
+  auto found = views.GetFacility(facility_id);
+  if (!found.ok()) return found.status();
+  if (!found->has_value()) return Inconsistent("missing facility " + facility_id);
+  const v1::views::FacilityView* facility = &**found;
   d::FacilityInfo info;
   info.country = facility->country();
   info.subdivision = facility->subdivision();

@@ -12,7 +12,7 @@ absl::StatusOr<std::unique_ptr<ProvenanceNode>> ProvenanceNode::Open(
   auto store = storage::KvStore::Open(options.store);
   if (!store.ok()) return store.status();
   node->store_ = *std::move(store);
-  node->views_ = std::make_unique<ViewStore>(*node->store_);
+  node->views_ = std::make_unique<ViewStore>(*node->store_, /*cache_facilities=*/true);
   node->query_views_ = std::make_unique<ViewStore>(*node->store_);
   node->projector_ = std::make_unique<Projector>(*node->views_, MakeShipmentFlagger());
   if (auto status = node->projector_->Open(); !status.ok()) return status;

@@ -22,7 +22,14 @@
 namespace lodestone::provenance {
 
 struct NodeOptions {
-  storage::KvOptions store;
+  // The views are derived data committed atomically with their checkpoint: a crash can lose
+  // only whole, recent batches, which are folded again. So they are not synced by default.
+  storage::KvOptions store = NotSynced();
+  static storage::KvOptions NotSynced() {
+    storage::KvOptions options;
+    options.sync = false;
+    return options;
+  }
   RunnerOptions runner;
   QueryLimits limits;
   ServiceOptions service;

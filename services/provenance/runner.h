@@ -20,7 +20,7 @@
 namespace lodestone::provenance {
 
 struct RunnerOptions {
-  size_t max_batch_events = 2000;  // events folded per commit
+  size_t max_batch_events = 5000;  // events folded per commit
   absl::Duration poll_wait = absl::Milliseconds(200);
   size_t max_waiters = 10000;  // queries waiting for a position; more: RESOURCE_EXHAUSTED
 };

@@ -84,12 +84,33 @@ absl::StatusOr<std::optional<std::string>> ViewStore::GetRaw(std::string_view ke
   return store_.Get(key);
 }
 
+absl::StatusOr<std::optional<v1::views::FacilityView>> ViewStore::GetFacility(
+    std::string_view id) const {
+  if (cache_facilities_) {
+    if (auto it = facility_cache_.find(absl::string_view(id.data(), id.size()));
+        it != facility_cache_.end()) {
+      return std::optional<v1::views::FacilityView>(it->second);
+    }
+  }
+  auto facility = Get<v1::views::FacilityView>(keys::Facility(id));
+  if (!facility.ok() || !facility->has_value() || !cache_facilities_) return facility;
+  if (facility_cache_.size() >= kMaxCachedFacilities) facility_cache_.clear();
+  facility_cache_.emplace(std::string(id), **facility);
+  return facility;
+}
+
 void ViewStore::PutRaw(std::string_view key, std::string value) {
+  if (cache_facilities_ && key.starts_with("F/")) {
+    facility_cache_.erase(absl::string_view(key.data() + 2, key.size() - 2));
+  }
   overlay_bytes_ += key.size() + value.size();
   overlay_.insert_or_assign(std::string(key), std::move(value));
 }
 
 void ViewStore::DeleteRaw(std::string_view key) {
+  if (cache_facilities_ && key.starts_with("F/")) {
+    facility_cache_.erase(absl::string_view(key.data() + 2, key.size() - 2));
+  }
   overlay_bytes_ += key.size();
   overlay_.insert_or_assign(std::string(key), std::nullopt);
 }

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "lodestone/v1/views.pb.h"
@@ -50,7 +51,13 @@ inline constexpr uint64_t kViewFormatVersion = 1;
 // Reads see the overlay first. Commit writes the overlay and the checkpoint in one batch.
 class ViewStore {
  public:
-  explicit ViewStore(storage::KvStore& store) : store_(store) {}
+  // `cache_facilities`: keep decoded facility views in memory. Only for the projector's store,
+  // the only writer (a query store's cache would go stale).
+  explicit ViewStore(storage::KvStore& store, bool cache_facilities = false)
+      : store_(store), cache_facilities_(cache_facilities) {}
+
+  // The facility's view, through the cache when enabled; nullopt when unknown.
+  absl::StatusOr<std::optional<v1::views::FacilityView>> GetFacility(std::string_view id) const;
 
   absl::StatusOr<std::optional<std::string>> GetRaw(std::string_view key) const;
   void PutRaw(std::string_view key, std::string value);
@@ -89,7 +96,11 @@ class ViewStore {
   absl::StatusOr<uint64_t> ReadCheckpoint() const;
 
  private:
+  static constexpr size_t kMaxCachedFacilities = 100000;  // then the cache starts over
+
   storage::KvStore& store_;
+  const bool cache_facilities_;
+  mutable absl::flat_hash_map<std::string, v1::views::FacilityView> facility_cache_;
   std::map<std::string, std::optional<std::string>, std::less<>> overlay_;  // nullopt: delete
   size_t overlay_bytes_ = 0;
 };
