@@ -8,7 +8,7 @@ DATA_DIR ?= data
 DEB_PACKAGES := cmake g++ make pkg-config libgrpc++-dev protobuf-compiler-grpc protobuf-compiler \
   libprotobuf-dev librocksdb-dev prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev \
   grpc-proto libabsl-dev libssl-dev clang-format etcd-server etcd-client python3-grpcio \
-  python3-protobuf curl
+  python3-protobuf curl prometheus unzip nodejs
 
 .PHONY: all deps build test run bench lint format clean
 
@@ -35,7 +35,7 @@ test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
 run: build
-	$(BUILD_DIR)/services/ledger/lodestone-ledger --data_dir=$(DATA_DIR)/ledger
+	ops/run.sh $(BUILD_DIR) $(DATA_DIR)
 
 bench: build
 	ops/bench.sh $(BUILD_DIR)

@@ -353,6 +353,7 @@ absl::Status GetExposure(const Queries& queries, const v1::GetExposureRequest& r
   if (!entries.ok()) return entries.status();
   std::vector<d::OriginProfile> profiles;
   std::vector<d::Grams> masses;
+  std::map<int, int64_t> material_mass;  // the portfolio's material: the one received most
   profiles.reserve(entries->size());
   for (const auto& [key, value] : *entries) {
     if (key >= end) break;
@@ -371,6 +372,7 @@ absl::Status GetExposure(const Queries& queries, const v1::GetExposureRequest& r
     if (!profile.ok()) return profile.status();
     profiles.push_back(*std::move(profile));
     masses.push_back(receipt.mass_g());
+    material_mass[(*lot)->material()] += receipt.mass_g();
   }
   std::vector<std::pair<const d::OriginProfile*, d::Grams>> weighted;
   int64_t total = 0;
@@ -386,8 +388,11 @@ absl::Status GetExposure(const Queries& queries, const v1::GetExposureRequest& r
   ProfileToProto(*portfolio, response->mutable_portfolio());
   const d::RuleSet* crma = d::FindRuleSet("eu-crma");
   if (crma != nullptr) {
-    d::PortfolioFacts facts{absl::StrCat(d::ToAbsl(request.party_id())), d::Material::kUnspecified,
-                            *portfolio, total};
+    auto dominant =
+        std::max_element(material_mass.begin(), material_mass.end(),
+                         [](const auto& a, const auto& b) { return a.second < b.second; });
+    d::PortfolioFacts facts{absl::StrCat(d::ToAbsl(request.party_id())),
+                            static_cast<d::Material>(dominant->first), *portfolio, total};
     for (const auto& verdict : d::EvaluatePortfolio(*crma, facts, as_of)) {
       VerdictToProto(verdict, response->add_verdicts());
     }

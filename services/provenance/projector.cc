@@ -69,6 +69,15 @@ absl::StatusOr<Payload> DomainPayload(const v1::Event& event) {
   return std::get<Payload>(std::move(decoded->payload));
 }
 
+// A re-declared lot (its creation retracted, then declared again) keeps what happened to it
+// since: its arrivals (so its route) and where they took it.
+void KeepHistory(const LotView& old, LotView& lot) {
+  *lot.mutable_arrivals() = old.arrivals();
+  if (!old.arrivals().empty()) {
+    lot.set_facility_id(old.arrivals(old.arrivals_size() - 1).facility_id());
+  }
+}
+
 void RemoveFlags(ViewStore& views, ShipmentView& shipment) {
   for (const auto& flag : shipment.flags()) {
     views.DeleteRaw(keys::Flag(flag.time().seconds() * 1000000 + flag.time().nanos() / 1000,
@@ -253,6 +262,7 @@ absl::Status Projector::OnLotCreated(const std::string& lot_id, const v1::Event&
     lot.set_created_position(old.created_position());
     lot.set_remaining_g(lot.mass_g() - (old.mass_g() - old.remaining_g()));
     lot.set_status(StatusAfterConsumption(lot));
+    KeepHistory(old, lot);
   }
   if (redeclared) {
     // Everything downstream of the lot depends on its new source.
@@ -300,6 +310,7 @@ absl::Status Projector::OnTransformed(const v1::Event& event, uint64_t position)
       lot.set_created_position((*existing)->created_position());
       lot.set_remaining_g(lot.mass_g() - ((*existing)->mass_g() - (*existing)->remaining_g()));
       lot.set_status(StatusAfterConsumption(lot));
+      KeepHistory(**existing, lot);
       redeclared.push_back(output.lot_id());
     }
     ProfileToProto((*profiles)[i], lot.mutable_base_profile());

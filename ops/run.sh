@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# `make run`: start the embedded server on DATA_DIR, load the demo data set (idempotent: a
+# second run finds it already there), print the traces and verdicts of the demo's shipments
+# bound for the US, then keep serving until Ctrl-C.
+#   LISTEN, METRICS_LISTEN   addresses (default 127.0.0.1:7400 and 127.0.0.1:9400)
+#   RUN_EXIT_AFTER_DEMO=1    stop after printing (used by the smoke test)
+set -euo pipefail
+build=${1:-build}
+data=${2:-data}
+listen=${LISTEN:-127.0.0.1:7400}
+metrics=${METRICS_LISTEN:-127.0.0.1:9400}
+here=$(cd "$(dirname "$0")/.." && pwd)
+demo="$here/services/server/demo/demo.ndjson"
+lodectl="$build/services/lodectl/lodectl"
+mkdir -p "$data"
+log="$data/server.log"
+
+"$build/services/server/lodestone-server" --listen="$listen" --metrics_listen="$metrics" \
+  --data_dir="$data" >"$log" 2>&1 &
+server=$!
+stop() {
+  kill -TERM "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+}
+trap stop EXIT
+trap 'exit 0' INT TERM
+for _ in $(seq 1 300); do
+  grep -q 'serving gRPC on port' "$log" && break
+  kill -0 "$server" 2>/dev/null || { cat "$log"; echo "lodestone-server did not start"; exit 1; }
+  sleep 0.1
+done
+port=$(sed -n 's/.*serving gRPC on port \([0-9]*\).*/\1/p' "$log")
+metrics_port=$(sed -n 's/.*metrics on port \([0-9]*\).*/\1/p' "$log")
+[ -n "$port" ] || { cat "$log"; exit 1; }
+server_address="127.0.0.1:$port"
+ctl() { "$lodectl" --server="$server_address" "$@"; }
+
+echo "== Lodestone embedded server on $server_address, data in $data"
+echo "== loading the demo data set (docs/demo.md tells its stories)"
+ctl --progress=false append "$demo"
+size=$(ctl head | sed -n 's/^size //p')
+today=$(date -u +%F)
+
+# The demo's shipments bound for the US: dispatched to a facility in the US.
+us_shipments=$(/usr/bin/python3 - "$demo" <<'PY'
+import json, sys
+facilities, shipments = {}, []
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if "facilityRegistered" in e:
+        f = e["facilityRegistered"]; facilities[f["facilityId"]] = f["country"]
+    if "shipmentDispatched" in e:
+        s = e["shipmentDispatched"]
+        if facilities.get(s["toFacilityId"]) == "US": shipments.append(s["shipmentId"])
+print(" ".join(shipments))
+PY
+)
+echo
+echo "== shipments bound for the US: declared versus traced origin, flags"
+ctl --min_position="$size" shipment $us_shipments
+for shipment in $us_shipments; do
+  echo
+  echo "== compliance of $shipment as of $today"
+  ctl --min_position="$size" check shipment "$shipment" --as_of="$today" || true
+done
+echo
+echo "== the NdFeB magnet separated in China, under DFARS as of 2027-01-02"
+ctl --min_position="$size" check lot ndfeb-jp-magnet-2025a --rule_set=dfars --as_of=2027-01-02 || true
+echo
+echo "Lodestone is serving both services on $server_address (metrics: http://127.0.0.1:$metrics_port/metrics)."
+echo "Try:  $lodectl --server=$server_address trace sb-th-bagged-2412-a"
+echo "      $lodectl --server=$server_address flags"
+echo "      $lodectl --server=$server_address check lot ndfeb-jp-magnet-2025a --as_of=2026-12-01"
+if [ "${RUN_EXIT_AFTER_DEMO:-0}" = 1 ]; then exit 0; fi
+echo "Press Ctrl-C to stop."
+wait "$server"

@@ -1,0 +1,88 @@
+// lodectl: the command-line client for compliance teams and partners. Each command returns a
+// process exit code; only main.cc reads flags.
+#ifndef LODESTONE_SERVICES_LODECTL_LODECTL_H_
+#define LODESTONE_SERVICES_LODECTL_LODECTL_H_
+
+#include <chrono>
+#include <cstdint>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "grpcpp/client_context.h"
+#include "grpcpp/support/status.h"
+#include "lodestone/v1/ledger.grpc.pb.h"
+#include "lodestone/v1/provenance.grpc.pb.h"
+
+namespace lodestone::lodectl {
+
+// Distinct exit codes, stable for scripts.
+enum ExitCode : int {
+  kOk = 0,
+  kFailure = 1,       // anything else (internal error, data loss, ...)
+  kUsage = 2,         // bad command line
+  kUnreachable = 3,   // server unreachable or unavailable (after retries)
+  kInvalidInput = 4,  // rejected input: malformed file, invalid event, failed precondition
+  kNotFound = 5,      // unknown lot, shipment, party
+  kRuleFailed = 6,    // check: a rule failed
+  kVerifyFailed = 7,  // verify: a proof did not verify
+};
+
+struct Options {
+  std::string server = "127.0.0.1:7400";
+  uint64_t min_position = 0;
+  int deadline_ms = 10000;
+  bool json = false;
+  bool dot = false;
+  std::string svg;  // trace: render to this SVG file through Graphviz
+  uint32_t depth = 0;
+  uint32_t max_nodes = 0;
+  std::vector<std::string> rule_sets;
+  std::string as_of;  // YYYY-MM-DD or RFC 3339
+  std::string country;
+  std::string material;
+  std::string from;  // flags, exposure: YYYY-MM-DD
+  std::string to;
+  size_t batch_events = 500;
+  std::string head_file;             // verify: the head to check against
+  std::vector<uint64_t> positions;   // verify: inclusion proofs to check
+  bool progress = true;              // append: progress bar on a terminal
+  bool show_not_applicable = false;  // check: also print rules that do not concern the subject
+};
+
+class Client {
+ public:
+  explicit Client(const Options& options);
+  std::unique_ptr<grpc::ClientContext> Context() const;
+  v1::LedgerService::Stub& ledger() { return *ledger_; }
+  v1::ProvenanceService::Stub& provenance() { return *provenance_; }
+  const Options& options() const { return options_; }
+
+ private:
+  const Options& options_;
+  std::unique_ptr<v1::LedgerService::Stub> ledger_;
+  std::unique_ptr<v1::ProvenanceService::Stub> provenance_;
+};
+
+// Prints "lodectl: <what>: <status>" and returns the exit code for the status.
+int ReportError(const std::string& what, const grpc::Status& status);
+int ExitCodeOf(const grpc::Status& status);
+
+int Append(Client& client, const std::string& path, std::ostream& out);
+int ShowLot(Client& client, const std::string& lot_id, std::ostream& out);
+int Trace(Client& client, const std::string& lot_id, std::ostream& out);
+int Downstream(Client& client, const std::string& lot_id, std::ostream& out);
+int ShowShipment(Client& client, const std::vector<std::string>& ids, std::ostream& out);
+int ListFlags(Client& client, std::ostream& out);
+int Check(Client& client, const std::string& kind, const std::string& id, std::ostream& out);
+int Exposure(Client& client, const std::string& party_id, std::ostream& out);
+int Head(Client& client, std::ostream& out);
+int Verify(Client& client, std::ostream& out);
+
+// Parses YYYY-MM-DD (midnight UTC) or RFC 3339.
+bool ParseTime(const std::string& text, google::protobuf::Timestamp* out);
+
+}  // namespace lodestone::lodectl
+
+#endif  // LODESTONE_SERVICES_LODECTL_LODECTL_H_

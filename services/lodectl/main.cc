@@ -1,0 +1,121 @@
+// lodectl: the Lodestone command-line client. Only main reads flags.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "services/lodectl/lodectl.h"
+
+ABSL_FLAG(std::string, server, "127.0.0.1:7400", "Lodestone server address (host:port)");
+ABSL_FLAG(uint64_t, min_position, 0,
+          "read-your-writes: wait until the views reflect this ledger position");
+ABSL_FLAG(int, deadline_ms, 10000, "deadline of every call");
+ABSL_FLAG(bool, json, false, "print the answer in the protobuf JSON mapping");
+ABSL_FLAG(bool, dot, false, "trace: print a Graphviz graph");
+ABSL_FLAG(std::string, svg, "", "trace: render the graph to this SVG file (needs Graphviz)");
+ABSL_FLAG(uint32_t, depth, 0, "trace: maximum depth (0 = server default)");
+ABSL_FLAG(uint32_t, max_nodes, 0, "trace, downstream: nodes per page (0 = server default)");
+ABSL_FLAG(std::vector<std::string>, rule_set, {},
+          "check, flags: rule sets (dfars, china-re-0.1pct, eu-crma, uflpa, transshipment, "
+          "china-export-licensing)");
+ABSL_FLAG(std::string, as_of, "", "check, exposure: the date rules are evaluated at");
+ABSL_FLAG(std::string, country, "", "flags: only flags naming this country");
+ABSL_FLAG(std::string, material, "", "flags: only this material (e.g. ANTIMONY_OXIDE)");
+ABSL_FLAG(std::string, from, "", "flags, exposure: from this date (YYYY-MM-DD)");
+ABSL_FLAG(std::string, to, "", "flags, exposure: until this date (exclusive)");
+ABSL_FLAG(size_t, batch_events, 500, "append: events per Append call");
+ABSL_FLAG(bool, progress, true, "append: show progress on a terminal");
+ABSL_FLAG(bool, show_not_applicable, false, "check: also list rules that do not apply");
+ABSL_FLAG(std::string, head_file, "", "verify: a head saved with 'lodectl head --json'");
+ABSL_FLAG(std::vector<std::string>, positions, {}, "verify: positions to prove included");
+
+namespace {
+
+constexpr char kUsageText[] = R"(lodectl: query and feed a Lodestone ledger.
+
+usage: lodectl [flags] COMMAND [ARGS]
+
+commands:
+  append FILE|-              append NDJSON events (one lodestone.v1.Event per line, JSON)
+  lot LOT                    a lot: state, location, custodian, origin profile
+  trace LOT                  upstream lineage (--json, --dot, --svg FILE, --depth N)
+  downstream LOT             every lot and shipment holding material from LOT
+  shipment SHIPMENT...       declared versus traced origin, route, flags
+  flags                      raised flags (--rule_set, --country, --material, --from, --to)
+  check lot|shipment ID      verdicts per rule as of --as_of (exit 6 when a rule fails)
+  exposure PARTY             what PARTY received --from/--to, with EU CRMA concentration
+  head                       the ledger head (--json to save it for verify)
+  verify                     check --head_file against the ledger (--positions P,...)
+
+exit codes: 0 ok, 1 failure, 2 usage, 3 server unreachable, 4 invalid input,
+            5 not found, 6 rule failed, 7 verification failed
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(kUsageText);
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  using namespace lodestone::lodectl;
+  if (positional.size() < 2) {
+    std::cerr << kUsageText;
+    return lodestone::lodectl::kUsage;
+  }
+  Options options;
+  options.server = absl::GetFlag(FLAGS_server);
+  options.min_position = absl::GetFlag(FLAGS_min_position);
+  options.deadline_ms = absl::GetFlag(FLAGS_deadline_ms);
+  options.json = absl::GetFlag(FLAGS_json);
+  options.dot = absl::GetFlag(FLAGS_dot);
+  options.svg = absl::GetFlag(FLAGS_svg);
+  options.depth = absl::GetFlag(FLAGS_depth);
+  options.max_nodes = absl::GetFlag(FLAGS_max_nodes);
+  options.rule_sets = absl::GetFlag(FLAGS_rule_set);
+  options.as_of = absl::GetFlag(FLAGS_as_of);
+  options.country = absl::GetFlag(FLAGS_country);
+  options.material = absl::GetFlag(FLAGS_material);
+  options.from = absl::GetFlag(FLAGS_from);
+  options.to = absl::GetFlag(FLAGS_to);
+  options.batch_events = std::max<size_t>(1, absl::GetFlag(FLAGS_batch_events));
+  options.progress = absl::GetFlag(FLAGS_progress);
+  options.show_not_applicable = absl::GetFlag(FLAGS_show_not_applicable);
+  options.head_file = absl::GetFlag(FLAGS_head_file);
+  for (const auto& p : absl::GetFlag(FLAGS_positions)) {
+    uint64_t position;
+    if (!absl::SimpleAtoi(p, &position)) {
+      std::cerr << "lodectl: bad position " << p << "\n";
+      return lodestone::lodectl::kUsage;
+    }
+    options.positions.push_back(position);
+  }
+  Client client(options);
+  const std::string command = positional[1];
+  std::vector<std::string> args(positional.begin() + 2, positional.end());
+  auto need = [&](size_t n) {
+    if (args.size() >= n) return true;
+    std::cerr << "lodectl: " << command << " needs " << n << " argument(s)\n" << kUsageText;
+    return false;
+  };
+  if (command == "append") return need(1) ? Append(client, args[0], std::cout) : 2;
+  if (command == "lot") return need(1) ? ShowLot(client, args[0], std::cout) : 2;
+  if (command == "trace") return need(1) ? Trace(client, args[0], std::cout) : 2;
+  if (command == "downstream") return need(1) ? Downstream(client, args[0], std::cout) : 2;
+  if (command == "shipment") return need(1) ? ShowShipment(client, args, std::cout) : 2;
+  if (command == "flags") return ListFlags(client, std::cout);
+  if (command == "check") {
+    if (!need(2) || (args[0] != "lot" && args[0] != "shipment")) {
+      std::cerr << "lodectl: check lot|shipment ID --as_of=YYYY-MM-DD\n";
+      return 2;
+    }
+    return Check(client, args[0], args[1], std::cout);
+  }
+  if (command == "exposure") return need(1) ? Exposure(client, args[0], std::cout) : 2;
+  if (command == "head") return Head(client, std::cout);
+  if (command == "verify") return Verify(client, std::cout);
+  std::cerr << "lodectl: unknown command " << command << "\n" << kUsageText;
+  return 2;
+}

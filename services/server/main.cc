@@ -1,0 +1,120 @@
+// lodestone-server: the embedded single-machine shape. The ledger and the provenance service in
+// one process, both gRPC services on one port, metrics on another, RocksDB under --data_dir.
+// No external server is needed. Only main reads flags.
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "services/ledger/ledger.h"
+#include "services/ledger/ledger_metrics.h"
+#include "services/ledger/ledger_service.h"
+#include "services/provenance/provenance_node.h"
+#include "services/rpc/metrics_endpoint.h"
+#include "services/rpc/server_builder.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:7400",
+          "gRPC address of both services (host:port; port 0 = any free)");
+ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9400",
+          "Prometheus /metrics address (host:port; port 0 = any free)");
+ABSL_FLAG(std::string, data_dir, "./data",
+          "data directory: the ledger in <dir>/ledger, the views in <dir>/provenance");
+ABSL_FLAG(int, block_cache_mb, 64, "RocksDB block cache of each store (MiB)");
+ABSL_FLAG(int, write_buffer_mb, 64, "Cap on the RocksDB memtables of each store (MiB)");
+ABSL_FLAG(bool, sync, true, "fsync every ledger commit group before acknowledging");
+ABSL_FLAG(int, max_batch_events, 10000, "Most events in one Append");
+ABSL_FLAG(bool, rebuild_views, false,
+          "delete the provenance views and fold the ledger again from position 0");
+ABSL_FLAG(int, shutdown_grace_ms, 5000, "How long SIGTERM waits for in-flight calls");
+
+namespace {
+
+int Fail(const absl::Status& status) {
+  std::cerr << "lodestone-server: " << status << "\n";
+  return 1;
+}
+
+int Run() {
+  const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
+  std::error_code error;
+  std::filesystem::create_directories(data_dir, error);
+  if (error)
+    return Fail(absl::UnavailableError("cannot create " + data_dir + ": " + error.message()));
+  const size_t cache = size_t(absl::GetFlag(FLAGS_block_cache_mb)) << 20;
+  const size_t buffers = size_t(absl::GetFlag(FLAGS_write_buffer_mb)) << 20;
+
+  lodestone::ledger::LedgerOptions ledger_options;
+  ledger_options.log.path = data_dir + "/ledger";
+  ledger_options.log.block_cache_bytes = cache;
+  ledger_options.log.write_buffer_bytes = buffers;
+  ledger_options.log.sync = absl::GetFlag(FLAGS_sync);
+  ledger_options.max_batch_events = absl::GetFlag(FLAGS_max_batch_events);
+  auto ledger_metrics = std::make_unique<lodestone::ledger::LedgerMetrics>();
+  auto ledger = lodestone::ledger::Ledger::Open(ledger_options, ledger_metrics.get());
+  if (!ledger.ok()) return Fail(ledger.status());
+  ledger_metrics->AttachLedger(ledger->get());
+
+  lodestone::provenance::NodeOptions node_options;
+  node_options.store.path = data_dir + "/provenance";
+  node_options.store.block_cache_bytes = cache;
+  node_options.store.write_buffer_bytes = buffers;
+  if (absl::GetFlag(FLAGS_rebuild_views)) {
+    if (auto status = lodestone::provenance::DeleteViews(node_options.store); !status.ok()) {
+      return Fail(status);
+    }
+  }
+  auto node = lodestone::provenance::ProvenanceNode::Open(
+      node_options, std::make_unique<lodestone::provenance::LocalLedgerSource>(**ledger));
+  if (!node.ok()) return Fail(node.status());
+
+  auto endpoint = lodestone::rpc::MetricsEndpoint::Start(absl::GetFlag(FLAGS_metrics_listen));
+  if (!endpoint.ok()) return Fail(endpoint.status());
+  ledger_metrics->Register(**endpoint);
+  (*node)->RegisterMetrics(**endpoint);
+  (*node)->Start();
+
+  lodestone::ledger::LedgerServiceImpl ledger_service(**ledger, ledger_metrics.get());
+  auto server = lodestone::rpc::StartServer(absl::GetFlag(FLAGS_listen),
+                                            {&ledger_service, &(*node)->service()}, {});
+  if (!server.ok()) return Fail(server.status());
+  std::cout << "lodestone-server: serving gRPC on port " << server->port << ", metrics on port "
+            << (*endpoint)->port() << ", data in " << data_dir << ", log size "
+            << (*ledger)->log().GetHead().size << std::endl;
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  int signal = 0;
+  sigwait(&signals, &signal);
+  std::cout << "lodestone-server: signal " << signal << ", draining" << std::endl;
+  ledger_service.Shutdown();
+  server->server->Shutdown(std::chrono::system_clock::now() +
+                           std::chrono::milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms)));
+  (*node)->Stop();
+  (*ledger)->Stop();
+  std::cout << "lodestone-server: stopped at log size " << (*ledger)->log().GetHead().size
+            << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "lodestone-server: the embedded Lodestone server. Runs the ledger (lodestone.v1."
+      "LedgerService) and the provenance service (lodestone.v1.ProvenanceService) in one "
+      "process on one gRPC port, with RocksDB under --data_dir and Prometheus metrics on "
+      "--metrics_listen. Query it with lodectl.");
+  absl::ParseCommandLine(argc, argv);
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return Run();
+}

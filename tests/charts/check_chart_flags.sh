@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The flags the chart renders for a program are flags the program accepts: renders the chart,
+# takes the program's flag file (ConfigMap) and its container's other args, and starts the real
+# program with them (listen addresses and data directory overridden to loopback port 0 and a
+# temporary directory). Flags that the program contract plans but the program does not have
+# yet are passed through --undefok and listed; every other unknown flag fails the start.
+#   usage: check_chart_flags.sh TOOLS_DIR CHART_DIR VALUES_FILE PROGRAM_BINARY FLAGS_KEY PLANNED_FLAGS
+#   (PLANNED_FLAGS: comma-separated flag names without dashes; may be empty)
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+tools=${1:?} chart=${2:?} values=${3:?} bin=${4:?} key=${5:?} planned=${6-}
+helm="$tools/helm-3.17.2/helm"
+[ -x "$helm" ] || { echo "helm is missing: run the chart_tools test (fetch_tools.sh) first" >&2; exit 1; }
+program=$(basename "$bin")
+work=$(mktemp -d "${TMPDIR:-/tmp}/lodestone-flags-XXXXXX")
+pid=""
+cleanup() { stop_pids "$pid"; rm -rf "$work"; }
+trap cleanup EXIT
+export HELM_CONFIG_HOME="$work/config" HELM_CACHE_HOME="$work/cache" HELM_DATA_HOME="$work/data"
+
+"$helm" template rel "$chart" --namespace lodestone-test --values "$values" >"$work/rendered.yaml"
+# Flag file and container args ($(POD_NAME) as the first pod's name), one flag per line.
+(cd "$tools/chart-node" && node --input-type=module -e '
+  import fs from "node:fs";
+  import YAML from "yaml";
+  const [rendered, key, program, flagsOut, argsOut] = process.argv.slice(1);
+  const objs = YAML.parseAllDocuments(fs.readFileSync(rendered, "utf8")).map((d) => d.toJS()).filter(Boolean);
+  const cm = objs.find((o) => o.kind === "ConfigMap" && o.data && key in o.data);
+  if (!cm) { console.error(`no ConfigMap has ${key}`); process.exit(1); }
+  fs.writeFileSync(flagsOut, cm.data[key]);
+  for (const w of objs.filter((o) => o.spec?.template?.spec?.containers)) {
+    for (const c of w.spec.template.spec.containers) {
+      if (c.command?.[0] !== `/usr/local/bin/${program}`) continue;
+      const args = (c.args ?? []).filter((a) => !a.startsWith("--flagfile="))
+        .map((a) => a.replaceAll("$(POD_NAME)", `${w.metadata.name}-0`));
+      fs.writeFileSync(argsOut, args.join("\n") + (args.length ? "\n" : ""));
+      process.exit(0);
+    }
+  }
+  console.error(`no container runs /usr/local/bin/${program}`);
+  process.exit(1);
+' "$work/rendered.yaml" "$key" "$program" "$work/program.flags" "$work/args")
+
+echo "== $key as rendered"
+cat "$work/program.flags"
+mapfile -t args <"$work/args"
+if [ ${#args[@]} -gt 0 ]; then printf 'container args: %s\n' "${args[*]}"; fi
+tolerated=()
+for flag in ${planned//,/ }; do
+  if grep -q -- "^--$flag=" "$work/program.flags" "$work/args"; then tolerated+=("$flag"); fi
+done
+[ ${#tolerated[@]} -eq 0 ] || echo "planned, not yet in $program (passed with --undefok): ${tolerated[*]}"
+
+# The data directory exists and is empty, as a freshly mounted volume.
+mkdir "$work/data"
+# The output files exist before the program starts (the redirections happen in the child).
+: >"$work/stdout"; : >"$work/stderr"
+"$bin" --flagfile="$work/program.flags" "${args[@]}" ${planned:+--undefok="$planned"} \
+  --listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0 --data_dir="$work/data" >"$work/stdout" 2>"$work/stderr" &
+pid=$!
+started=""
+read -r started _ < <(wait_ports "$work/stdout" "$pid") || true
+if [ -z "$started" ]; then
+  echo "FAIL $program did not start with the chart's flags:"; cat "$work/stdout" "$work/stderr"; exit 1
+fi
+kill -TERM "$pid"
+status=0
+wait "$pid" || status=$?
+pid=""
+[ "$status" = 0 ] || { echo "FAIL $program exited $status after SIGTERM"; cat "$work/stderr"; exit 1; }
+echo "ok: $program accepts the chart's flags"

@@ -1,0 +1,119 @@
+#!/bin/bash
+# lodectl end to end against a real embedded server on port 0: every subcommand, its output and
+# its exit codes; bad files rejected with line numbers, nothing of a bad batch applied.
+# usage: lodectl_test.sh SERVER_BINARY LODECTL_BINARY DEMO_NDJSON
+set -uo pipefail
+server_bin=$1
+lodectl=$2
+demo=$3
+work=$(mktemp -d "${TMPDIR:-/tmp}/lodestone-lodectl.XXXXXX")
+failures=0
+checks=0
+server=""
+cleanup() {
+  [ -n "$server" ] && kill -TERM "$server" 2>/dev/null && wait "$server" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+start_server() {
+  "$server_bin" --listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0 --data_dir="$work/data" \
+    --sync=false >"$work/server.log" 2>&1 &
+  server=$!
+  for _ in $(seq 1 300); do
+    grep -q 'serving gRPC on port' "$work/server.log" && break
+    kill -0 "$server" 2>/dev/null || break
+    sleep 0.1
+  done
+  port=$(sed -n 's/.*serving gRPC on port \([0-9]*\).*/\1/p' "$work/server.log")
+  [ -n "$port" ] || { cat "$work/server.log"; echo "server did not start"; exit 1; }
+}
+
+# expect NAME EXPECTED_RC PATTERN -- COMMAND...: runs COMMAND, checks its exit code and that
+# its output (stdout and stderr) matches the extended regular expression PATTERN.
+expect() {
+  local name=$1 rc=$2 pattern=$3
+  shift 4
+  local out actual
+  out=$("$@" 2>&1)
+  actual=$?
+  checks=$((checks + 1))
+  if [ "$actual" != "$rc" ] || ! grep -Eq -- "$pattern" <<<"$out"; then
+    failures=$((failures + 1))
+    echo "FAIL $name: exit $actual (want $rc), output:"
+    sed 's/^/    /' <<<"$out"
+    echo "    (wanted /$pattern/)"
+  else
+    echo "ok   $name"
+  fi
+}
+
+start_server
+ctl=("$lodectl" --server="127.0.0.1:$port" --progress=false)
+
+expect "append demo" 0 "119 accepted, 0 duplicate" -- "${ctl[@]}" append "$demo"
+expect "append demo again is idempotent" 0 "0 accepted, 119 duplicate" -- "${ctl[@]}" append "$demo"
+expect "append from stdin" 0 "0 accepted, 119 duplicate" -- bash -c "\"${ctl[0]}\" ${ctl[*]:1} append - < \"$demo\""
+size=$("${ctl[@]}" head | sed -n 's/^size //p')
+expect "head" 0 "^size 119" -- "${ctl[@]}" head
+with_pos=("${ctl[@]}" --min_position="$size")
+
+expect "lot" 0 "customs origin: CN" -- "${with_pos[@]}" lot sb-th-bagged-2412-a
+expect "lot --json" 0 '"customsOrigin": "CN"' -- "${with_pos[@]}" --json lot sb-th-bagged-2412-a
+expect "lot unknown is not found" 5 "no lot" -- "${with_pos[@]}" lot no-such-lot
+expect "trace tree" 0 "REPACKAGING" -- "${with_pos[@]}" trace sb-th-bagged-2412-a
+expect "trace --dot" 0 "digraph lineage" -- "${with_pos[@]}" --dot trace sb-th-bagged-2412-a
+expect "trace --json" 0 '"nodes"' -- "${with_pos[@]}" --json trace sb-th-bagged-2412-a
+expect "downstream" 0 "sb-th-bagged-2412-a" -- "${with_pos[@]}" downstream sb-cn-oxide-2410
+expect "shipment mismatch" 0 "traced customs origin CN   <-- MISMATCH" -- \
+  "${with_pos[@]}" shipment shp-sb-th-us-2412
+expect "shipment unknown" 5 "no shipment" -- "${with_pos[@]}" shipment no-such-shipment
+expect "flags" 0 "transshipment/transshipment-declared-origin" -- "${with_pos[@]}" flags
+expect "flags by rule set" 0 "^[0-9]+ flags" -- "${with_pos[@]}" --rule_set=transshipment flags
+expect "check fails" 6 "FAIL +dfars/dfars-all-stages" -- \
+  "${with_pos[@]}" --as_of=2027-01-02 --rule_set=dfars check lot ndfeb-jp-magnet-2025a
+expect "check passes" 0 "no rule failed" -- \
+  "${with_pos[@]}" --as_of=2026-06-01 --rule_set=dfars check lot ndfeb-jp-magnet-2025b
+expect "check not in force while suspended" 0 "NOT IN FORCE.*would fail once in force" -- \
+  "${with_pos[@]}" --as_of=2026-06-01 --rule_set=china-re-0.1pct check lot ndfeb-jp-magnet-2025a
+expect "check without date is a usage error" 2 "as_of" -- "${with_pos[@]}" check lot x
+expect "check unknown rule set" 4 "unknown rule set" -- \
+  "${with_pos[@]}" --as_of=2026-06-01 --rule_set=nope check lot ndfeb-jp-magnet-2025a
+expect "exposure fails EU CRMA concentration" 6 "FAIL +eu-crma/crma-65pct-per-stage.*separation MY 100%" -- "${with_pos[@]}" --from=2024-01-01 --to=2027-01-01 \
+  exposure de-sn-semicon
+
+"${ctl[@]}" --json head >"$work/head.json"
+expect "verify" 0 "OK  the log of size 119 extends the trusted head of size 119" -- \
+  "${ctl[@]}" --head_file="$work/head.json" --positions=0,57,118 verify
+sed 's/"rootHash": "\(.\)/"rootHash": "A/' "$work/head.json" >"$work/forged.json"
+if ! cmp -s "$work/head.json" "$work/forged.json"; then
+  expect "verify forged head" 7 "BAD" -- "${ctl[@]}" --head_file="$work/forged.json" verify
+fi
+
+# Bad files: malformed JSON, unknown fields, broken references. Line numbers are reported and
+# nothing of a rejected batch is applied.
+printf '%s\n' '{"eventId":"bad-1","eventTime":"2026-01-01T00:00:00Z","subject":"party/p-bad","actor":"t","partyRegistered":{"partyId":"p-bad","name":"x","country":"DE"}}' \
+  '{"eventId": "bad-2", not json' >"$work/malformed.ndjson"
+expect "malformed json" 4 "line 2: " -- "${ctl[@]}" append "$work/malformed.ndjson"
+expect "malformed batch applied nothing" 5 "no lot|not found|no party" -- "${with_pos[@]}" lot p-bad
+printf '%s\n' '{"eventId":"bad-3","eventTime":"2026-01-01T00:00:00Z","subject":"party/p-x","actor":"t","partyRegistered":{"partyId":"p-x","name":"x","country":"DE","colour":"red"}}' >"$work/unknown.ndjson"
+expect "unknown field" 4 "line 1: .*colour" -- "${ctl[@]}" append "$work/unknown.ndjson"
+printf '%s\n' '{"eventId":"ref-1","eventTime":"2026-01-01T00:00:00Z","subject":"lot/ref-lot","actor":"t","lotExtracted":{"lotId":"ref-lot","material":"MATERIAL_ANTIMONY_ORE","hsCode":"261710","massG":"5","facilityId":"cn-gx-sb-mine"}}' \
+  '{"eventId":"ref-2","eventTime":"2026-01-01T00:00:00Z","subject":"lot/ref-lot2","actor":"t","lotExtracted":{"lotId":"ref-lot2","material":"MATERIAL_ANTIMONY_ORE","hsCode":"261710","massG":"5","facilityId":"no-such-mine"}}' >"$work/refs.ndjson"
+expect "broken reference names its line" 4 "line 2: .*no-such-mine" -- "${ctl[@]}" append "$work/refs.ndjson"
+size_after=$("${ctl[@]}" head | sed -n 's/^size //p')
+checks=$((checks + 1))
+if [ "$size_after" != "$size" ]; then
+  failures=$((failures + 1))
+  echo "FAIL nothing of the rejected batches was appended: size $size_after, want $size"
+else
+  echo "ok   nothing of the rejected batches was appended"
+fi
+expect "unknown command" 2 "unknown command" -- "${ctl[@]}" frobnicate
+
+kill -TERM "$server" && wait "$server"
+server=""
+expect "server unreachable" 3 "unreachable" -- "${ctl[@]}" --deadline_ms=500 head
+
+echo "$((checks - failures)) passed, $failures failed"
+[ "$failures" = 0 ]
