@@ -15,6 +15,7 @@
 #include "services/ledger/ledger_service.h"
 #include "services/rpc/metrics_endpoint.h"
 #include "services/rpc/server_builder.h"
+#include "services/rpc/stop_signals.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:7400", "gRPC address (host:port; port 0 = any free)");
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9400",
@@ -74,12 +75,7 @@ int Run() {
     }
   }
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  int signal = 0;
-  sigwait(&signals, &signal);
+  const int signal = lodestone::rpc::WaitForStopSignal();
   std::cout << "lodestone-ledger: signal " << signal << ", draining" << std::endl;
   service.Shutdown();
   server->server->Shutdown(std::chrono::system_clock::now() +
@@ -97,11 +93,6 @@ int main(int argc, char** argv) {
       "lodestone-ledger: the Lodestone ledger (append-only, hash-chained, Merkle-proven event "
       "log of critical-mineral shipments) serving lodestone.v1.LedgerService over gRPC.");
   absl::ParseCommandLine(argc, argv);
-  // Block the stop signals in every thread; main waits for them with sigwait.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  lodestone::rpc::BlockStopSignals();
   return Run();
 }

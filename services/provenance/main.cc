@@ -11,6 +11,7 @@
 #include "services/provenance/provenance_node.h"
 #include "services/rpc/metrics_endpoint.h"
 #include "services/rpc/server_builder.h"
+#include "services/rpc/stop_signals.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:7401", "gRPC address (host:port; port 0 = any free)");
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9401",
@@ -61,12 +62,8 @@ int Run() {
   std::cout << "lodestone-provenance: serving gRPC on port " << server->port << ", metrics on port "
             << (*endpoint)->port() << ", following ledger " << source.ledger_address
             << ", views at position " << (*node)->runner().applied_position() << std::endl;
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  int signal = 0;
-  sigwait(&signals, &signal);
+  const int signal = lodestone::rpc::WaitForStopSignal();
+  std::cout << "lodestone-provenance: signal " << signal << ", draining" << std::endl;
   server->server->Shutdown(std::chrono::system_clock::now() +
                            std::chrono::milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms)));
   (*node)->Stop();
@@ -82,10 +79,6 @@ int main(int argc, char** argv) {
       "lodestone-provenance: follows a Lodestone ledger, folds its events into material-origin "
       "views and serves lodestone.v1.ProvenanceService (origin traces and compliance checks).");
   absl::ParseCommandLine(argc, argv);
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  lodestone::rpc::BlockStopSignals();
   return Run();
 }

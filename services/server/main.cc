@@ -16,6 +16,7 @@
 #include "services/provenance/provenance_node.h"
 #include "services/rpc/metrics_endpoint.h"
 #include "services/rpc/server_builder.h"
+#include "services/rpc/stop_signals.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:7400",
           "gRPC address of both services (host:port; port 0 = any free)");
@@ -85,12 +86,7 @@ int Run() {
             << (*endpoint)->port() << ", data in " << data_dir << ", log size "
             << (*ledger)->log().GetHead().size << std::endl;
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  int signal = 0;
-  sigwait(&signals, &signal);
+  const int signal = lodestone::rpc::WaitForStopSignal();
   std::cout << "lodestone-server: signal " << signal << ", draining" << std::endl;
   ledger_service.Shutdown();
   server->server->Shutdown(std::chrono::system_clock::now() +
@@ -111,10 +107,6 @@ int main(int argc, char** argv) {
       "process on one gRPC port, with RocksDB under --data_dir and Prometheus metrics on "
       "--metrics_listen. Query it with lodectl.");
   absl::ParseCommandLine(argc, argv);
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  lodestone::rpc::BlockStopSignals();
   return Run();
 }
