@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -20,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "google/protobuf/util/json_util.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "lodestone/v1/ledger.grpc.pb.h"
@@ -42,6 +44,8 @@ ABSL_FLAG(std::string, provenance, "",
           "(GetLot, TraceOrigin, against the ledger's Echo) and trace latency by depth; the "
           "graph flags must match the graph in the ledger");
 ABSL_FLAG(int64_t, deep_chain, 1000, "length of the generated deep chain");
+ABSL_FLAG(std::string, graph_ndjson, "",
+          "write the generated graph to this file as NDJSON (for lodectl append) and exit");
 ABSL_FLAG(int, channels, 4, "gRPC channels (connections) shared by the clients");
 
 namespace {
@@ -154,6 +158,31 @@ lodestone::loadgen::GraphOptions GraphFromFlags() {
   graph.prefix = absl::StrCat("g", graph.seed);
   graph.deep_chain = static_cast<int>(absl::GetFlag(FLAGS_deep_chain));
   return graph;
+}
+
+int WriteGraph(const std::string& path) {
+  std::ofstream out(path);
+  if (!out) {
+    std::cerr << "loadgen: cannot write " << path << "\n";
+    return 1;
+  }
+  google::protobuf::util::JsonPrintOptions options;
+  auto summary = lodestone::loadgen::GenerateGraph(
+      GraphFromFlags(), 1000, [&](std::vector<lodestone::v1::Event> events) {
+        std::string line;
+        for (const auto& event : events) {
+          line.clear();
+          if (!google::protobuf::util::MessageToJsonString(event, &line, options).ok()) {
+            return false;
+          }
+          out << line << "\n";
+        }
+        return static_cast<bool>(out);
+      });
+  std::printf("graph: %lu lots, %lu events written to %s\n",
+              static_cast<unsigned long>(summary.lots), static_cast<unsigned long>(summary.events),
+              path.c_str());
+  return out ? 0 : 1;
 }
 
 int ImportGraph(LedgerService::Stub& stub) {
@@ -281,6 +310,7 @@ int BenchProvenance(const std::string& address, LedgerService::Stub& ledger, dou
 }
 
 int Run() {
+  if (!absl::GetFlag(FLAGS_graph_ndjson).empty()) return WriteGraph(absl::GetFlag(FLAGS_graph_ndjson));
   const std::string target = absl::GetFlag(FLAGS_target);
   const absl::Duration duration = absl::Seconds(absl::GetFlag(FLAGS_seconds));
   auto channels = MakeChannels(target, std::max(1, absl::GetFlag(FLAGS_channels)));
