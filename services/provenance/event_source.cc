@@ -115,6 +115,7 @@ void RemoteLedgerSource::Run() {
     }
     v1::SubscribeRequest request;
     request.set_from_position(from);
+    request.set_max_events_per_message(1000);  // the ledger caps it and bounds the bytes
     auto reader = stub->Subscribe(context_.get(), request);
     v1::SubscribeResponse message;
     bool got_any = false;

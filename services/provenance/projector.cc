@@ -104,7 +104,9 @@ absl::StatusOr<d::FacilityInfo> LoadFacilityInfo(const ViewStore& views,
 
 absl::StatusOr<d::OriginProfile> ProfileAt(const ViewStore& views, const LotView& lot,
                                            uint64_t position) {
-  d::OriginProfile profile = ProfileFromProto(lot.base_profile());
+  // Without arrivals the base profile is not stored separately: it is the profile.
+  d::OriginProfile profile =
+      ProfileFromProto(lot.has_base_profile() ? lot.base_profile() : lot.profile());
   for (const auto& arrival : lot.arrivals()) {
     if (arrival.position() >= position) break;
     auto facility = LoadFacilityInfo(views, arrival.facility_id());
@@ -313,8 +315,7 @@ absl::Status Projector::OnTransformed(const v1::Event& event, uint64_t position)
       KeepHistory(**existing, lot);
       redeclared.push_back(output.lot_id());
     }
-    ProfileToProto((*profiles)[i], lot.mutable_base_profile());
-    *lot.mutable_profile() = lot.base_profile();
+    ProfileToProto((*profiles)[i], lot.mutable_profile());
     views_.Put(keys::Lot(output.lot_id()), lot);
   }
   if (redeclared.empty()) return absl::OkStatus();
@@ -376,6 +377,7 @@ absl::Status Projector::OnArrived(const v1::StoredEvent& stored) {
     arrival->set_position(stored.position());
     auto moved = d::OriginAfterArrival(ProfileFromProto(lot->profile()), *destination);
     if (!moved.ok()) return moved.status();
+    if (!lot->has_base_profile()) *lot->mutable_base_profile() = lot->profile();
     ProfileToProto(*moved, lot->mutable_profile());
     views_.Put(keys::Lot(item.lot_id()), *lot);
     if (!destination->operator_party_id.empty()) {
@@ -612,6 +614,11 @@ absl::Status Projector::RecomputeLot(const std::string& lot_id, LotView& lot) {
     }
   }
   if (!base.ok()) return base.status();
+  if (lot.arrivals().empty()) {
+    lot.clear_base_profile();
+    ProfileToProto(*base, lot.mutable_profile());
+    return absl::OkStatus();
+  }
   ProfileToProto(*base, lot.mutable_base_profile());
   auto current = ProfileAt(views_, lot, std::numeric_limits<uint64_t>::max());
   if (!current.ok()) return current.status();
