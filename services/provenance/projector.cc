@@ -69,6 +69,48 @@ absl::StatusOr<Payload> DomainPayload(const v1::Event& event) {
   return std::get<Payload>(std::move(decoded->payload));
 }
 
+// What the event index keeps of an event: the ids a retraction needs to find the views it
+// touched (transformations and dispatches are read back from their own views).
+void IndexedEvent(const v1::Event& event, v1::Event* out) {
+  out->set_event_id(event.event_id());
+  switch (event.payload_case()) {
+    case v1::Event::kPartyRegistered:
+      out->mutable_party_registered()->set_party_id(event.party_registered().party_id());
+      break;
+    case v1::Event::kFacilityRegistered:
+      out->mutable_facility_registered()->set_facility_id(
+          event.facility_registered().facility_id());
+      break;
+    case v1::Event::kExportLicenceGranted:
+      out->mutable_export_licence_granted()->set_licence_id(
+          event.export_licence_granted().licence_id());
+      break;
+    case v1::Event::kLotExtracted:
+      out->mutable_lot_extracted()->set_lot_id(event.lot_extracted().lot_id());
+      break;
+    case v1::Event::kLotRegistered:
+      out->mutable_lot_registered()->set_lot_id(event.lot_registered().lot_id());
+      break;
+    case v1::Event::kLotTransformed:
+      out->mutable_lot_transformed()->set_transformation_id(
+          event.lot_transformed().transformation_id());
+      break;
+    case v1::Event::kShipmentDispatched:
+      out->mutable_shipment_dispatched()->set_shipment_id(
+          event.shipment_dispatched().shipment_id());
+      break;
+    case v1::Event::kShipmentArrived:
+      *out->mutable_shipment_arrived() = event.shipment_arrived();
+      break;
+    case v1::Event::kEventRetracted:
+      out->mutable_event_retracted()->set_retracted_event_id(
+          event.event_retracted().retracted_event_id());
+      break;
+    case v1::Event::PAYLOAD_NOT_SET:
+      break;
+  }
+}
+
 // A re-declared lot (its creation retracted, then declared again) keeps what happened to it
 // since: its arrivals (so its route) and where they took it.
 void KeepHistory(const LotView& old, LotView& lot) {
@@ -168,7 +210,7 @@ absl::Status Projector::Apply(const v1::StoredEvent& stored) {
   }
   v1::views::EventEntry entry;
   entry.set_position(stored.position());
-  *entry.mutable_event() = stored.event();
+  IndexedEvent(stored.event(), entry.mutable_event());
   views_.Put(keys::Event(stored.event().event_id()), entry);
   ++next_position_;
   ++stats_.events_applied;
@@ -433,10 +475,10 @@ absl::Status Projector::OnRetracted(const v1::Event& event, uint64_t /*position*
       return Recompute({lot_id});
     }
     case v1::Event::kLotTransformed: {
-      const auto& t = target.lot_transformed();
-      auto transformation =
-          Require<TransformationView>(views_, keys::Transformation(t.transformation_id()));
+      auto transformation = Require<TransformationView>(
+          views_, keys::Transformation(target.lot_transformed().transformation_id()));
       if (!transformation.ok()) return transformation.status();
+      const v1::LotTransformed t = transformation->event();
       transformation->set_retracted(true);
       views_.Put(keys::Transformation(t.transformation_id()), *transformation);
       for (const auto& input : t.inputs()) {
@@ -458,9 +500,10 @@ absl::Status Projector::OnRetracted(const v1::Event& event, uint64_t /*position*
       return Recompute(outputs);
     }
     case v1::Event::kShipmentDispatched: {
-      const auto& s = target.shipment_dispatched();
-      auto shipment = Require<ShipmentView>(views_, keys::Shipment(s.shipment_id()));
+      auto shipment =
+          Require<ShipmentView>(views_, keys::Shipment(target.shipment_dispatched().shipment_id()));
       if (!shipment.ok()) return shipment.status();
+      const v1::ShipmentDispatched s = shipment->dispatched();
       RemoveFlags(views_, *shipment);
       shipment->set_status("retracted");
       views_.Put(keys::Shipment(s.shipment_id()), *shipment);

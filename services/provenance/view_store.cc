@@ -80,7 +80,9 @@ std::string Receipt(std::string_view party_id, int64_t micros, uint64_t position
 }  // namespace keys
 
 absl::StatusOr<std::optional<std::string>> ViewStore::GetRaw(std::string_view key) const {
-  if (auto it = overlay_.find(key); it != overlay_.end()) return it->second;
+  if (auto it = overlay_.find(absl::string_view(key.data(), key.size())); it != overlay_.end()) {
+    return it->second;
+  }
   return store_.Get(key);
 }
 
@@ -121,9 +123,8 @@ absl::StatusOr<std::vector<std::string>> ViewStore::Keys(std::string_view prefix
   if (!committed.ok()) return committed.status();
   std::map<std::string, bool, std::less<>> merged;  // key -> present
   for (auto& [key, value] : *committed) merged.emplace(std::move(key), true);
-  for (auto it = overlay_.lower_bound(prefix);
-       it != overlay_.end() && std::string_view(it->first).starts_with(prefix); ++it) {
-    merged.insert_or_assign(it->first, it->second.has_value());
+  for (const auto& [key, value] : overlay_) {  // the overlay is one batch: a linear pass
+    if (std::string_view(key).starts_with(prefix)) merged.insert_or_assign(key, value.has_value());
   }
   std::vector<std::string> out;
   for (auto& [key, present] : merged) {

@@ -101,7 +101,7 @@ class ViewStore {
   storage::KvStore& store_;
   const bool cache_facilities_;
   mutable absl::flat_hash_map<std::string, v1::views::FacilityView> facility_cache_;
-  std::map<std::string, std::optional<std::string>, std::less<>> overlay_;  // nullopt: delete
+  absl::flat_hash_map<std::string, std::optional<std::string>> overlay_;  // nullopt: delete
   size_t overlay_bytes_ = 0;
 };
 

@@ -363,6 +363,30 @@ TEST_F(ProvenanceTest, RetractedExtractionRecomputesEveryDownstreamLot) {
   }
 }
 
+TEST_F(ProvenanceTest, RetractedTransformationAndShipmentAreUndoneInTheViews) {
+  Facility("au-mine", "AU", v1::FACILITY_KIND_MINE);
+  Facility("au-smelter", "AU", v1::FACILITY_KIND_SMELTER);
+  Append({lg::LotExtracted("e-ore", "ore", "au-mine", v1::MATERIAL_ANTIMONY_ORE, "261710",
+                           10 * kTonne)});
+  Ship("S1", "ore", 10 * kTonne, "au-mine", "au-smelter", "AU", "261710");
+  Append({lg::LotTransformed("e-smelt", "smelt", "au-smelter", v1::PROCESS_SMELTING,
+                             {{"ore", 4 * kTonne}},
+                             {{"oxide", v1::MATERIAL_ANTIMONY_OXIDE, "282580", 3 * kTonne}})});
+  EXPECT_EQ(GetLot("ore").remaining_g(), 6 * kTonne);
+  Append({lg::EventRetracted("x-smelt", "facility/au-smelter", "e-smelt")});
+  EXPECT_EQ(GetLot("ore").remaining_g(), 10 * kTonne);
+  EXPECT_EQ(GetLot("oxide").status(), v1::LOT_STATUS_RETRACTED);
+  EXPECT_EQ(GetLot("ore").facility_id(), "au-smelter");
+  // Undo the shipment: the arrival first, then the dispatch; the ore is back at the mine and
+  // its route no longer passes through the smelter.
+  Append({lg::EventRetracted("x-arrive", "shipment/S1", "e-a-S1"),
+          lg::EventRetracted("x-dispatch", "shipment/S1", "e-d-S1")});
+  const v1::Lot ore = GetLot("ore");
+  EXPECT_EQ(ore.facility_id(), "au-mine");
+  EXPECT_EQ(ore.status(), v1::LOT_STATUS_ACTIVE);
+  EXPECT_EQ(GetShipment("S1").status(), "retracted");
+}
+
 TEST_F(ProvenanceTest, RestartMidStreamResumesExactlyAndRebuildEqualsLive) {
   Facility("m-mine", "AU", v1::FACILITY_KIND_MINE);
   Facility("cn-mine", "CN", v1::FACILITY_KIND_MINE);
