@@ -206,10 +206,12 @@ std::vector<const d::RuleSet*> ChooseRuleSets(
   return sets;
 }
 
-void AddLotVerdicts(const ViewStore& views, const std::string& lot_id, const LotView& lot,
-                    const std::vector<const d::RuleSet*>& sets, absl::Time as_of,
-                    v1::CheckComplianceResponse* response) {
-  const d::OriginProfile profile = ProfileFromProto(lot.profile());
+absl::Status AddLotVerdicts(const ViewStore& views, const std::string& lot_id, const LotView& lot,
+                            const std::vector<const d::RuleSet*>& sets, absl::Time as_of,
+                            v1::CheckComplianceResponse* response) {
+  auto decoded = DecodeProfile(lot.profile_bin());
+  if (!decoded.ok()) return decoded.status();
+  const d::OriginProfile profile = *std::move(decoded);
   d::LotFacts facts{lot_id, DomainMaterial(lot.material()), lot.hs_code(), profile, std::nullopt};
   ViewPartyDirectory parties(views);
   for (const d::RuleSet* set : sets) {
@@ -226,6 +228,7 @@ void AddLotVerdicts(const ViewStore& views, const std::string& lot_id, const Lot
       }
     }
   }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -284,8 +287,7 @@ absl::Status CheckCompliance(const Queries& queries, const v1::CheckComplianceRe
     }
     auto sets = ChooseRuleSets(request.rule_sets(), kLotRuleSets, &status);
     if (!status.ok()) return status;
-    AddLotVerdicts(views, request.lot_id(), **lot, sets, *as_of, response);
-    return absl::OkStatus();
+    return AddLotVerdicts(views, request.lot_id(), **lot, sets, *as_of, response);
   }
   if (request.subject_case() != v1::CheckComplianceRequest::kShipmentId) {
     return absl::InvalidArgumentError("give a lot_id or a shipment_id");
@@ -316,7 +318,11 @@ absl::Status CheckCompliance(const Queries& queries, const v1::CheckComplianceRe
     for (const auto& item : (*shipment)->dispatched().items()) {
       auto lot = views.Get<LotView>(keys::Lot(item.lot_id()));
       if (!lot.ok()) return lot.status();
-      if (lot->has_value()) AddLotVerdicts(views, item.lot_id(), **lot, {set}, *as_of, response);
+      if (!lot->has_value()) continue;
+      if (auto status = AddLotVerdicts(views, item.lot_id(), **lot, {set}, *as_of, response);
+          !status.ok()) {
+        return status;
+      }
     }
   }
   return absl::OkStatus();

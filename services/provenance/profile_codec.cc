@@ -1,5 +1,7 @@
 #include "services/provenance/profile_codec.h"
 
+#include <cstring>
+
 namespace lodestone::provenance {
 namespace {
 
@@ -78,6 +80,167 @@ domain::OriginProfile ProfileFromProto(const v1::OriginProfile& proto) {
     }
   }
   profile.value.by_mining_country = SharesFromProto(value.by_mining_country());
+  return profile;
+}
+
+// Binary profile, version 1 (persisted in views: change only with a new view format version):
+//   u8 version=1
+//   7 x distribution (stages in order)    distribution = varint n, n x (string key, f64 share)
+//   string customs_origin                 string = varint length, bytes
+//   varint n, n x (string country, u8 role, f64 share)   the route
+//   distribution regions, distribution parties
+//   u8 flags (bit 0: has total value), u8 value gap
+//   if has total: varint zigzag minor, string currency, varint zigzag mass_g
+//   distribution value by mining country
+// f64 is the IEEE-754 double's 8 bytes, little endian.
+namespace {
+
+void PutVarint(std::string& out, uint64_t value) {
+  while (value >= 0x80) {
+    out.push_back(static_cast<char>(value | 0x80));
+    value >>= 7;
+  }
+  out.push_back(static_cast<char>(value));
+}
+
+void PutString(std::string& out, std::string_view text) {
+  PutVarint(out, text.size());
+  out.append(text);
+}
+
+void PutDouble(std::string& out, double value) {
+  uint64_t bits;
+  std::memcpy(&bits, &value, sizeof(bits));
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((bits >> (8 * i)) & 0xff));
+}
+
+void PutDistribution(std::string& out, const domain::Distribution& distribution) {
+  PutVarint(out, distribution.size());
+  for (const auto& entry : distribution) {
+    PutString(out, entry.key);
+    PutDouble(out, entry.share);
+  }
+}
+
+uint64_t ZigZag(int64_t value) {
+  return (static_cast<uint64_t>(value) << 1) ^ static_cast<uint64_t>(value >> 63);
+}
+int64_t UnZigZag(uint64_t value) {
+  return static_cast<int64_t>(value >> 1) ^ -static_cast<int64_t>(value & 1);
+}
+
+class Reader {
+ public:
+  explicit Reader(std::string_view bytes) : bytes_(bytes) {}
+  bool Varint(uint64_t& value) {
+    value = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (bytes_.empty()) return false;
+      const uint8_t byte = static_cast<uint8_t>(bytes_.front());
+      bytes_.remove_prefix(1);
+      value |= static_cast<uint64_t>(byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0) return true;
+    }
+    return false;
+  }
+  bool String(std::string& out) {
+    uint64_t size;
+    if (!Varint(size) || size > bytes_.size()) return false;
+    out.assign(bytes_.data(), size);
+    bytes_.remove_prefix(size);
+    return true;
+  }
+  bool Byte(uint8_t& out) {
+    if (bytes_.empty()) return false;
+    out = static_cast<uint8_t>(bytes_.front());
+    bytes_.remove_prefix(1);
+    return true;
+  }
+  bool Double(double& out) {
+    if (bytes_.size() < 8) return false;
+    uint64_t bits = 0;
+    for (int i = 0; i < 8; ++i)
+      bits |= static_cast<uint64_t>(static_cast<uint8_t>(bytes_[i])) << (8 * i);
+    bytes_.remove_prefix(8);
+    std::memcpy(&out, &bits, sizeof(out));
+    return true;
+  }
+  bool Distribution(domain::Distribution& out) {
+    uint64_t n;
+    if (!Varint(n) || n > bytes_.size()) return false;
+    out.resize(n);
+    for (auto& entry : out) {
+      if (!String(entry.key) || !Double(entry.share)) return false;
+    }
+    return true;
+  }
+  bool done() const { return bytes_.empty(); }
+
+ private:
+  std::string_view bytes_;
+};
+
+}  // namespace
+
+std::string EncodeProfile(const domain::OriginProfile& profile) {
+  std::string out;
+  out.reserve(256);
+  out.push_back(1);
+  for (const auto& stage : profile.stages) PutDistribution(out, stage);
+  PutString(out, profile.customs_origin);
+  PutVarint(out, profile.route.size());
+  for (const auto& entry : profile.route) {
+    PutString(out, entry.country);
+    out.push_back(static_cast<char>(entry.role));
+    PutDouble(out, entry.share);
+  }
+  PutDistribution(out, profile.regions);
+  PutDistribution(out, profile.parties);
+  const auto& value = profile.value;
+  out.push_back(static_cast<char>(value.total.has_value() ? 1 : 0));
+  out.push_back(static_cast<char>(value.gap));
+  if (value.total.has_value()) {
+    PutVarint(out, ZigZag(value.total->minor));
+    PutString(out, value.total->currency);
+    PutVarint(out, ZigZag(value.total->mass_g));
+  }
+  PutDistribution(out, value.by_mining_country);
+  return out;
+}
+
+absl::StatusOr<domain::OriginProfile> DecodeProfile(std::string_view bytes) {
+  const auto corrupt = [] { return absl::DataLossError("stored origin profile does not decode"); };
+  Reader in(bytes);
+  uint8_t version;
+  if (!in.Byte(version) || version != 1) return corrupt();
+  domain::OriginProfile profile;
+  for (auto& stage : profile.stages) {
+    if (!in.Distribution(stage)) return corrupt();
+  }
+  if (!in.String(profile.customs_origin)) return corrupt();
+  uint64_t routes;
+  if (!in.Varint(routes) || routes > bytes.size()) return corrupt();
+  profile.route.resize(routes);
+  for (auto& entry : profile.route) {
+    uint8_t role;
+    if (!in.String(entry.country) || !in.Byte(role) || role > 3 || !in.Double(entry.share)) {
+      return corrupt();
+    }
+    entry.role = static_cast<domain::RouteRole>(role);
+  }
+  if (!in.Distribution(profile.regions) || !in.Distribution(profile.parties)) return corrupt();
+  uint8_t flags, gap;
+  if (!in.Byte(flags) || !in.Byte(gap) || gap > 2) return corrupt();
+  profile.value.gap = static_cast<domain::ValueGap>(gap);
+  if (flags & 1) {
+    uint64_t minor, mass;
+    domain::LotValue total;
+    if (!in.Varint(minor) || !in.String(total.currency) || !in.Varint(mass)) return corrupt();
+    total.minor = UnZigZag(minor);
+    total.mass_g = UnZigZag(mass);
+    profile.value.total = std::move(total);
+  }
+  if (!in.Distribution(profile.value.by_mining_country) || !in.done()) return corrupt();
   return profile;
 }
 

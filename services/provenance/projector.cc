@@ -147,8 +147,10 @@ absl::StatusOr<d::FacilityInfo> LoadFacilityInfo(const ViewStore& views,
 absl::StatusOr<d::OriginProfile> ProfileAt(const ViewStore& views, const LotView& lot,
                                            uint64_t position) {
   // Without arrivals the base profile is not stored separately: it is the profile.
-  d::OriginProfile profile =
-      ProfileFromProto(lot.has_base_profile() ? lot.base_profile() : lot.profile());
+  auto decoded =
+      DecodeProfile(lot.base_profile_bin().empty() ? lot.profile_bin() : lot.base_profile_bin());
+  if (!decoded.ok()) return decoded.status();
+  d::OriginProfile profile = *std::move(decoded);
   for (const auto& arrival : lot.arrivals()) {
     if (arrival.position() >= position) break;
     auto facility = LoadFacilityInfo(views, arrival.facility_id());
@@ -357,7 +359,7 @@ absl::Status Projector::OnTransformed(const v1::Event& event, uint64_t position)
       KeepHistory(**existing, lot);
       redeclared.push_back(output.lot_id());
     }
-    ProfileToProto((*profiles)[i], lot.mutable_profile());
+    lot.set_profile_bin(EncodeProfile((*profiles)[i]));
     views_.Put(keys::Lot(output.lot_id()), lot);
   }
   if (redeclared.empty()) return absl::OkStatus();
@@ -417,10 +419,12 @@ absl::Status Projector::OnArrived(const v1::StoredEvent& stored) {
     arrival->set_shipment_id(p.shipment_id());
     arrival->set_facility_id(p.facility_id());
     arrival->set_position(stored.position());
-    auto moved = d::OriginAfterArrival(ProfileFromProto(lot->profile()), *destination);
+    auto current = DecodeProfile(lot->profile_bin());
+    if (!current.ok()) return current.status();
+    auto moved = d::OriginAfterArrival(*std::move(current), *destination);
     if (!moved.ok()) return moved.status();
-    if (!lot->has_base_profile()) *lot->mutable_base_profile() = lot->profile();
-    ProfileToProto(*moved, lot->mutable_profile());
+    if (lot->base_profile_bin().empty()) lot->set_base_profile_bin(lot->profile_bin());
+    lot->set_profile_bin(EncodeProfile(*moved));
     views_.Put(keys::Lot(item.lot_id()), *lot);
     if (!destination->operator_party_id.empty()) {
       v1::views::Receipt receipt;
@@ -658,14 +662,14 @@ absl::Status Projector::RecomputeLot(const std::string& lot_id, LotView& lot) {
   }
   if (!base.ok()) return base.status();
   if (lot.arrivals().empty()) {
-    lot.clear_base_profile();
-    ProfileToProto(*base, lot.mutable_profile());
+    lot.clear_base_profile_bin();
+    lot.set_profile_bin(EncodeProfile(*base));
     return absl::OkStatus();
   }
-  ProfileToProto(*base, lot.mutable_base_profile());
+  lot.set_base_profile_bin(EncodeProfile(*base));
   auto current = ProfileAt(views_, lot, std::numeric_limits<uint64_t>::max());
   if (!current.ok()) return current.status();
-  ProfileToProto(*current, lot.mutable_profile());
+  lot.set_profile_bin(EncodeProfile(*current));
   return absl::OkStatus();
 }
 

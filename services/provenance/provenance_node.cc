@@ -1,5 +1,7 @@
 #include "services/provenance/provenance_node.h"
 
+#include <iostream>
+
 #include "absl/time/clock.h"
 #include "services/provenance/compliance_queries.h"
 
@@ -12,6 +14,16 @@ absl::StatusOr<std::unique_ptr<ProvenanceNode>> ProvenanceNode::Open(
   auto store = storage::KvStore::Open(options.store);
   if (!store.ok()) return store.status();
   node->store_ = *std::move(store);
+  {
+    // Views of another format are derived data: fold them again from position 0.
+    ViewStore probe(*node->store_);
+    if (auto checkpoint = probe.ReadCheckpoint();
+        checkpoint.status().code() == absl::StatusCode::kFailedPrecondition) {
+      std::cerr << "provenance: " << checkpoint.status().message() << "; rebuilding them"
+                << std::endl;
+      if (auto status = node->store_->DeleteAll(); !status.ok()) return status;
+    }
+  }
   node->views_ = std::make_unique<ViewStore>(*node->store_, /*cache_facilities=*/true);
   node->query_views_ = std::make_unique<ViewStore>(*node->store_);
   node->projector_ = std::make_unique<Projector>(*node->views_, MakeShipmentFlagger());

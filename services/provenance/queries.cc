@@ -68,7 +68,9 @@ absl::Status Queries::GetLot(const v1::GetLotRequest& request, v1::GetLotRespons
   out->set_status(lot->status());
   out->set_facility_id(lot->facility_id());
   out->set_shipment_id(lot->shipment_id());
-  *out->mutable_profile() = lot->profile();
+  auto profile = DecodeProfile(lot->profile_bin());
+  if (!profile.ok()) return profile.status();
+  ProfileToProto(*profile, out->mutable_profile());
   out->set_created_by_event_id(lot->created_by_event_id());
   out->set_created_position(lot->created_position());
   auto facility = views_.Get<v1::views::FacilityView>(keys::Facility(lot->facility_id()));
@@ -96,7 +98,9 @@ absl::Status Queries::TraceOrigin(const v1::TraceOriginRequest& request,
   }
   auto root = Find<LotView>(views_, keys::Lot(request.lot_id()), "lot", request.lot_id());
   if (!root.ok()) return root.status();
-  *response->mutable_profile() = root->profile();
+  auto profile = DecodeProfile(root->profile_bin());
+  if (!profile.ok()) return profile.status();
+  ProfileToProto(*profile, response->mutable_profile());
 
   // Breadth-first upstream walk, in a deterministic order, so that pages are stable.
   struct Pending {

@@ -46,7 +46,7 @@ std::string BigEndian64(uint64_t value);
 uint64_t ParseBigEndian64(std::string_view bytes);
 }  // namespace keys
 
-inline constexpr uint64_t kViewFormatVersion = 1;
+inline constexpr uint64_t kViewFormatVersion = 2;
 
 // Reads see the overlay first. Commit writes the overlay and the checkpoint in one batch.
 class ViewStore {
