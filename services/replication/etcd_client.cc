@@ -17,8 +17,8 @@ using internal::RetryCall;
 absl::string_view ToAbsl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
 KeyValue FromProto(const mvccpb::KeyValue& kv) {
-  return KeyValue{kv.key(),     kv.value(),   kv.create_revision(), kv.mod_revision(),
-                  kv.version(), kv.lease()};
+  return KeyValue{kv.key(),          kv.value(),   kv.create_revision(),
+                  kv.mod_revision(), kv.version(), kv.lease()};
 }
 
 etcdserverpb::Compare ToProto(const Compare& compare) {
@@ -85,8 +85,8 @@ absl::Status CheckValue(std::string_view key, std::string_view value) {
 absl::Status CheckRequestSize(const google::protobuf::Message& request) {
   const size_t bytes = request.ByteSizeLong();
   if (bytes <= kMaxRequestBytes) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat("etcd request of ", bytes,
-                                                 " bytes exceeds the limit of ", kMaxRequestBytes));
+  return absl::InvalidArgumentError(
+      absl::StrCat("etcd request of ", bytes, " bytes exceeds the limit of ", kMaxRequestBytes));
 }
 
 absl::StatusOr<etcdserverpb::TxnRequest> BuildTxn(const std::vector<Compare>& compares,
@@ -181,7 +181,11 @@ absl::StatusOr<std::unique_ptr<EtcdClient>> EtcdClient::Create(EtcdClientOptions
       options.attempt_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("etcd client timeouts must be positive");
   }
-  auto pool = std::make_shared<internal::ConnectionPool>(*endpoints);
+  if (options.max_receive_bytes < kMinReceiveBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("etcd client max_receive_bytes must be at least ", kMinReceiveBytes));
+  }
+  auto pool = std::make_shared<internal::ConnectionPool>(*endpoints, options.max_receive_bytes);
   return std::unique_ptr<EtcdClient>(new EtcdClient(std::move(options), std::move(pool)));
 }
 
@@ -240,11 +244,10 @@ absl::StatusOr<int64_t> EtcdClient::Put(std::string_view key, std::string_view v
   request.set_lease(lease);
   if (auto status = CheckRequestSize(request); !status.ok()) return status;
   etcdserverpb::PutResponse response;
-  absl::Status status = RetryCall(
-      *pool_, Times(options_), "Put",
-      [&](const Connection& connection, grpc::ClientContext* context) {
-        return connection.kv->Put(context, request, &response);
-      });
+  absl::Status status = RetryCall(*pool_, Times(options_), "Put",
+                                  [&](const Connection& connection, grpc::ClientContext* context) {
+                                    return connection.kv->Put(context, request, &response);
+                                  });
   if (!status.ok()) return status;
   return response.header().revision();
 }
@@ -255,17 +258,15 @@ absl::StatusOr<int64_t> EtcdClient::DeletePrefix(std::string_view prefix) {
   return DeleteRange(prefix, PrefixRangeEnd(prefix));
 }
 
-absl::StatusOr<int64_t> EtcdClient::DeleteRange(std::string_view key,
-                                                std::string_view range_end) {
+absl::StatusOr<int64_t> EtcdClient::DeleteRange(std::string_view key, std::string_view range_end) {
   etcdserverpb::DeleteRangeRequest request;
   request.set_key(std::string(key));
   request.set_range_end(std::string(range_end));
   etcdserverpb::DeleteRangeResponse response;
-  absl::Status status = RetryCall(
-      *pool_, Times(options_), "DeleteRange",
-      [&](const Connection& connection, grpc::ClientContext* context) {
-        return connection.kv->DeleteRange(context, request, &response);
-      });
+  absl::Status status = RetryCall(*pool_, Times(options_), "DeleteRange",
+                                  [&](const Connection& connection, grpc::ClientContext* context) {
+                                    return connection.kv->DeleteRange(context, request, &response);
+                                  });
   if (!status.ok()) return status;
   return response.deleted();
 }
@@ -275,11 +276,10 @@ absl::StatusOr<TxnResult> EtcdClient::Txn(const std::vector<Compare>& compares,
   absl::StatusOr<etcdserverpb::TxnRequest> request = BuildTxn(compares, success);
   if (!request.ok()) return request.status();
   etcdserverpb::TxnResponse response;
-  absl::Status status = RetryCall(
-      *pool_, Times(options_), "Txn",
-      [&](const Connection& connection, grpc::ClientContext* context) {
-        return connection.kv->Txn(context, *request, &response);
-      });
+  absl::Status status = RetryCall(*pool_, Times(options_), "Txn",
+                                  [&](const Connection& connection, grpc::ClientContext* context) {
+                                    return connection.kv->Txn(context, *request, &response);
+                                  });
   if (!status.ok()) return status;
   return TxnResult{response.succeeded(), response.header().revision()};
 }
@@ -311,11 +311,11 @@ absl::StatusOr<Lease> EtcdClient::GrantLease(absl::Duration ttl) {
   etcdserverpb::LeaseGrantRequest request;
   request.set_ttl(seconds);
   etcdserverpb::LeaseGrantResponse response;
-  absl::Status status = RetryCall(
-      *pool_, Times(options_), "LeaseGrant",
-      [&](const Connection& connection, grpc::ClientContext* context) {
-        return connection.lease->LeaseGrant(context, request, &response);
-      });
+  absl::Status status =
+      RetryCall(*pool_, Times(options_), "LeaseGrant",
+                [&](const Connection& connection, grpc::ClientContext* context) {
+                  return connection.lease->LeaseGrant(context, request, &response);
+                });
   if (!status.ok()) return status;
   if (!response.error().empty()) {
     return absl::FailedPreconditionError(absl::StrCat("etcd LeaseGrant: ", response.error()));
@@ -327,8 +327,8 @@ absl::Status EtcdClient::RevokeLease(int64_t lease) {
   etcdserverpb::LeaseRevokeRequest request;
   request.set_id(lease);
   etcdserverpb::LeaseRevokeResponse response;
-  return RetryCall(*pool_, Times(options_),
-                   "LeaseRevoke", [&](const Connection& connection, grpc::ClientContext* context) {
+  return RetryCall(*pool_, Times(options_), "LeaseRevoke",
+                   [&](const Connection& connection, grpc::ClientContext* context) {
                      return connection.lease->LeaseRevoke(context, request, &response);
                    });
 }
@@ -348,16 +348,16 @@ absl::StatusOr<LeaderKey> EtcdClient::Campaign(std::string_view election, int64_
   request.set_lease(lease);
   request.set_value(std::string(value));
   v3electionpb::CampaignResponse response;
-  absl::Status status = RetryCall(
-      *pool_, CallTimes{timeout, timeout}, "Campaign",
-      [&](const Connection& connection, grpc::ClientContext* context) {
-        if (cancel != nullptr && !cancel->Attach(context)) {
-          return grpc::Status(grpc::StatusCode::CANCELLED, "campaign cancelled");
-        }
-        grpc::Status result = connection.election->Campaign(context, request, &response);
-        if (cancel != nullptr) cancel->Detach();
-        return result;
-      });
+  absl::Status status =
+      RetryCall(*pool_, CallTimes{timeout, timeout}, "Campaign",
+                [&](const Connection& connection, grpc::ClientContext* context) {
+                  if (cancel != nullptr && !cancel->Attach(context)) {
+                    return grpc::Status(grpc::StatusCode::CANCELLED, "campaign cancelled");
+                  }
+                  grpc::Status result = connection.election->Campaign(context, request, &response);
+                  if (cancel != nullptr) cancel->Detach();
+                  return result;
+                });
   if (!status.ok()) return status;
   const v3electionpb::LeaderKey& leader = response.leader();
   return LeaderKey{leader.name(), leader.key(), leader.rev(), leader.lease()};
@@ -367,11 +367,10 @@ absl::StatusOr<KeyValue> EtcdClient::Leader(std::string_view election) {
   v3electionpb::LeaderRequest request;
   request.set_name(std::string(election));
   v3electionpb::LeaderResponse response;
-  absl::Status status = RetryCall(
-      *pool_, Times(options_), "Leader",
-      [&](const Connection& connection, grpc::ClientContext* context) {
-        return connection.election->Leader(context, request, &response);
-      });
+  absl::Status status = RetryCall(*pool_, Times(options_), "Leader",
+                                  [&](const Connection& connection, grpc::ClientContext* context) {
+                                    return connection.election->Leader(context, request, &response);
+                                  });
   if (!status.ok()) return status;
   return FromProto(response.kv());
 }
@@ -392,8 +391,7 @@ absl::Status EtcdClient::Resign(const LeaderKey& leader) {
 
 std::unique_ptr<Watcher> EtcdClient::Watch(std::string_view prefix, int64_t from_revision,
                                            Watcher::Callback callback) {
-  return std::make_unique<Watcher>(pool_, std::string(prefix), from_revision,
-                                   std::move(callback));
+  return std::make_unique<Watcher>(pool_, std::string(prefix), from_revision, std::move(callback));
 }
 
 }  // namespace lodestone::replication

@@ -40,6 +40,7 @@ struct EtcdClientOptions {
   std::string endpoints;                              // "127.0.0.1:2379,http://10.0.0.2:2379"
   absl::Duration call_timeout = absl::Seconds(5);     // deadline of each call (all attempts)
   absl::Duration attempt_timeout = absl::Seconds(2);  // one attempt on one endpoint
+  int max_receive_bytes = kDefaultMaxReceiveBytes;    // per reply; at least kMinReceiveBytes
 };
 
 // Cancels a blocking Campaign from another thread. Once cancelled, it stays cancelled.
@@ -60,8 +61,8 @@ class Canceller {
 
 class EtcdClient {
  public:
-  // INVALID_ARGUMENT for a malformed endpoint list. Connects lazily: an unreachable etcd shows
-  // in the first call.
+  // INVALID_ARGUMENT for a malformed endpoint list, a non-positive timeout, or max_receive_bytes
+  // below kMinReceiveBytes. Connects lazily: an unreachable etcd shows in the first call.
   static absl::StatusOr<std::unique_ptr<EtcdClient>> Create(EtcdClientOptions options);
   ~EtcdClient();
 
@@ -100,8 +101,9 @@ class EtcdClient {
   // --- Election (etcd's v3election service) ---
   // Campaigns for `election` with the key `<election>/<lease hex>` holding `value`, attached to
   // `lease`. Blocks until leader; DEADLINE_EXCEEDED after `timeout`, CANCELLED through `cancel`.
-  // After such a failure the campaign key may still exist (a win racing the deadline): campaign
-  // again with the same lease (it resumes the same key) or revoke the lease. Keep the lease
+  // After such a failure the campaign key may still exist (etcd withdraws it only when the
+  // campaign was already waiting; a win may also race the deadline): campaign again with the
+  // same lease (it resumes the same key) or revoke the lease. Keep the lease
   // alive while campaigning: a lease that expires loses its place.
   absl::StatusOr<LeaderKey> Campaign(std::string_view election, int64_t lease,
                                      std::string_view value, absl::Duration timeout,
@@ -115,7 +117,8 @@ class EtcdClient {
   // --- Watch ---
   // Delivers every put and delete under `prefix` from `from_revision` (inclusive; 0: from now)
   // on the watcher's thread, in revision order, across endpoint failures, until the watcher is
-  // destroyed. If `from_revision` has been compacted, delivers one kCompacted event and stops.
+  // stopped or destroyed. If `from_revision` has been compacted, delivers one kCompacted event and
+  // stops.
   std::unique_ptr<Watcher> Watch(std::string_view prefix, int64_t from_revision,
                                  Watcher::Callback callback);
 

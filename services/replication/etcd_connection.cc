@@ -22,9 +22,9 @@ absl::string_view ToAbsl(std::string_view s) { return absl::string_view(s.data()
 // Keepalive pings detect a member that stopped answering on an open stream (a watch). etcd
 // refuses pings more often than --grpc-keepalive-min-time (5 s by default), and pings without an
 // open stream: hence 10 s, only while calls are active.
-grpc::ChannelArguments ChannelArgs() {
+grpc::ChannelArguments ChannelArgs(int max_receive_bytes) {
   grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(kMaxReceiveBytes);
+  args.SetMaxReceiveMessageSize(max_receive_bytes);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
@@ -36,11 +36,11 @@ grpc::ChannelArguments ChannelArgs() {
   return args;
 }
 
-std::shared_ptr<const Connection> Connect(const std::string& endpoint) {
+std::shared_ptr<const Connection> Connect(const std::string& endpoint, int max_receive_bytes) {
   auto connection = std::make_shared<Connection>();
   connection->endpoint = endpoint;
-  connection->channel =
-      grpc::CreateCustomChannel(endpoint, grpc::InsecureChannelCredentials(), ChannelArgs());
+  connection->channel = grpc::CreateCustomChannel(endpoint, grpc::InsecureChannelCredentials(),
+                                                  ChannelArgs(max_receive_bytes));
   connection->kv = etcdserverpb::KV::NewStub(connection->channel);
   connection->lease = etcdserverpb::Lease::NewStub(connection->channel);
   connection->watch = etcdserverpb::Watch::NewStub(connection->channel);
@@ -68,8 +68,10 @@ absl::StatusOr<std::vector<std::string>> ParseEndpoints(std::string_view endpoin
   return result;
 }
 
-ConnectionPool::ConnectionPool(const std::vector<std::string>& endpoints) {
-  for (const std::string& endpoint : endpoints) connections_.push_back(Connect(endpoint));
+ConnectionPool::ConnectionPool(const std::vector<std::string>& endpoints, int max_receive_bytes) {
+  for (const std::string& endpoint : endpoints) {
+    connections_.push_back(Connect(endpoint, max_receive_bytes));
+  }
 }
 
 std::shared_ptr<const Connection> ConnectionPool::Current() const {
@@ -94,8 +96,7 @@ absl::Status ToStatus(const grpc::Status& status, std::string_view what,
                                          status.error_message()));
 }
 
-bool Retryable(const grpc::Status& status, absl::Time attempt_deadline,
-               absl::Time call_deadline) {
+bool Retryable(const grpc::Status& status, absl::Time attempt_deadline, absl::Time call_deadline) {
   if (absl::Now() >= call_deadline) return false;
   switch (status.error_code()) {
     case grpc::StatusCode::UNAVAILABLE:
@@ -107,11 +108,20 @@ bool Retryable(const grpc::Status& status, absl::Time attempt_deadline,
   }
 }
 
+absl::Status FinalStatus(const grpc::Status& last, const absl::Status& unavailable,
+                         std::string_view what, std::string_view endpoint) {
+  if (last.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED || unavailable.ok()) {
+    return ToStatus(last, what, endpoint);
+  }
+  return absl::UnavailableError(
+      absl::StrCat("no etcd endpoint answered in time; last failure: ", unavailable.message()));
+}
+
 void BackoffAfterFailure(int failures, size_t endpoints, absl::Time call_deadline) {
   if (failures % static_cast<int>(endpoints) != 0) return;  // try the other endpoints first
   const int round = std::min(failures / static_cast<int>(endpoints), 5);
-  const absl::Duration pause = std::min(absl::Milliseconds(50) * (1 << (round - 1)),
-                                        absl::Seconds(1));
+  const absl::Duration pause =
+      std::min(absl::Milliseconds(50) * (1 << (round - 1)), absl::Seconds(1));
   absl::SleepFor(std::min(pause, call_deadline - absl::Now()));
 }
 

@@ -38,7 +38,7 @@ absl::StatusOr<std::vector<std::string>> ParseEndpoints(std::string_view endpoin
 // The endpoints in order; calls go to the current one, and a failure moves to the next.
 class ConnectionPool {
  public:
-  explicit ConnectionPool(const std::vector<std::string>& endpoints);
+  ConnectionPool(const std::vector<std::string>& endpoints, int max_receive_bytes);
 
   std::shared_ptr<const Connection> Current() const;
   // Moves to the next endpoint, unless another caller already moved away from `failed`.
@@ -58,8 +58,7 @@ struct CallTimes {
 
 // "etcd <what> at <endpoint>: <message>", with the same code (gRPC and absl codes are equal).
 // etcd's "election: no leader" (sent as UNKNOWN) becomes NOT_FOUND.
-absl::Status ToStatus(const grpc::Status& status, std::string_view what,
-                      std::string_view endpoint);
+absl::Status ToStatus(const grpc::Status& status, std::string_view what, std::string_view endpoint);
 
 // Whether a failed attempt is worth another endpoint: UNAVAILABLE (unreachable, no leader, or
 // etcd timed out), or DEADLINE_EXCEEDED of the attempt's own deadline (a stopped member) while
@@ -70,6 +69,11 @@ bool Retryable(const grpc::Status& status, absl::Time attempt_deadline, absl::Ti
 // `call_deadline`.
 void BackoffAfterFailure(int failures, size_t endpoints, absl::Time call_deadline);
 
+// The status of a call that failed for good: `last`, except that a call that ran out of time
+// after an endpoint was UNAVAILABLE reports UNAVAILABLE (etcd could not be reached).
+absl::Status FinalStatus(const grpc::Status& last, const absl::Status& unavailable,
+                         std::string_view what, std::string_view endpoint);
+
 // Runs `attempt(const Connection&, grpc::ClientContext*) -> grpc::Status` on the current
 // endpoint, moving on to the next while Retryable, until success or the call deadline. A write
 // retried after UNAVAILABLE or an attempt timeout may have been applied by the earlier attempt.
@@ -77,6 +81,7 @@ template <typename Attempt>
 absl::Status RetryCall(ConnectionPool& pool, const CallTimes& times, std::string_view what,
                        Attempt&& attempt) {
   const absl::Time call_deadline = absl::Now() + times.call;
+  absl::Status unavailable;  // the last UNAVAILABLE, if any
   for (int failures = 1;; ++failures) {
     const std::shared_ptr<const Connection> connection = pool.Current();
     const absl::Time attempt_deadline = std::min(call_deadline, absl::Now() + times.attempt);
@@ -85,7 +90,10 @@ absl::Status RetryCall(ConnectionPool& pool, const CallTimes& times, std::string
     const grpc::Status status = attempt(*connection, &context);
     if (status.ok()) return absl::OkStatus();
     if (!Retryable(status, attempt_deadline, call_deadline)) {
-      return ToStatus(status, what, connection->endpoint);
+      return FinalStatus(status, unavailable, what, connection->endpoint);
+    }
+    if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+      unavailable = ToStatus(status, what, connection->endpoint);
     }
     pool.Failed(*connection);
     BackoffAfterFailure(failures, pool.size(), call_deadline);

@@ -20,10 +20,12 @@ inline constexpr size_t kMaxRequestBytes = (size_t{3} << 19) - 1024;
 // etcd's default --max-txn-ops: compares plus operations of one Txn. More is INVALID_ARGUMENT.
 inline constexpr size_t kMaxTxnOps = 128;
 // Keys per GetPrefix page; a larger or non-positive limit is clamped to this. A page whose reply
-// would exceed the client's receive limit (kMaxReceiveBytes) is re-read with half the limit,
-// down to one key, so a page is never refused for its size.
+// would exceed the client's receive limit (EtcdClientOptions::max_receive_bytes) is re-read with
+// half the limit, down to one key, so a page is never refused for its size.
 inline constexpr int64_t kMaxPageKeys = 1000;
-inline constexpr int kMaxReceiveBytes = 64 << 20;
+// The default receive limit, and the smallest allowed (one key of the largest request fits).
+inline constexpr int kDefaultMaxReceiveBytes = 64 << 20;
+inline constexpr int kMinReceiveBytes = 2 << 20;
 
 // One key as etcd stores it.
 struct KeyValue {

@@ -14,12 +14,22 @@ constexpr absl::Duration kMaxBackoff = absl::Seconds(1);
 
 WatchEvent FromProto(const mvccpb::Event& event) {
   WatchEvent out;
-  out.type = event.type() == mvccpb::Event::DELETE ? WatchEvent::Type::kDelete
-                                                   : WatchEvent::Type::kPut;
+  out.type =
+      event.type() == mvccpb::Event::DELETE ? WatchEvent::Type::kDelete : WatchEvent::Type::kPut;
   out.key = event.kv().key();
   if (out.type == WatchEvent::Type::kPut) out.value = event.kv().value();
   out.mod_revision = event.kv().mod_revision();
   return out;
+}
+
+etcdserverpb::WatchRequest CreateRequest(const std::string& prefix, int64_t from_revision) {
+  etcdserverpb::WatchRequest request;
+  etcdserverpb::WatchCreateRequest* create = request.mutable_create_request();
+  create->set_key(prefix);
+  create->set_range_end(PrefixRangeEnd(prefix));
+  create->set_start_revision(from_revision);  // 0: from now
+  create->set_fragment(true);                 // etcd splits large responses; Handle joins them
+  return request;
 }
 
 // Errors that another endpoint or a later attempt would not fix.
@@ -46,14 +56,16 @@ Watcher::Watcher(std::shared_ptr<internal::ConnectionPool> pool, std::string pre
   thread_ = std::thread([this] { Run(); });
 }
 
-Watcher::~Watcher() {
+Watcher::~Watcher() { Stop(); }
+
+void Watcher::Stop() {
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
     if (active_ != nullptr) active_->TryCancel();
   }
   cv_.notify_all();
-  thread_.join();
+  if (thread_.joinable()) thread_.join();
 }
 
 absl::Status Watcher::status() const {
@@ -88,37 +100,13 @@ Watcher::Next Watcher::RunStream(const internal::Connection& connection) {
     active_ = &context;
   }
   auto stream = connection.watch->Watch(&context);
-  etcdserverpb::WatchRequest request;
-  etcdserverpb::WatchCreateRequest* create = request.mutable_create_request();
-  create->set_key(prefix_);
-  create->set_range_end(PrefixRangeEnd(prefix_));
-  create->set_start_revision(next_revision());
-  create->set_fragment(true);
-  Next next = Next::kReconnect;
+  Next next =
+      stream->Write(CreateRequest(prefix_, next_revision())) ? Next::kContinue : Next::kReconnect;
   etcdserverpb::WatchResponse response;
-  std::vector<WatchEvent> events;  // of one response, joined across fragments
-  bool reading = stream->Write(request);
-  while (reading && stream->Read(&response)) {
-    if (response.created() && next_revision() == 0) {
-      std::lock_guard lock(mu_);
-      next_revision_ = response.header().revision() + 1;
-    }
-    if (response.compact_revision() != 0) {
-      WatchEvent compacted{WatchEvent::Type::kCompacted, "", "", response.compact_revision()};
-      Deliver({compacted});
-      next = Next::kStop;
-      break;
-    }
-    if (response.canceled()) {
-      End(absl::AbortedError(absl::StrCat("etcd cancelled the watch at ", connection.endpoint,
-                                          ": ", response.cancel_reason())));
-      next = Next::kStop;
-      break;
-    }
-    for (const mvccpb::Event& event : response.events()) events.push_back(FromProto(event));
-    if (response.fragment()) continue;
-    reading = Deliver(events);
-    events.clear();
+  std::vector<WatchEvent> pending;
+  while (next == Next::kContinue) {
+    next =
+        stream->Read(&response) ? Handle(response, pending, connection.endpoint) : Next::kReconnect;
   }
   context.TryCancel();  // no-op if the stream already ended
   const grpc::Status status = stream->Finish();
@@ -134,6 +122,28 @@ Watcher::Next Watcher::RunStream(const internal::Connection& connection) {
   return next;
 }
 
+Watcher::Next Watcher::Handle(const etcdserverpb::WatchResponse& response,
+                              std::vector<WatchEvent>& pending, const std::string& endpoint) {
+  if (response.created() && next_revision() == 0) {
+    std::lock_guard lock(mu_);
+    next_revision_ = response.header().revision() + 1;
+  }
+  if (response.compact_revision() != 0) {
+    Deliver({WatchEvent{WatchEvent::Type::kCompacted, "", "", response.compact_revision()}});
+    return Next::kStop;
+  }
+  if (response.canceled()) {
+    End(absl::AbortedError(
+        absl::StrCat("etcd cancelled the watch at ", endpoint, ": ", response.cancel_reason())));
+    return Next::kStop;
+  }
+  for (const mvccpb::Event& event : response.events()) pending.push_back(FromProto(event));
+  if (response.fragment()) return Next::kContinue;
+  const bool delivered = Deliver(pending);
+  pending.clear();
+  return delivered ? Next::kContinue : Next::kStop;
+}
+
 bool Watcher::Deliver(const std::vector<WatchEvent>& events) {
   for (const WatchEvent& event : events) {
     {
@@ -143,8 +153,8 @@ bool Watcher::Deliver(const std::vector<WatchEvent>& events) {
     callback_(event);
     if (event.type == WatchEvent::Type::kCompacted) {
       End(absl::OutOfRangeError(absl::StrCat("etcd watch on '", prefix_, "': revision ",
-                                              next_revision(), " was compacted (compaction at ",
-                                              event.mod_revision, ")")));
+                                             next_revision(), " was compacted (compaction at ",
+                                             event.mod_revision, ")")));
       return false;
     }
   }

@@ -19,6 +19,10 @@ namespace grpc {
 class ClientContext;
 }  // namespace grpc
 
+namespace etcdserverpb {
+class WatchResponse;
+}  // namespace etcdserverpb
+
 namespace lodestone::replication {
 
 namespace internal {
@@ -28,18 +32,21 @@ struct Connection;
 
 // Watches [prefix, PrefixRangeEnd(prefix)) from a revision. Events arrive in revision order
 // (events of one revision - one Txn - together, in the order etcd applied them). When the stream
-// breaks (member killed, lost its leader), the watcher resumes on the next endpoint from the
-// revision after the last one delivered, so nothing is skipped or repeated. Large responses
-// arrive in fragments, which are joined before delivery.
+// breaks (member killed or cut off from its leader at once; a stopped member after the channel's
+// keepalive gives up, about 15 s), the watcher resumes on the next endpoint from the revision
+// after the last one delivered, so nothing is skipped or repeated. Large responses arrive in
+// fragments, which are joined before delivery.
 class Watcher {
  public:
   // Runs on the watcher's thread, one event at a time. It must not destroy the watcher.
   using Callback = std::function<void(const WatchEvent&)>;
 
-  Watcher(std::shared_ptr<internal::ConnectionPool> pool, std::string prefix,
-          int64_t from_revision, Callback callback);
-  // Stops: cancels the stream and waits for a callback in progress.
-  ~Watcher();
+  Watcher(std::shared_ptr<internal::ConnectionPool> pool, std::string prefix, int64_t from_revision,
+          Callback callback);
+  ~Watcher();  // Stop()
+  // Cancels the stream and waits for a callback in progress; no callback runs afterwards.
+  // Idempotent; call it from one thread at a time, never from the callback.
+  void Stop();
   Watcher(const Watcher&) = delete;
   Watcher& operator=(const Watcher&) = delete;
 
@@ -51,10 +58,13 @@ class Watcher {
   int64_t next_revision() const;
 
  private:
-  enum class Next { kReconnect, kStop };
+  enum class Next { kContinue, kReconnect, kStop };
 
   void Run();
   Next RunStream(const internal::Connection& connection);
+  // Delivers what a response completes (fragments accumulate in `pending`).
+  Next Handle(const etcdserverpb::WatchResponse& response, std::vector<WatchEvent>& pending,
+              const std::string& endpoint);
   // Delivers the joined events of one response; false if it ended the watch (compaction).
   bool Deliver(const std::vector<WatchEvent>& events);
   bool WaitFor(absl::Duration pause);  // false when stopping

@@ -49,8 +49,8 @@ void LeaseKeeper::Run() {
       std::lock_guard lock(mu_);
       expires_at_ = sent + absl::Seconds(*ttl);
     } else if (ttl.ok()) {
-      return ReportLost(absl::NotFoundError(
-          absl::StrFormat("etcd lease %x expired or was revoked", lease_.id)));
+      return ReportLost(
+          absl::NotFoundError(absl::StrFormat("etcd lease %x expired or was revoked", lease_.id)));
     } else if (absl::Now() >= expires_at()) {
       return ReportLost(absl::DeadlineExceededError(
           absl::StrFormat("etcd lease %x: no renewal reached etcd before it expired; last: %s",
