@@ -334,8 +334,7 @@ absl::StatusOr<const std::vector<uint64_t>*> TxnImpl::CommittedIdPositions(
     const std::string& id_key) {
   auto it = committed_id_positions_.find(id_key);
   if (it == committed_id_positions_.end()) {
-    LODESTONE_ASSIGN_OR_RETURN(std::vector<uint64_t> positions,
-                               log_->IdPositions(nullptr, id_key));
+    LODESTONE_ASSIGN_OR_RETURN(std::vector<uint64_t> positions, log_->IdPositions(nullptr, id_key));
     it = committed_id_positions_.emplace(id_key, std::move(positions)).first;
   }
   return &it->second;

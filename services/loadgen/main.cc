@@ -310,7 +310,8 @@ int BenchProvenance(const std::string& address, LedgerService::Stub& ledger, dou
 }
 
 int Run() {
-  if (!absl::GetFlag(FLAGS_graph_ndjson).empty()) return WriteGraph(absl::GetFlag(FLAGS_graph_ndjson));
+  if (!absl::GetFlag(FLAGS_graph_ndjson).empty())
+    return WriteGraph(absl::GetFlag(FLAGS_graph_ndjson));
   const std::string target = absl::GetFlag(FLAGS_target);
   const absl::Duration duration = absl::Seconds(absl::GetFlag(FLAGS_seconds));
   auto channels = MakeChannels(target, std::max(1, absl::GetFlag(FLAGS_channels)));

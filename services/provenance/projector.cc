@@ -111,9 +111,13 @@ void IndexedEvent(const v1::Event& event, v1::Event* out) {
   }
 }
 
-// A re-declared lot (its creation retracted, then declared again) keeps what happened to it
+// A lot whose creation was retracted, declared again, keeps its place in the creation order
+// (its consumers were created after it), what was consumed from it, and what happened to it
 // since: its arrivals (so its route) and where they took it.
-void KeepHistory(const LotView& old, LotView& lot) {
+void InheritFromRetracted(const LotView& old, LotView& lot) {
+  lot.set_created_position(old.created_position());
+  lot.set_remaining_g(lot.mass_g() - (old.mass_g() - old.remaining_g()));
+  lot.set_status(StatusAfterConsumption(lot));
   *lot.mutable_arrivals() = old.arrivals();
   if (!old.arrivals().empty()) {
     lot.set_facility_id(old.arrivals(old.arrivals_size() - 1).facility_id());
@@ -302,13 +306,7 @@ absl::Status Projector::OnLotCreated(const std::string& lot_id, const v1::Event&
   lot.set_created_position(position);
   const bool redeclared = existing->has_value();
   if (redeclared) {
-    // A lot whose creation was retracted, declared again: it keeps its place in the creation
-    // order (its consumers were created after it) and what was consumed from it.
-    const LotView& old = **existing;
-    lot.set_created_position(old.created_position());
-    lot.set_remaining_g(lot.mass_g() - (old.mass_g() - old.remaining_g()));
-    lot.set_status(StatusAfterConsumption(lot));
-    KeepHistory(old, lot);
+    InheritFromRetracted(**existing, lot);
   }
   if (redeclared) {
     // Everything downstream of the lot depends on its new source.
@@ -353,10 +351,7 @@ absl::Status Projector::OnTransformed(const v1::Event& event, uint64_t position)
     lot.set_remaining_g(output.mass_g());
     lot.set_created_position(position);
     if (existing->has_value()) {
-      lot.set_created_position((*existing)->created_position());
-      lot.set_remaining_g(lot.mass_g() - ((*existing)->mass_g() - (*existing)->remaining_g()));
-      lot.set_status(StatusAfterConsumption(lot));
-      KeepHistory(**existing, lot);
+      InheritFromRetracted(**existing, lot);
       redeclared.push_back(output.lot_id());
     }
     lot.set_profile_bin(EncodeProfile((*profiles)[i]));
