@@ -63,7 +63,7 @@ LedgerMetrics::LedgerMetrics()
                          .Add({}, CountBuckets());
   commit_duration_ = &prometheus::BuildHistogram()
                           .Name("lodestone_ledger_commit_duration_seconds")
-                          .Help("Duration of one commit group: validation, write and sync.")
+                          .Help("Duration of one commit group's write and sync (validation excluded).")
                           .Register(*registry_)
                           .Add({}, LatencyBuckets());
   subscribers_ = &prometheus::BuildGauge()
