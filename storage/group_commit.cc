@@ -15,13 +15,21 @@ GroupCommitter::GroupCommitter(Log& log, GroupCommitOptions options)
 GroupCommitter::~GroupCommitter() { Stop(); }
 
 absl::Status GroupCommitter::Submit(StageFn stage, DoneFn done) {
+  return Enqueue(Request{std::move(stage), std::move(done), std::nullopt});
+}
+
+absl::Status GroupCommitter::SubmitAt(absl::Time commit_time, StageFn stage, DoneFn done) {
+  return Enqueue(Request{std::move(stage), std::move(done), commit_time});
+}
+
+absl::Status GroupCommitter::Enqueue(Request request) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return absl::UnavailableError("group committer is stopped");
     if (queue_.size() >= options_.max_queue_requests) {
       return absl::ResourceExhaustedError("commit queue is full");
     }
-    queue_.push_back(Request{std::move(stage), std::move(done)});
+    queue_.push_back(std::move(request));
   }
   cv_.notify_one();
   return absl::OkStatus();
@@ -67,14 +75,17 @@ void GroupCommitter::Run() {
     group.clear();
     std::unique_ptr<Txn> txn = log_.BeginTxn();
     size_t accepted = 0;
-    while (group.size() < max_requests && txn->staged_records() < max_records) {
+    std::optional<absl::Time> fixed_time;  // a request stamped by its submitter commits alone
+    while (group.size() < max_requests && txn->staged_records() < max_records && !fixed_time) {
       Request request;
       {
         std::lock_guard<std::mutex> lock(mu_);
         if (queue_.empty()) break;
+        if (queue_.front().commit_time.has_value() && !group.empty()) break;
         request = std::move(queue_.front());
         queue_.pop_front();
       }
+      fixed_time = request.commit_time;
       txn->SetSavePoint();
       absl::Status status = request.stage(*txn);
       if (status.ok()) {
@@ -92,7 +103,11 @@ void GroupCommitter::Run() {
     absl::Duration commit_duration;
     if (accepted > 0) {
       const absl::Time start = absl::Now();
-      commit_status = log_.Commit(*txn, options_.clock());
+      const absl::Time commit_time = fixed_time.value_or(options_.clock());
+      if (options_.before_commit && records > 0) {
+        commit_status = options_.before_commit(*txn, commit_time);
+      }
+      if (commit_status.ok()) commit_status = log_.Commit(*txn, commit_time);
       commit_duration = absl::Now() - start;
     }
     std::function<void(size_t, size_t, absl::Duration)> listener;

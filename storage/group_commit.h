@@ -9,6 +9,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "absl/status/status.h"
@@ -22,6 +23,10 @@ struct GroupCommitOptions {
   size_t max_group_requests = 512;   // requests per commit group
   size_t max_group_records = 20000;  // records per commit group (a request is never split)
   std::function<absl::Time()> clock = absl::Now;  // stamps commit times
+  // Called with each group's staged Txn and its commit time before the group is written, e.g.
+  // to replicate it. A non-OK status fails every accepted request of the group with that status
+  // and nothing is written. Runs on the committer thread.
+  std::function<absl::Status(const Txn& txn, absl::Time commit_time)> before_commit;
 };
 
 class GroupCommitter {
@@ -44,6 +49,9 @@ class GroupCommitter {
   // Enqueues. RESOURCE_EXHAUSTED when the queue is full, UNAVAILABLE after Stop(); `done` is not
   // called in those cases.
   absl::Status Submit(StageFn stage, DoneFn done);
+  // As Submit, but the request is committed in a group of its own, stamped `commit_time` (a
+  // follower applying a batch the leader committed at that time).
+  absl::Status SubmitAt(absl::Time commit_time, StageFn stage, DoneFn done);
 
   // Stops accepting, commits everything already queued, joins the thread. Idempotent.
   void Stop();
@@ -57,7 +65,9 @@ class GroupCommitter {
   struct Request {
     StageFn stage;
     DoneFn done;
+    std::optional<absl::Time> commit_time;  // set: a group of its own, stamped with it
   };
+  absl::Status Enqueue(Request request);
   void Run();
 
   Log& log_;

@@ -73,6 +73,13 @@ class TxnImpl final : public Txn {
   void PutState(std::string_view key, std::string_view value) override;
   void DeleteState(std::string_view key) override;
   size_t staged_records() const override { return records_.size(); }
+  uint64_t base_position() const override { return base_position_; }
+  std::vector<RecordInput> StagedRecords() const override {
+    std::vector<RecordInput> out;
+    out.reserve(records_.size());
+    for (const auto& staged : records_) out.push_back(staged.input);
+    return out;
+  }
 
  private:
   friend class LogImpl;

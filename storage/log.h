@@ -88,6 +88,10 @@ class Txn {
 
   // Number of staged records.
   virtual size_t staged_records() const = 0;
+  // Position of the first staged record (the log size when the Txn began).
+  virtual uint64_t base_position() const = 0;
+  // The staged records, in position order (what a replicated commit ships to followers).
+  virtual std::vector<RecordInput> StagedRecords() const = 0;
 };
 
 class Log {

@@ -141,6 +141,51 @@ absl::Status Stage(storage::Txn& txn, PendingBatch& pending) {
 
 }  // namespace
 
+// The batch a group's staged records make, for replication.
+v1::internal::ReplicatedBatch ToReplicatedBatch(const storage::Txn& txn, absl::Time commit_time) {
+  v1::internal::ReplicatedBatch batch;
+  batch.set_first_position(txn.base_position());
+  batch.set_commit_time_micros(absl::ToUnixMicros(commit_time));
+  for (auto& record : txn.StagedRecords()) {
+    auto* out = batch.add_records();
+    out->set_event_id(std::move(record.event_id));
+    out->set_subject(std::move(record.subject));
+    out->set_payload(std::move(record.payload));
+  }
+  return batch;
+}
+
+// A follower's stage: every event of the leader's batch, through the same rules, at the same
+// positions.
+absl::Status StageReplicated(storage::Txn& txn, const v1::internal::ReplicatedBatch& batch) {
+  if (txn.base_position() != batch.first_position()) {
+    return absl::FailedPreconditionError(absl::StrCat("replicated batch starts at position ",
+                                                      batch.first_position(), " but the log holds ",
+                                                      txn.base_position(), " records"));
+  }
+  TxnStateStore store(txn);
+  for (int i = 0; i < batch.records_size(); ++i) {
+    const auto& record = batch.records(i);
+    v1::Event proto;
+    if (!proto.ParseFromString(record.payload())) {
+      return absl::DataLossError(absl::StrCat("replicated record ", i, " does not parse"));
+    }
+    auto event = rpc::EventFromProto(proto);
+    if (!event.ok()) return event.status();
+    if (auto status = domain::ApplyEvent(*event, store); !status.ok()) {
+      return absl::InternalError(absl::StrCat("replicated event '", record.event_id(),
+                                              "' is rejected here (", status.message(),
+                                              "): the logs would diverge"));
+    }
+    auto appended = txn.Append({record.event_id(), record.subject(), record.payload()});
+    if (!appended.ok()) return appended.status();
+    if (appended->first != batch.first_position() + static_cast<uint64_t>(i)) {
+      return absl::InternalError("replicated record landed at another position");
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& options,
                                                      LedgerObserver* observer) {
   auto log = storage::Log::Open(options.log);
@@ -150,7 +195,14 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& option
 
 Ledger::Ledger(LedgerOptions options, std::unique_ptr<storage::Log> log, LedgerObserver* observer)
     : options_(std::move(options)), log_(std::move(log)), observer_(observer) {
-  committer_ = std::make_unique<storage::GroupCommitter>(*log_, options_.commit);
+  storage::GroupCommitOptions commit = options_.commit;
+  if (options_.replicate) {
+    commit.before_commit = [replicate = options_.replicate](const storage::Txn& txn,
+                                                            absl::Time commit_time) {
+      return replicate(ToReplicatedBatch(txn, commit_time));
+    };
+  }
+  committer_ = std::make_unique<storage::GroupCommitter>(*log_, commit);
   log_->SetCommitListener([this](const storage::Head& head) {
     std::lock_guard lock(listeners_mu_);
     for (const auto& [handle, listener] : listeners_) listener(head);
@@ -222,6 +274,24 @@ void Ledger::Append(AppendBatch batch, DoneFn done) {
     if (observer_ != nullptr) observer_->OnAppendDone(status, nullptr, batch_events);
     done(status);
   }
+}
+
+void Ledger::ApplyReplicated(v1::internal::ReplicatedBatch batch,
+                             std::function<void(absl::Status)> done) {
+  auto shared = std::make_shared<v1::internal::ReplicatedBatch>(std::move(batch));
+  const absl::Time commit_time = absl::FromUnixMicros(shared->commit_time_micros());
+  auto status = committer_->SubmitAt(
+      commit_time, [shared](storage::Txn& txn) { return StageReplicated(txn, *shared); },
+      [done](absl::Status status) { done(std::move(status)); });
+  if (!status.ok()) done(status);
+}
+
+absl::Status Ledger::ApplyReplicatedAndWait(v1::internal::ReplicatedBatch batch) {
+  std::promise<absl::Status> promise;
+  auto future = promise.get_future();
+  ApplyReplicated(std::move(batch),
+                  [&promise](absl::Status status) { promise.set_value(std::move(status)); });
+  return future.get();
 }
 
 absl::StatusOr<AppendOutcome> Ledger::AppendAndWait(AppendBatch batch) {

@@ -14,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "lodestone/v1/state.pb.h"
 #include "services/domain/event.h"
 #include "storage/group_commit.h"
 #include "storage/log.h"
@@ -23,6 +24,9 @@ namespace lodestone::ledger {
 struct LedgerOptions {
   storage::LogOptions log;
   storage::GroupCommitOptions commit;
+  // Distributed mode: called with every group before it is written locally; the group is
+  // acknowledged only if this returns OK (e.g. after a fenced etcd commit). Unset: local only.
+  std::function<absl::Status(const v1::internal::ReplicatedBatch&)> replicate;
   size_t max_batch_events = 10000;  // more: INVALID_ARGUMENT (batch_too_large)
   size_t max_batch_bytes = size_t{8}
                            << 20;  // canonical bytes of all events; more: INVALID_ARGUMENT
@@ -69,6 +73,13 @@ class Ledger {
 
   // Synchronous convenience for tests and tools.
   absl::StatusOr<AppendOutcome> AppendAndWait(AppendBatch batch);
+
+  // A follower applies a batch its leader committed: the events go through the same rules and
+  // are committed with the leader's commit time at the same positions. FAILED_PRECONDITION when
+  // the batch does not start at this log's size (a gap or a batch already applied); INTERNAL
+  // when a rule rejects an event the leader accepted (the logs would diverge). `done` runs once.
+  void ApplyReplicated(v1::internal::ReplicatedBatch batch, std::function<void(absl::Status)> done);
+  absl::Status ApplyReplicatedAndWait(v1::internal::ReplicatedBatch batch);
 
   // Stops accepting appends (UNAVAILABLE), commits what is queued. Idempotent.
   void Stop();

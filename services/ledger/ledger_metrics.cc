@@ -61,11 +61,12 @@ LedgerMetrics::LedgerMetrics()
                          .Help("Append requests sharing one synced commit.")
                          .Register(*registry_)
                          .Add({}, CountBuckets());
-  commit_duration_ = &prometheus::BuildHistogram()
-                          .Name("lodestone_ledger_commit_duration_seconds")
-                          .Help("Duration of one commit group's write and sync (validation excluded).")
-                          .Register(*registry_)
-                          .Add({}, LatencyBuckets());
+  commit_duration_ =
+      &prometheus::BuildHistogram()
+           .Name("lodestone_ledger_commit_duration_seconds")
+           .Help("Duration of one commit group's write and sync (validation excluded).")
+           .Register(*registry_)
+           .Add({}, LatencyBuckets());
   subscribers_ = &prometheus::BuildGauge()
                       .Name("lodestone_ledger_subscribers")
                       .Help("Open Subscribe streams.")
