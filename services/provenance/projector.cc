@@ -167,7 +167,8 @@ absl::StatusOr<d::OriginProfile> ProfileAt(const ViewStore& views, const LotView
 }
 
 absl::StatusOr<std::vector<d::OriginProfile>> TransformationOutputs(
-    const ViewStore& views, const TransformationView& transformation) {
+    const ViewStore& views, const TransformationView& transformation,
+    const std::vector<LotView>* loaded_inputs) {
   const auto& t = transformation.event();
   auto facility = LoadFacilityInfo(views, t.facility_id());
   if (!facility.ok()) return facility.status();
@@ -175,8 +176,11 @@ absl::StatusOr<std::vector<d::OriginProfile>> TransformationOutputs(
   input_profiles.reserve(t.inputs_size());
   std::vector<d::TrackedInput> inputs;
   inputs.reserve(t.inputs_size());
-  for (const auto& input : t.inputs()) {
-    auto input_lot = Require<LotView>(views, keys::Lot(input.lot_id()));
+  for (int i = 0; i < t.inputs_size(); ++i) {
+    const auto& input = t.inputs(i);
+    absl::StatusOr<LotView> input_lot = loaded_inputs != nullptr
+                                            ? absl::StatusOr<LotView>((*loaded_inputs)[i])
+                                            : Require<LotView>(views, keys::Lot(input.lot_id()));
     if (!input_lot.ok()) return input_lot.status();
     auto profile = ProfileAt(views, *input_lot, transformation.position());
     if (!profile.ok()) return profile.status();
@@ -325,6 +329,8 @@ absl::Status Projector::OnTransformed(const v1::Event& event, uint64_t position)
   transformation.set_position(position);
   *transformation.mutable_event() = p;
   views_.Put(keys::Transformation(p.transformation_id()), transformation);
+  std::vector<LotView> inputs;  // read once: for the mass update and for the origin math
+  inputs.reserve(p.inputs_size());
   for (const auto& input : p.inputs()) {
     auto lot = Require<LotView>(views_, keys::Lot(input.lot_id()));
     if (!lot.ok()) return lot.status();
@@ -332,8 +338,9 @@ absl::Status Projector::OnTransformed(const v1::Event& event, uint64_t position)
     lot->set_status(StatusAfterConsumption(*lot));
     views_.Put(keys::Lot(input.lot_id()), *lot);
     views_.PutRaw(keys::Downstream(input.lot_id(), 't', p.transformation_id()), "");
+    inputs.push_back(*std::move(lot));
   }
-  auto profiles = TransformationOutputs(views_, transformation);
+  auto profiles = TransformationOutputs(views_, transformation, &inputs);
   if (!profiles.ok()) return profiles.status();
   std::vector<std::string> redeclared;
   for (int i = 0; i < p.outputs_size(); ++i) {

@@ -78,8 +78,10 @@ absl::StatusOr<domain::OriginProfile> ProfileAt(const ViewStore& views,
                                                 const v1::views::LotView& lot, uint64_t position);
 // The profiles of a transformation's outputs (in output order), from its inputs' profiles as
 // they were when it happened.
+// `loaded_inputs`, when given, are the input lots' views in input order (already read).
 absl::StatusOr<std::vector<domain::OriginProfile>> TransformationOutputs(
-    const ViewStore& views, const v1::views::TransformationView& transformation);
+    const ViewStore& views, const v1::views::TransformationView& transformation,
+    const std::vector<v1::views::LotView>* loaded_inputs = nullptr);
 
 }  // namespace lodestone::provenance
 
