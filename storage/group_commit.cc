@@ -104,7 +104,9 @@ void GroupCommitter::Run() {
     if (accepted > 0) {
       const absl::Time start = absl::Now();
       const absl::Time commit_time = fixed_time.value_or(options_.clock());
-      if (options_.before_commit && records > 0) {
+      // A group stamped by its submitter (a follower applying its leader's batch) has been
+      // replicated already.
+      if (options_.before_commit && records > 0 && !fixed_time.has_value()) {
         commit_status = options_.before_commit(*txn, commit_time);
       }
       if (commit_status.ok()) commit_status = log_.Commit(*txn, commit_time);

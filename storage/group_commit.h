@@ -25,7 +25,7 @@ struct GroupCommitOptions {
   std::function<absl::Time()> clock = absl::Now;  // stamps commit times
   // Called with each group's staged Txn and its commit time before the group is written, e.g.
   // to replicate it. A non-OK status fails every accepted request of the group with that status
-  // and nothing is written. Runs on the committer thread.
+  // and nothing is written. Runs on the committer thread. Not called for SubmitAt groups.
   std::function<absl::Status(const Txn& txn, absl::Time commit_time)> before_commit;
 };
 
