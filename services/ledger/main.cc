@@ -13,6 +13,7 @@
 #include "services/ledger/ledger.h"
 #include "services/ledger/ledger_metrics.h"
 #include "services/ledger/ledger_service.h"
+#include "services/replication/replicated_node.h"
 #include "services/rpc/metrics_endpoint.h"
 #include "services/rpc/server_builder.h"
 #include "services/rpc/stop_signals.h"
@@ -29,6 +30,17 @@ ABSL_FLAG(bool, sync, true,
 ABSL_FLAG(int, max_batch_events, 10000, "Most events in one Append");
 ABSL_FLAG(int, max_queue, 4096, "Most append requests waiting to commit (then RESOURCE_EXHAUSTED)");
 ABSL_FLAG(int, shutdown_grace_ms, 5000, "How long SIGTERM waits for in-flight calls");
+ABSL_FLAG(std::string, etcd_endpoints, "",
+          "distributed mode: comma-separated etcd 3.4 endpoints; empty = the embedded default "
+          "(local sequencer, no etcd)");
+ABSL_FLAG(std::string, cluster, "default",
+          "distributed mode: keys live under /lodestone/<cluster>/");
+ABSL_FLAG(std::string, node_id, "",
+          "distributed mode: this node's id (default: the listen address)");
+ABSL_FLAG(std::string, advertise_address, "",
+          "distributed mode: host:port other nodes and clients reach this node at (default: the "
+          "bound address)");
+ABSL_FLAG(int, lease_ttl_ms, 2000, "distributed mode: the leader lease TTL");
 ABSL_FLAG(std::string, port_file, "",
           "If set, write 'grpc_port metrics_port' to this file once serving (for tests)");
 
@@ -44,6 +56,9 @@ int Run() {
   options.max_batch_events = absl::GetFlag(FLAGS_max_batch_events);
   options.commit.max_queue_requests = absl::GetFlag(FLAGS_max_queue);
 
+  const bool distributed = !absl::GetFlag(FLAGS_etcd_endpoints).empty();
+  auto slot = std::make_shared<lodestone::replication::NodeSlot>();
+  if (distributed) options.replicate = lodestone::replication::ReplicatedNode::ReplicateHook(slot);
   auto metrics = std::make_unique<lodestone::ledger::LedgerMetrics>();
   auto ledger = Ledger::Open(options, metrics.get());
   if (!ledger.ok()) {
@@ -63,6 +78,31 @@ int Run() {
     std::cerr << "lodestone-ledger: " << server.status() << "\n";
     return 1;
   }
+  std::unique_ptr<lodestone::replication::ReplicatedNode> node;
+  if (distributed) {
+    lodestone::replication::ReplicatedNodeOptions node_options;
+    node_options.etcd_endpoints = absl::GetFlag(FLAGS_etcd_endpoints);
+    node_options.cluster = absl::GetFlag(FLAGS_cluster);
+    node_options.advertise_address = absl::GetFlag(FLAGS_advertise_address);
+    if (node_options.advertise_address.empty()) {
+      node_options.advertise_address = "127.0.0.1:" + std::to_string(server->port);
+    }
+    node_options.node_id = absl::GetFlag(FLAGS_node_id);
+    if (node_options.node_id.empty()) node_options.node_id = node_options.advertise_address;
+    node_options.lease_ttl = absl::Milliseconds(absl::GetFlag(FLAGS_lease_ttl_ms));
+    auto created = lodestone::replication::ReplicatedNode::Create(node_options, **ledger, slot);
+    if (!created.ok()) {
+      std::cerr << "lodestone-ledger: " << created.status() << "\n";
+      return 1;
+    }
+    node = *std::move(created);
+    if (auto status = node->Start(); !status.ok()) {
+      std::cerr << "lodestone-ledger: " << status << "\n";
+      return 1;
+    }
+    std::cout << "lodestone-ledger: distributed mode, node " << node_options.node_id << ", etcd "
+              << node_options.etcd_endpoints << std::endl;
+  }
   std::cout << "lodestone-ledger: serving gRPC on port " << server->port << ", metrics on port "
             << (*endpoint)->port() << ", data in " << options.log.path << ", log size "
             << (*ledger)->log().GetHead().size << std::endl;
@@ -78,6 +118,7 @@ int Run() {
   const int signal = lodestone::rpc::WaitForStopSignal();
   std::cout << "lodestone-ledger: signal " << signal << ", draining" << std::endl;
   service.Shutdown();
+  if (node) node->Stop();  // resigns: another node takes over at once
   server->server->Shutdown(std::chrono::system_clock::now() +
                            std::chrono::milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms)));
   (*ledger)->Stop();

@@ -106,8 +106,16 @@ absl::Status ReplicatedNode::Start() {
     std::lock_guard apply_lock(apply_mu_);
     revision = CatchUp();
   }
-  if (!revision.ok()) return revision.status();
-  watcher_ = client_->Watch(Key("batches/"), *revision + 1,
+  int64_t watch_from = 0;  // 0: from now
+  if (revision.ok()) {
+    watch_from = *revision + 1;
+  } else {
+    // etcd is not reachable yet (e.g. still starting): serve reads, and let the follow loop
+    // catch up (retrying) while the watcher connects; batches seen twice are skipped.
+    std::lock_guard lock(mu_);
+    resync_ = true;
+  }
+  watcher_ = client_->Watch(Key("batches/"), watch_from,
                             [this](const WatchEvent& event) { OnWatchEvent(event); });
   follow_thread_ = std::thread([this] { FollowLoop(); });
   campaign_thread_ = std::thread([this] { CampaignLoop(); });
