@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -10,6 +11,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
 #include "services/rpc/event_codec.h"
 #include "services/rpc/grpc_status.h"
 
@@ -264,6 +267,86 @@ void SubscriptionHub::Run() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Forwarding (distributed mode): a follower hands appends to one thread that finds the leader
+// and calls it, so that no gRPC reaction blocks on the network.
+
+constexpr char kForwardedHeader[] = "x-lodestone-forwarded";
+
+class AppendForwarder {
+ public:
+  explicit AppendForwarder(Forwarding forwarding) : forwarding_(std::move(forwarding)) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~AppendForwarder() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  bool is_leader() const { return forwarding_.is_leader(); }
+
+  struct Job {
+    grpc::ServerUnaryReactor* reactor;
+    const v1::AppendRequest* request;
+    v1::AppendResponse* response;
+    std::chrono::system_clock::time_point deadline;
+  };
+  // False when the queue is full.
+  bool Enqueue(Job job) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_ || jobs_.size() >= forwarding_.max_queued) return false;
+      jobs_.push_back(job);
+    }
+    cv_.notify_one();
+    return true;
+  }
+
+ private:
+  void Run() {
+    std::unique_lock lock(mu_);
+    while (true) {
+      cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      if (jobs_.empty()) return;
+      Job job = jobs_.front();
+      jobs_.pop_front();
+      lock.unlock();
+      Forward(job);
+      lock.lock();
+    }
+  }
+
+  void Forward(const Job& job) {
+    const std::string leader = forwarding_.leader_address();
+    if (leader.empty()) {
+      job.reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "no leader; retry"));
+      return;
+    }
+    auto& stub = stubs_[leader];
+    if (stub == nullptr) {
+      stub = v1::LedgerService::NewStub(
+          grpc::CreateChannel(leader, grpc::InsecureChannelCredentials()));
+    }
+    grpc::ClientContext context;
+    context.set_deadline(std::min(
+        job.deadline,
+        std::chrono::system_clock::now() + absl::ToChronoMilliseconds(forwarding_.max_deadline)));
+    context.AddMetadata(kForwardedHeader, "1");
+    job.reactor->Finish(stub->Append(&context, *job.request, job.response));
+  }
+
+  const Forwarding forwarding_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Job> jobs_;
+  bool stopping_ = false;
+  std::map<std::string, std::unique_ptr<v1::LedgerService::Stub>> stubs_;  // forwarder thread
+  std::thread thread_;
+};
+
+// ---------------------------------------------------------------------------------------------
 
 LedgerServiceImpl::LedgerServiceImpl(Ledger& ledger, LedgerMetrics* metrics, ServiceLimits limits)
     : ledger_(ledger),
@@ -281,6 +364,10 @@ LedgerServiceImpl::~LedgerServiceImpl() {
 
 void LedgerServiceImpl::Shutdown() { hub_->Stop(); }
 
+void LedgerServiceImpl::EnableForwarding(Forwarding forwarding) {
+  forwarder_ = std::make_unique<AppendForwarder>(std::move(forwarding));
+}
+
 size_t LedgerServiceImpl::PageSize(uint32_t requested) const {
   if (requested == 0) return limits_.default_page_events;
   return std::min<size_t>(requested, limits_.max_page_events);
@@ -289,6 +376,15 @@ size_t LedgerServiceImpl::PageSize(uint32_t requested) const {
 grpc::ServerUnaryReactor* LedgerServiceImpl::Append(grpc::CallbackServerContext* context,
                                                     const v1::AppendRequest* request,
                                                     v1::AppendResponse* response) {
+  if (forwarder_ != nullptr && !forwarder_->is_leader() &&
+      context->client_metadata().count(kForwardedHeader) == 0) {
+    auto* reactor = context->DefaultReactor();
+    if (!forwarder_->Enqueue({reactor, request, response, context->deadline()})) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                   "too many appends waiting to be forwarded to the leader"));
+    }
+    return reactor;
+  }
   auto batch = DecodeAppend(*request);
   if (!batch.ok()) return FinishWith(context, batch.status());
   auto* reactor = context->DefaultReactor();

@@ -3,8 +3,11 @@
 #define LODESTONE_SERVICES_LEDGER_LEDGER_SERVICE_H_
 
 #include <cstddef>
+#include <functional>
 #include <memory>
+#include <string>
 
+#include "absl/time/time.h"
 #include "lodestone/v1/ledger.grpc.pb.h"
 #include "services/ledger/ledger.h"
 #include "services/ledger/ledger_metrics.h"
@@ -19,6 +22,15 @@ struct ServiceLimits {
 };
 
 class SubscriptionHub;
+class AppendForwarder;
+
+// Distributed mode: how a follower finds the leader to forward appends to.
+struct Forwarding {
+  std::function<bool()> is_leader;                  // cheap; called on gRPC threads
+  std::function<std::string()> leader_address;      // may block: called on the forwarder thread
+  size_t max_queued = 1024;                         // more waiting forwards: RESOURCE_EXHAUSTED
+  absl::Duration max_deadline = absl::Seconds(10);  // of a forwarded call
+};
 
 class LedgerServiceImpl final : public v1::LedgerService::CallbackService {
  public:
@@ -28,6 +40,10 @@ class LedgerServiceImpl final : public v1::LedgerService::CallbackService {
 
   // Ends open Subscribe streams (UNAVAILABLE) so that the server can shut down.
   void Shutdown();
+
+  // Appends received while not the leader are forwarded to the leader (once: a forwarded append
+  // is never forwarded again) on a forwarder thread, and its answer is returned.
+  void EnableForwarding(Forwarding forwarding);
 
   grpc::ServerUnaryReactor* Append(grpc::CallbackServerContext* context,
                                    const v1::AppendRequest* request,
@@ -60,6 +76,7 @@ class LedgerServiceImpl final : public v1::LedgerService::CallbackService {
   const ServiceLimits limits_;
   std::shared_ptr<SubscriptionHub> hub_;
   int listener_ = -1;
+  std::unique_ptr<AppendForwarder> forwarder_;
 };
 
 // Fills a StoredEvent from a storage record; DATA_LOSS if the payload does not parse.

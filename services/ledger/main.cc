@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <mutex>
+#include <shared_mutex>
 #include <string>
 
 #include "absl/flags/flag.h"
@@ -73,6 +75,26 @@ int Run() {
   }
   metrics->Register(**endpoint);
   lodestone::ledger::LedgerServiceImpl service(**ledger, metrics.get());
+  // Distributed mode: a follower forwards appends to the leader. The node is created once the
+  // port is bound; until then (and after it stops) this node forwards nothing.
+  struct NodeHolder {
+    std::shared_mutex mu;  // shared by readers: a slow leader lookup never blocks a reaction
+    lodestone::replication::ReplicatedNode* node = nullptr;
+  };
+  auto holder = std::make_shared<NodeHolder>();
+  if (distributed) {
+    lodestone::ledger::Forwarding forwarding;
+    forwarding.is_leader = [holder] {
+      std::shared_lock lock(holder->mu);
+      return holder->node == nullptr ||
+             holder->node->role() == lodestone::replication::NodeRole::kLeader;
+    };
+    forwarding.leader_address = [holder] {
+      std::shared_lock lock(holder->mu);
+      return holder->node == nullptr ? std::string() : holder->node->leader_address();
+    };
+    service.EnableForwarding(std::move(forwarding));
+  }
   auto server = lodestone::rpc::StartServer(absl::GetFlag(FLAGS_listen), {&service}, {});
   if (!server.ok()) {
     std::cerr << "lodestone-ledger: " << server.status() << "\n";
@@ -100,6 +122,10 @@ int Run() {
       std::cerr << "lodestone-ledger: " << status << "\n";
       return 1;
     }
+    {
+      std::lock_guard lock(holder->mu);
+      holder->node = node.get();
+    }
     std::cout << "lodestone-ledger: distributed mode, node " << node_options.node_id << ", etcd "
               << node_options.etcd_endpoints << std::endl;
   }
@@ -118,7 +144,13 @@ int Run() {
   const int signal = lodestone::rpc::WaitForStopSignal();
   std::cout << "lodestone-ledger: signal " << signal << ", draining" << std::endl;
   service.Shutdown();
-  if (node) node->Stop();  // resigns: another node takes over at once
+  if (node) {
+    {
+      std::lock_guard lock(holder->mu);
+      holder->node = nullptr;
+    }
+    node->Stop();  // resigns: another node takes over at once
+  }
   server->server->Shutdown(std::chrono::system_clock::now() +
                            std::chrono::milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms)));
   (*ledger)->Stop();

@@ -15,6 +15,7 @@
 #include "grpcpp/security/credentials.h"
 #include "lodestone/v1/ledger.grpc.pb.h"
 #include "services/loadgen/workload.h"
+#include "services/replication/etcd_client.h"
 #include "tests/support/child_process.h"
 #include "tests/support/etcd_cluster.h"
 #include "tests/support/temp_dir.h"
@@ -133,21 +134,29 @@ TEST_F(LedgerClusterTest, LeaderSigkillLosesNoAcknowledgedAppend) {
     acked_.push_back(id);
   }
   ASSERT_TRUE(Converged({0, 1, 2}));
-  // Find the leader: the node whose appends succeed directly.
-  int leader = -1;
-  for (int i = 0; i < 3 && leader < 0; ++i) {
+  // Every node accepts appends: followers forward them to the leader.
+  for (int i = 0; i < 3; ++i) {
     v1::AppendRequest request;
     *request.add_events() =
-        lg::PartyRegistered(absl::StrCat("find-", i), absl::StrCat("find-party-", i), "AU");
+        lg::PartyRegistered(absl::StrCat("via-", i), absl::StrCat("via-party-", i), "AU");
     v1::AppendResponse r;
     grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-    if (nodes_[i]->stub().Append(&context, request, &r).ok()) {
-      leader = i;
-      acked_.push_back(absl::StrCat("find-", i));
-    }
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    auto status = nodes_[i]->stub().Append(&context, request, &r);
+    ASSERT_TRUE(status.ok()) << "node " << i << ": " << status.error_message();
+    acked_.push_back(absl::StrCat("via-", i));
   }
-  ASSERT_GE(leader, 0);
+  ASSERT_TRUE(Converged({0, 1, 2}));
+  // The leader: the node whose address the etcd election names.
+  int leader = -1;
+  auto etcd = replication::EtcdClient::Create({.endpoints = etcd_.endpoints()});
+  ASSERT_TRUE(etcd.ok()) << etcd.status();
+  auto elected = (*etcd)->Leader("/lodestone/default/election");
+  ASSERT_TRUE(elected.ok()) << elected.status();
+  for (int i = 0; i < 3; ++i) {
+    if (elected->value.find(nodes_[i]->address()) != std::string::npos) leader = i;
+  }
+  ASSERT_GE(leader, 0) << elected->value;
   // SIGKILL the leader, then keep appending through whoever leads next.
   nodes_[leader]->child().Signal(SIGKILL);
   nodes_[leader]->child().Wait();
