@@ -126,6 +126,23 @@ int Run() {
       std::lock_guard lock(holder->mu);
       holder->node = node.get();
     }
+    auto gauges = std::make_shared<lodestone::rpc::CallbackGauges>();
+    gauges->Add("lodestone_replication_is_leader", "1 while this node is the leader, else 0.",
+                [holder] {
+                  std::shared_lock lock(holder->mu);
+                  return holder->node != nullptr &&
+                                 holder->node->role() == lodestone::replication::NodeRole::kLeader
+                             ? 1.0
+                             : 0.0;
+                });
+    gauges->Add("lodestone_replication_applied_sequence",
+                "The last etcd batch sequence this node applied.", [holder] {
+                  std::shared_lock lock(holder->mu);
+                  return holder->node == nullptr
+                             ? 0.0
+                             : static_cast<double>(holder->node->applied_sequence());
+                });
+    (*endpoint)->Register(gauges);
     std::cout << "lodestone-ledger: distributed mode, node " << node_options.node_id << ", etcd "
               << node_options.etcd_endpoints << std::endl;
   }

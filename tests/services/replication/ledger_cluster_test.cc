@@ -18,6 +18,7 @@
 #include "services/replication/etcd_client.h"
 #include "tests/support/child_process.h"
 #include "tests/support/etcd_cluster.h"
+#include "tests/support/http_get.h"
 #include "tests/support/temp_dir.h"
 
 namespace lodestone {
@@ -36,16 +37,19 @@ class LedgerNode {
     EXPECT_TRUE(line.has_value()) << child_.output();
     if (!line) return;
     address_ = absl::StrCat("127.0.0.1:", std::stoi(line->substr(line->find("port ") + 5)));
+    metrics_port_ = std::stoi(line->substr(line->find("metrics on port ") + 16));
     stub_ = v1::LedgerService::NewStub(
         grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
   }
   v1::LedgerService::Stub& stub() { return *stub_; }
   const std::string& address() const { return address_; }
+  int metrics_port() const { return metrics_port_; }
   testing::ChildProcess& child() { return child_; }
 
  private:
   testing::ChildProcess child_;
   std::string address_;
+  int metrics_port_ = 0;
   std::unique_ptr<v1::LedgerService::Stub> stub_;
 };
 
@@ -157,6 +161,15 @@ TEST_F(LedgerClusterTest, LeaderSigkillLosesNoAcknowledgedAppend) {
     if (elected->value.find(nodes_[i]->address()) != std::string::npos) leader = i;
   }
   ASSERT_GE(leader, 0) << elected->value;
+  // The leader, and only it, says so in its metrics.
+  for (int i = 0; i < 3; ++i) {
+    auto body = testing::HttpGet(nodes_[i]->metrics_port(), "/metrics");
+    ASSERT_TRUE(body.has_value());
+    EXPECT_NE(body->find(i == leader ? "lodestone_replication_is_leader 1"
+                                     : "lodestone_replication_is_leader 0"),
+              std::string::npos)
+        << "node " << i;
+  }
   // SIGKILL the leader, then keep appending through whoever leads next.
   nodes_[leader]->child().Signal(SIGKILL);
   nodes_[leader]->child().Wait();
