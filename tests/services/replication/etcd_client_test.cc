@@ -15,6 +15,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/etcd_cluster.h"
+#include "tests/support/wait_until.h"
 
 namespace lodestone::replication {
 namespace {
@@ -23,16 +24,7 @@ using ::testing::ElementsAre;
 using ::testing::Field;
 using Type = WatchEvent::Type;
 
-// Bounded polling: true as soon as `done` holds, false after `timeout`.
-bool WaitUntil(const std::function<bool()>& done,
-               std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return done();
-}
+using testing::WaitUntil;
 
 // Collects watch events from the watcher's thread.
 class EventLog {

@@ -19,21 +19,14 @@
 #include "services/rpc/event_codec.h"
 #include "tests/support/etcd_cluster.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/wait_until.h"
 
 namespace lodestone::replication {
 namespace {
 
 namespace lg = ::lodestone::loadgen;
 
-bool WaitUntil(const std::function<bool()>& done,
-               std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return done();
-}
+using testing::WaitUntil;
 
 ledger::AppendBatch Batch(std::vector<v1::Event> events) {
   ledger::AppendBatch batch;
