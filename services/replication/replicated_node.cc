@@ -25,17 +25,6 @@ bool Retryable(const absl::Status& status) {
   return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status);
 }
 
-bool SameBatch(const ReplicatedBatch& a, const ReplicatedBatch& b) {
-  if (a.first_position() != b.first_position() ||
-      a.commit_time_micros() != b.commit_time_micros() || a.records_size() != b.records_size()) {
-    return false;
-  }
-  for (int i = 0; i < a.records_size(); ++i) {
-    if (a.records(i).event_id() != b.records(i).event_id()) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 // --- NodeSlot ---------------------------------------------------------------------------------
@@ -172,7 +161,6 @@ absl::Status ReplicatedNode::status() const {
 // --- the leader's commit ----------------------------------------------------------------------
 
 absl::Status ReplicatedNode::Replicate(const ReplicatedBatch& batch) {
-  if (IsOwnApply(batch)) return absl::OkStatus();  // the ledger ships applied batches too
   LeaderKey key;
   int64_t sequence = 0;
   {
@@ -206,11 +194,6 @@ absl::Status ReplicatedNode::Replicate(const ReplicatedBatch& batch) {
   std::lock_guard lock(mu_);
   applied_sequence_ = sequence;
   return absl::OkStatus();
-}
-
-bool ReplicatedNode::IsOwnApply(const ReplicatedBatch& batch) {
-  std::lock_guard lock(mu_);
-  return applying_.has_value() && SameBatch(*applying_, batch);
 }
 
 void ReplicatedNode::StepDown(const std::string& /*why*/) {
@@ -411,14 +394,10 @@ absl::Status ReplicatedNode::ApplyOne(int64_t sequence, const std::string& value
                                            " starts at " + std::to_string(batch.first_position()) +
                                            " but the log holds " + std::to_string(size));
   } else if (batch.first_position() == size) {
-    {
-      std::lock_guard lock(mu_);
-      applying_ = batch;
-    }
+    // The ledger does not hand batches it applies for a leader back to Replicate.
     status = ledger_.ApplyReplicatedAndWait(batch);
   }
   std::lock_guard lock(mu_);
-  applying_.reset();
   if (status.ok()) {
     applied_sequence_ = sequence;  // applied, or its records were here already
   } else if (!stopping_) {

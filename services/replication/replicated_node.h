@@ -116,7 +116,6 @@ class ReplicatedNode {
   // revision of the first page read, or an etcd error.
   absl::StatusOr<int64_t> CatchUp();
   absl::Status ApplyOne(int64_t sequence, const std::string& value);
-  bool IsOwnApply(const v1::internal::ReplicatedBatch& batch);
 
   const ReplicatedNodeOptions options_;
   ledger::Ledger& ledger_;
@@ -137,7 +136,6 @@ class ReplicatedNode {
   Lease lease_;
   std::deque<WatchEvent> events_;  // bounded by kMaxQueuedEvents; overflow -> resync
   bool resync_ = false;
-  std::optional<v1::internal::ReplicatedBatch> applying_;  // the batch being applied
 
   std::mutex apply_mu_;  // serialises applies (follower thread, new leader's catch-up)
   std::unique_ptr<Watcher> watcher_;
