@@ -14,9 +14,12 @@
 #include "gtest/gtest.h"
 #include "services/domain/origin.h"
 #include "services/domain/rules.h"
+#include "tests/services/domain/fixtures.h"
 
 namespace lodestone::domain {
 namespace {
+
+using namespace testing_fixtures;  // NOLINT: Must, Facility, Output and the golden-case cast
 
 using ::testing::Contains;
 using ::testing::ElementsAre;
@@ -27,46 +30,17 @@ using ::testing::Not;
 
 constexpr double kEps = 1e-12;
 
-template <typename T>
-T Must(absl::StatusOr<T> v) {
-  EXPECT_TRUE(v.ok()) << v.status();
-  return *std::move(v);
-}
-
 absl::Time Day(int y, int m, int d) {
   return absl::FromCivil(absl::CivilDay(y, m, d), absl::UTCTimeZone());
 }
 
-FacilityInfo Facility(std::string country, std::string subdivision, std::string party,
-                      FacilityKind kind) {
-  return FacilityInfo{std::move(country), std::move(subdivision), std::move(party), kind};
-}
-
-const FacilityInfo kCnMine = Facility("CN", "CN-HN", "hsn-mining", FacilityKind::kMine);
-const FacilityInfo kCnSmelter = Facility("CN", "CN-HN", "hsn-smelting", FacilityKind::kSmelter);
 const FacilityInfo kCnRefinery = Facility("CN", "CN-GX", "gx-refining", FacilityKind::kRefinery);
-const FacilityInfo kCnPort = Facility("CN", "CN-GD", "shekou-port", FacilityKind::kPort);
-const FacilityInfo kThWarehouse = Facility("TH", "TH-20", "th-affiliate", FacilityKind::kWarehouse);
-const FacilityInfo kUsWarehouse = Facility("US", "US-TX", "us-importer", FacilityKind::kWarehouse);
-const FacilityInfo kBoMine = Facility("BO", "BO-P", "potosi-coop", FacilityKind::kMine);
-const FacilityInfo kMxSmelter = Facility("MX", "MX-SLP", "mx-smelting", FacilityKind::kSmelter);
-const FacilityInfo kUsMine = Facility("US", "US-CA", "mp-materials", FacilityKind::kMine);
-const FacilityInfo kCnSeparation =
-    Facility("CN", "CN-NM", "baotou-separation", FacilityKind::kSeparationPlant);
-const FacilityInfo kMySeparation =
-    Facility("MY", "MY-06", "kuantan-separation", FacilityKind::kSeparationPlant);
 const FacilityInfo kEeSeparation =
     Facility("EE", "EE-44", "sillamae-separation", FacilityKind::kSeparationPlant);
-const FacilityInfo kVnMetal = Facility("VN", "VN-HN", "vn-metals", FacilityKind::kMetalPlant);
-const FacilityInfo kJpMagnet = Facility("JP", "JP-13", "jp-magnets", FacilityKind::kMagnetPlant);
 const FacilityInfo kCnMagnet =
     Facility("CN", "CN-ZJ", "ningbo-magnets", FacilityKind::kMagnetPlant);
 const FacilityInfo kXjSmelter =
     Facility("CN", "CN-XJ", "xj-nonferrous-smelter", FacilityKind::kSmelter);
-
-LotOutput Output(std::string lot_id, Material material, std::string hs, Grams g) {
-  return LotOutput{std::move(lot_id), material, std::move(hs), g, 0, ""};
-}
 
 TrackedInput Input(std::string lot_id, std::string hs, Grams g, const OriginProfile& p) {
   return TrackedInput{std::move(lot_id), std::move(hs), g, &p};

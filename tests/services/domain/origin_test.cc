@@ -8,46 +8,17 @@
 #include "absl/status/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/services/domain/fixtures.h"
 
 namespace lodestone::domain {
 namespace {
+
+using namespace testing_fixtures;  // NOLINT: Must, Facility, Output and the golden-case cast
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 constexpr double kEps = 1e-12;
-
-template <typename T>
-T Must(absl::StatusOr<T> v) {
-  EXPECT_TRUE(v.ok()) << v.status();
-  return *std::move(v);
-}
-
-FacilityInfo Facility(std::string country, std::string subdivision, std::string party,
-                      FacilityKind kind) {
-  return FacilityInfo{std::move(country), std::move(subdivision), std::move(party), kind};
-}
-
-// Facilities of the golden cases.
-const FacilityInfo kCnMine = Facility("CN", "CN-HN", "hsn-mining", FacilityKind::kMine);
-const FacilityInfo kCnSmelter = Facility("CN", "CN-HN", "hsn-smelting", FacilityKind::kSmelter);
-const FacilityInfo kCnPort = Facility("CN", "CN-GD", "shekou-port", FacilityKind::kPort);
-const FacilityInfo kThWarehouse = Facility("TH", "TH-20", "th-affiliate", FacilityKind::kWarehouse);
-const FacilityInfo kUsWarehouse = Facility("US", "US-TX", "us-importer", FacilityKind::kWarehouse);
-const FacilityInfo kBoMine = Facility("BO", "BO-P", "potosi-coop", FacilityKind::kMine);
-const FacilityInfo kMxSmelter = Facility("MX", "MX-SLP", "mx-smelting", FacilityKind::kSmelter);
-const FacilityInfo kUsMine = Facility("US", "US-CA", "mp-materials", FacilityKind::kMine);
-const FacilityInfo kCnSeparation =
-    Facility("CN", "CN-NM", "baotou-separation", FacilityKind::kSeparationPlant);
-const FacilityInfo kMySeparation =
-    Facility("MY", "MY-06", "kuantan-separation", FacilityKind::kSeparationPlant);
-const FacilityInfo kVnMetal = Facility("VN", "VN-HN", "vn-metals", FacilityKind::kMetalPlant);
-const FacilityInfo kJpMagnet = Facility("JP", "JP-13", "jp-magnets", FacilityKind::kMagnetPlant);
-
-LotOutput Output(std::string lot_id, Material material, std::string hs, Grams g,
-                 int64_t value_minor = 0, std::string currency = "") {
-  return LotOutput{std::move(lot_id), material, std::move(hs), g, value_minor, std::move(currency)};
-}
 
 TrackedInput Input(std::string lot_id, std::string hs, Grams g, const OriginProfile& p) {
   return TrackedInput{std::move(lot_id), std::move(hs), g, &p};
