@@ -10,7 +10,7 @@ DEB_PACKAGES := cmake g++ make pkg-config libgrpc++-dev protobuf-compiler-grpc p
   grpc-proto libabsl-dev libssl-dev clang-format etcd-server etcd-client python3-grpcio \
   python3-protobuf curl prometheus unzip nodejs golang-etcd-server-dev
 
-.PHONY: all deps build test run bench lint format clean
+.PHONY: all deps build test run bench soak lint format clean
 
 all: build
 
@@ -39,6 +39,9 @@ run: build
 
 bench: build
 	ops/bench.sh $(BUILD_DIR)
+
+soak: build
+	ops/soak.sh $(BUILD_DIR)
 
 lint:
 	@files=$$(git ls-files '*.h' '*.cc'); \

@@ -6,21 +6,29 @@
 #     ledger, a fresh lodestone-provenance folds it (fold rate), then GetLot/TraceOrigin rates
 #     against the ledger's Echo, trace latency by depth, and the provenance RSS;
 #  3. import: the same graph as NDJSON through `lodectl append` into the embedded server, until
-#     every event is queryable.
+#     every event is queryable;
+#  4. replicated: batched durable appends (lodestone-loadgen, BENCH_REPL_SCENARIOS) against the
+#     embedded single node, then against the leader and through a follower of 3 lodestone-ledger
+#     nodes on a 3-member etcd cluster (etcd data on /dev/shm when it exists, the test harness's
+#     etcd flags), with the ratio; then failover: ledger_failover_bench SIGKILLs the leader under a
+#     light load BENCH_FAILOVER_KILLS times and prints the time from each kill to the first
+#     acknowledged append through a surviving node, and the maximum.
 # Knobs: BENCH_SECONDS (per scenario, 5), BENCH_FILL (10000000), BENCH_GRAPH_LOTS (1000000),
-#        BENCH_PARTS (default "ledger provenance import").
+#        BENCH_PARTS (default "ledger provenance import replicated"),
+#        BENCH_REPL_SCENARIOS (single16,batch100x16), BENCH_FAILOVER_KILLS (5).
 set -euo pipefail
 build=${1:-build}
 seconds=${BENCH_SECONDS:-5}
 fill=${BENCH_FILL:-10000000}
 graph_lots=${BENCH_GRAPH_LOTS:-1000000}
-parts=${BENCH_PARTS:-ledger provenance import}
+parts=${BENCH_PARTS:-ledger provenance import replicated}
 work=$(mktemp -d "${TMPDIR:-/tmp}/lodestone-bench-XXXXXX")
 pids=()
+extra_dirs=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
+  rm -rf "$work" "${extra_dirs[@]}"
 }
 trap cleanup EXIT
 loadgen="$build/services/loadgen/lodestone-loadgen"
@@ -97,4 +105,106 @@ if [[ " $parts " == *" import "* ]]; then
     'BEGIN { printf "== import: %d events appended and queryable in %.1f s: %.0f events/s end to end\n", n, ns / 1e9, n / (ns / 1e9) }'
   echo "== embedded server RSS $(rss "$pid") (peak $(peak "$pid"))"
   stop "$pid"
+fi
+
+if [[ " $parts " == *" replicated "* ]]; then
+  scenarios=${BENCH_REPL_SCENARIOS:-single16,batch100x16}
+  kills=${BENCH_FAILOVER_KILLS:-5}
+  # rate FILE SCENARIO: the events/s column of loadgen's table.
+  rate() { awk -v s="$2" '$1 == s {print $5}' "$1"; }
+  ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.0f%%", 100 * a / b; else print "n/a" }'; }
+  # free_port: a loopback port nothing listens on, not handed out before.
+  taken=" "
+  free_port() {
+    local p
+    while :; do
+      p=$((20000 + RANDOM % 40000))
+      [[ "$taken" == *" $p "* ]] && continue
+      (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
+      taken+="$p "
+      echo "$p"
+      return
+    done
+  }
+
+  echo "== 4. replicated: durable appends, embedded vs 3 nodes on a 3-member etcd ($scenarios)"
+  start embedded "$build/services/ledger/lodestone-ledger" --data_dir="$work/embedded"
+  echo "-- embedded single node (no etcd)"
+  "$loadgen" --target="127.0.0.1:$port" --seconds="$seconds" --scenarios="$scenarios" |
+    tee "$work/embedded.txt"
+  stop "$pid"
+  rm -rf "$work/embedded"
+
+  # etcd: 3 members on loopback, data on tmpfs when available (tests/support/etcd_cluster.h).
+  if [ -d /dev/shm ] && [ -w /dev/shm ]; then
+    etcd_root=$(mktemp -d /dev/shm/lodestone-bench-etcd-XXXXXX)
+    extra_dirs+=("$etcd_root")
+  else
+    etcd_root="$work/etcd"
+    mkdir -p "$etcd_root"
+  fi
+  client_ports=() peer_ports=() initial="" endpoints=""
+  for i in 0 1 2; do
+    client_ports+=("$(free_port)")
+    peer_ports+=("$(free_port)")
+    initial+="${initial:+,}m$i=http://127.0.0.1:${peer_ports[$i]}"
+    endpoints+="${endpoints:+,}127.0.0.1:${client_ports[$i]}"
+  done
+  for i in 0 1 2; do
+    /usr/bin/etcd --name "m$i" --data-dir "$etcd_root/m$i" \
+      --listen-client-urls "http://127.0.0.1:${client_ports[$i]}" \
+      --advertise-client-urls "http://127.0.0.1:${client_ports[$i]}" \
+      --listen-peer-urls "http://127.0.0.1:${peer_ports[$i]}" \
+      --initial-advertise-peer-urls "http://127.0.0.1:${peer_ports[$i]}" \
+      --initial-cluster "$initial" --initial-cluster-state new \
+      --initial-cluster-token "lodestone-bench-$$" --heartbeat-interval 50 \
+      --election-timeout 500 --logger zap --log-outputs "$etcd_root/m$i.log" &
+    pids+=("$!")
+  done
+  for _ in $(seq 1 300); do
+    ETCDCTL_API=3 etcdctl --endpoints="$endpoints" endpoint health >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  ETCDCTL_API=3 etcdctl --endpoints="$endpoints" endpoint health >/dev/null 2>&1 ||
+    { echo "etcd did not become healthy"; tail -n 20 "$etcd_root/m0.log"; exit 1; }
+  echo "-- etcd: 3 members on $etcd_root ($endpoints)"
+  node_ports=() node_metrics=() node_pids=()
+  for i in 0 1 2; do
+    start "node$i" "$build/services/ledger/lodestone-ledger" --data_dir="$work/node$i" \
+      --etcd_endpoints="$endpoints" --node_id="node$i" --lease_ttl_ms=1500
+    node_ports+=("$port")
+    node_metrics+=("$metrics_port")
+    node_pids+=("$pid")
+  done
+  leader=""
+  for _ in $(seq 1 300); do
+    for i in 0 1 2; do
+      [ "$(metric "${node_metrics[$i]}" lodestone_replication_is_leader)" = 1 ] && leader=$i
+    done
+    [ -n "$leader" ] && break
+    sleep 0.1
+  done
+  [ -n "$leader" ] || { echo "no ledger node became leader"; exit 1; }
+  follower=$(((leader + 1) % 3))
+  echo "-- 3-node cluster: appends to the leader (node$leader)"
+  "$loadgen" --target="127.0.0.1:${node_ports[$leader]}" --seconds="$seconds" \
+    --scenarios="$scenarios" | tee "$work/leader.txt"
+  echo "-- 3-node cluster: appends through a follower (node$follower, forwarded to the leader)"
+  "$loadgen" --target="127.0.0.1:${node_ports[$follower]}" --seconds="$seconds" \
+    --scenarios="$scenarios" | tee "$work/follower.txt"
+  echo "== replicated vs embedded (events/s; target: replicated >= 30% of embedded)"
+  printf "%-14s %12s %12s %12s %9s %9s\n" scenario embedded leader follower leader% follower%
+  for s in ${scenarios//,/ }; do
+    e=$(rate "$work/embedded.txt" "$s")
+    l=$(rate "$work/leader.txt" "$s")
+    f=$(rate "$work/follower.txt" "$s")
+    printf "%-14s %12s %12s %12s %9s %9s\n" "$s" "$e" "$l" "$f" "$(ratio "$l" "$e")" \
+      "$(ratio "$f" "$e")"
+  done
+  echo "== leader RSS $(rss "${node_pids[$leader]}"); follower RSS $(rss "${node_pids[$follower]}")"
+  for p in "${node_pids[@]}"; do stop "$p"; done
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+
+  echo "== failover: SIGKILL the leader under a light load, $kills times (target <= 3 s)"
+  "$build/tests/services/replication/ledger_failover_bench" --kills="$kills" --data_dir="$work"
 fi

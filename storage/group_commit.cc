@@ -76,7 +76,8 @@ void GroupCommitter::Run() {
     std::unique_ptr<Txn> txn = log_.BeginTxn();
     size_t accepted = 0;
     std::optional<absl::Time> fixed_time;  // a request stamped by its submitter commits alone
-    while (group.size() < max_requests && txn->staged_records() < max_records && !fixed_time) {
+    while (group.size() < max_requests && txn->staged_records() < max_records &&
+           txn->staged_bytes() < options_.max_group_bytes && !fixed_time) {
       Request request;
       {
         std::lock_guard<std::mutex> lock(mu_);

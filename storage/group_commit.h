@@ -6,6 +6,7 @@
 
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -22,11 +23,15 @@ struct GroupCommitOptions {
   size_t max_queue_requests = 4096;  // Submit beyond this returns RESOURCE_EXHAUSTED at once
   size_t max_group_requests = 512;   // requests per commit group
   size_t max_group_records = 20000;  // records per commit group (a request is never split)
+  // Staged bytes (Txn::staged_bytes) after which a group takes no further request; a group is
+  // at most this plus its last request.
+  size_t max_group_bytes = SIZE_MAX;
   std::function<absl::Time()> clock = absl::Now;  // stamps commit times
   // Called with each group's staged Txn and its commit time before the group is written, e.g.
-  // to replicate it. A non-OK status fails every accepted request of the group with that status
-  // and nothing is written. Runs on the committer thread. Not called for SubmitAt groups.
-  std::function<absl::Status(const Txn& txn, absl::Time commit_time)> before_commit;
+  // to replicate it; it may stage state writes (PutState) that commit with the group, but no
+  // records. A non-OK status fails every accepted request of the group with that status and
+  // nothing is written. Runs on the committer thread. Not called for SubmitAt groups.
+  std::function<absl::Status(Txn& txn, absl::Time commit_time)> before_commit;
 };
 
 class GroupCommitter {

@@ -73,6 +73,7 @@ class TxnImpl final : public Txn {
   void PutState(std::string_view key, std::string_view value) override;
   void DeleteState(std::string_view key) override;
   size_t staged_records() const override { return records_.size(); }
+  size_t staged_bytes() const override { return staged_bytes_; }
   uint64_t base_position() const override { return base_position_; }
   std::vector<RecordInput> StagedRecords() const override {
     std::vector<RecordInput> out;
@@ -107,6 +108,7 @@ class TxnImpl final : public Txn {
   uint64_t sequence_;       // the Log's commit sequence this Txn was staged against
   uint64_t base_position_;  // position of the first staged record
   std::vector<StagedRecord> records_;
+  size_t staged_bytes_ = 0;
   absl::flat_hash_map<std::string, uint64_t> staged_ids_;       // event id -> position
   absl::flat_hash_map<std::string, uint64_t> staged_versions_;  // subject -> latest version
   std::map<std::string, std::optional<std::string>, std::less<>> staged_state_;  // nullopt: delete
@@ -134,6 +136,7 @@ class LogImpl final : public Log {
   absl::StatusOr<std::optional<std::string>> GetState(std::string_view key) const override;
   absl::StatusOr<std::string> LeafData(uint64_t position) const override;
   absl::StatusOr<Hash> RootAt(uint64_t tree_size) const override;
+  absl::StatusOr<merkle::Frontier> FrontierAt(uint64_t tree_size) const override;
   absl::StatusOr<std::vector<Hash>> InclusionProof(uint64_t position,
                                                    uint64_t tree_size) const override;
   absl::StatusOr<std::vector<Hash>> ConsistencyProof(uint64_t old_size,
@@ -218,6 +221,10 @@ class LogImpl final : public Log {
 // ---------------------------------------------------------------------------------------------
 // Txn
 
+size_t InputBytes(const RecordInput& record) {
+  return record.event_id.size() + record.subject.size() + record.payload.size();
+}
+
 void TxnImpl::RollbackToSavePoint() {
   if (savepoints_.empty()) return;
   const size_t mark = savepoints_.back();
@@ -226,6 +233,7 @@ void TxnImpl::RollbackToSavePoint() {
     Undo& undo = undo_.back();
     if (undo.kind == Undo::Kind::kRecord) {
       const StagedRecord& record = records_.back();
+      staged_bytes_ -= InputBytes(record.input);
       staged_ids_.erase(record.input.event_id);
       if (undo.previous_version.has_value()) {
         staged_versions_[record.input.subject] = *undo.previous_version;
@@ -276,6 +284,7 @@ absl::StatusOr<std::pair<uint64_t, uint64_t>> TxnImpl::Append(const RecordInput&
     undo_.push_back(Undo{Undo::Kind::kRecord, {}, previous_version, std::nullopt});
   }
   records_.push_back(StagedRecord{record, version});
+  staged_bytes_ += InputBytes(record);
   staged_ids_.emplace(record.event_id, position);
   staged_versions_.insert_or_assign(record.subject, version);
   return std::make_pair(position, version);
@@ -959,6 +968,15 @@ absl::StatusOr<Hash> LogImpl::RootAt(uint64_t tree_size) const {
   if (tree_size == view.head.size) return view.head.root;
   if (tree_size == 0) return EmptyRoot();
   return SubtreeHash(view.snapshot.get(), 0, tree_size);
+}
+
+absl::StatusOr<merkle::Frontier> LogImpl::FrontierAt(uint64_t tree_size) const {
+  const View view = CurrentView();
+  if (tree_size > view.head.size) {
+    return absl::OutOfRangeError(
+        absl::StrCat("tree size ", tree_size, " is beyond the head (size ", view.head.size, ")"));
+  }
+  return merkle::Frontier::Build(tree_size, SubtreeHashFnAt(view.snapshot.get()));
 }
 
 absl::StatusOr<std::vector<Hash>> LogImpl::InclusionProof(uint64_t position,

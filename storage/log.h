@@ -57,6 +57,9 @@ inline constexpr size_t kMaxPayloadBytes = size_t{1} << 20;
 inline constexpr size_t kMaxIdBytes = 255;
 
 class Log;
+namespace merkle {
+class Frontier;  // storage/merkle.h
+}  // namespace merkle
 
 // The writes of one commit group, staged in memory. Reads through a Txn see its staged writes.
 // Not thread-safe; one Txn is open at a time per Log (the committer thread's).
@@ -86,8 +89,9 @@ class Txn {
   virtual void PutState(std::string_view key, std::string_view value) = 0;
   virtual void DeleteState(std::string_view key) = 0;
 
-  // Number of staged records.
+  // Number of staged records, and the sum of their event id, subject and payload sizes.
   virtual size_t staged_records() const = 0;
+  virtual size_t staged_bytes() const = 0;
   // Position of the first staged record (the log size when the Txn began).
   virtual uint64_t base_position() const = 0;
   // The staged records, in position order (what a replicated commit ships to followers).
@@ -129,6 +133,9 @@ class Log {
   // RFC 6962 proofs from stored subtree hashes (no full recomputation). OUT_OF_RANGE for sizes
   // beyond the head.
   virtual absl::StatusOr<Hash> RootAt(uint64_t tree_size) const = 0;
+  // The right edge of the tree of the first `tree_size` leaves (to extend it with leaves from
+  // elsewhere and compare roots, e.g. when verifying records a peer sends).
+  virtual absl::StatusOr<merkle::Frontier> FrontierAt(uint64_t tree_size) const = 0;
   virtual absl::StatusOr<std::vector<Hash>> InclusionProof(uint64_t position,
                                                            uint64_t tree_size) const = 0;
   virtual absl::StatusOr<std::vector<Hash>> ConsistencyProof(uint64_t old_size,

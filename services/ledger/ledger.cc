@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "services/domain/errors.h"
 #include "services/domain/rules.h"
@@ -14,6 +15,16 @@ namespace lodestone::ledger {
 namespace {
 
 using domain::Rejection;
+
+// The state key of the last applied replicated sequence; outside the write model's key spaces
+// (txn_state_store.cc uses one letter and a slash).
+constexpr std::string_view kReplicationSequenceKey = "~replication/sequence";
+
+void RecordSequence(storage::Txn& txn, const v1::internal::ReplicatedBatch& batch) {
+  if (batch.sequence() > 0) {
+    txn.PutState(kReplicationSequenceKey, std::to_string(batch.sequence()));
+  }
+}
 
 // What the committer needs of one batch; shared between the stage and done callbacks.
 struct PendingBatch {
@@ -183,6 +194,7 @@ absl::Status StageReplicated(storage::Txn& txn, const v1::internal::ReplicatedBa
       return absl::InternalError("replicated record landed at another position");
     }
   }
+  RecordSequence(txn, batch);
   return absl::OkStatus();
 }
 
@@ -197,9 +209,12 @@ Ledger::Ledger(LedgerOptions options, std::unique_ptr<storage::Log> log, LedgerO
     : options_(std::move(options)), log_(std::move(log)), observer_(observer) {
   storage::GroupCommitOptions commit = options_.commit;
   if (options_.replicate) {
-    commit.before_commit = [replicate = options_.replicate](const storage::Txn& txn,
+    commit.before_commit = [replicate = options_.replicate](storage::Txn& txn,
                                                             absl::Time commit_time) {
-      return replicate(ToReplicatedBatch(txn, commit_time));
+      v1::internal::ReplicatedBatch batch = ToReplicatedBatch(txn, commit_time);
+      if (auto status = replicate(batch); !status.ok()) return status;
+      RecordSequence(txn, batch);
+      return absl::OkStatus();
     };
   }
   committer_ = std::make_unique<storage::GroupCommitter>(*log_, commit);
@@ -229,6 +244,17 @@ int Ledger::AddCommitListener(std::function<void(const storage::Head&)> listener
 void Ledger::RemoveCommitListener(int handle) {
   std::lock_guard lock(listeners_mu_);
   std::erase_if(listeners_, [handle](const auto& entry) { return entry.first == handle; });
+}
+
+absl::StatusOr<int64_t> Ledger::ReplicationSequence() const {
+  auto value = log_->GetState(kReplicationSequenceKey);
+  if (!value.ok()) return value.status();
+  if (!value->has_value()) return 0;
+  int64_t sequence = 0;
+  if (!absl::SimpleAtoi(**value, &sequence) || sequence < 0) {
+    return absl::DataLossError(absl::StrCat("bad replication sequence '", **value, "'"));
+  }
+  return sequence;
 }
 
 void Ledger::Stop() {

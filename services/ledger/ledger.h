@@ -25,8 +25,10 @@ struct LedgerOptions {
   storage::LogOptions log;
   storage::GroupCommitOptions commit;
   // Distributed mode: called with every group before it is written locally; the group is
-  // acknowledged only if this returns OK (e.g. after a fenced etcd commit). Unset: local only.
-  std::function<absl::Status(const v1::internal::ReplicatedBatch&)> replicate;
+  // acknowledged only if this returns OK (e.g. after a fenced etcd commit). It may set the
+  // batch's `sequence`, which is then recorded (ReplicationSequence) in the same write as the
+  // group. Unset: local only.
+  std::function<absl::Status(v1::internal::ReplicatedBatch&)> replicate;
   size_t max_batch_events = 10000;  // more: INVALID_ARGUMENT (batch_too_large)
   size_t max_batch_bytes = size_t{8}
                            << 20;  // canonical bytes of all events; more: INVALID_ARGUMENT
@@ -80,6 +82,10 @@ class Ledger {
   // when a rule rejects an event the leader accepted (the logs would diverge). `done` runs once.
   void ApplyReplicated(v1::internal::ReplicatedBatch batch, std::function<void(absl::Status)> done);
   absl::Status ApplyReplicatedAndWait(v1::internal::ReplicatedBatch batch);
+
+  // The `sequence` of the last applied replicated batch that carried one (0: none), read from
+  // the log's state, where it is written atomically with the batch's records.
+  absl::StatusOr<int64_t> ReplicationSequence() const;
 
   // Stops accepting appends (UNAVAILABLE), commits what is queued. Idempotent.
   void Stop();

@@ -326,8 +326,9 @@ class AppendForwarder {
     }
     auto& stub = stubs_[leader];
     if (stub == nullptr) {
-      stub = v1::LedgerService::NewStub(
-          grpc::CreateChannel(leader, grpc::InsecureChannelCredentials()));
+      stub = v1::LedgerService::NewStub(grpc::CreateChannel(
+          leader, forwarding_.credentials != nullptr ? forwarding_.credentials
+                                                     : grpc::InsecureChannelCredentials()));
     }
     grpc::ClientContext context;
     context.set_deadline(std::min(

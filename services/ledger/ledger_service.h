@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "grpcpp/security/credentials.h"
 #include "lodestone/v1/ledger.grpc.pb.h"
 #include "services/ledger/ledger.h"
 #include "services/ledger/ledger_metrics.h"
@@ -30,6 +31,8 @@ struct Forwarding {
   std::function<std::string()> leader_address;      // may block: called on the forwarder thread
   size_t max_queued = 1024;                         // more waiting forwards: RESOURCE_EXHAUSTED
   absl::Duration max_deadline = absl::Seconds(10);  // of a forwarded call
+  // Of the channels to the leader (TLS when the cluster runs TLS: see rpc/tls.h).
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
 };
 
 class LedgerServiceImpl final : public v1::LedgerService::CallbackService {

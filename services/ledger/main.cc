@@ -1,9 +1,11 @@
 // lodestone-ledger: the ledger service on one machine. Only main reads flags and environment.
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 
@@ -15,10 +17,12 @@
 #include "services/ledger/ledger.h"
 #include "services/ledger/ledger_metrics.h"
 #include "services/ledger/ledger_service.h"
+#include "services/ledger/replication_metrics.h"
 #include "services/replication/replicated_node.h"
 #include "services/rpc/metrics_endpoint.h"
 #include "services/rpc/server_builder.h"
 #include "services/rpc/stop_signals.h"
+#include "services/rpc/tls.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:7400", "gRPC address (host:port; port 0 = any free)");
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9400",
@@ -43,6 +47,20 @@ ABSL_FLAG(std::string, advertise_address, "",
           "distributed mode: host:port other nodes and clients reach this node at (default: the "
           "bound address)");
 ABSL_FLAG(int, lease_ttl_ms, 2000, "distributed mode: the leader lease TTL");
+ABSL_FLAG(int, min_durable_copies, 2,
+          "distributed mode: nodes that must have applied a batch before etcd may drop it");
+ABSL_FLAG(int64_t, window_min_batches, 1000,
+          "distributed mode: batches etcd keeps below the durable point, for absent followers");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain of this node; with --tls_key, gRPC is served over TLS and "
+          "appends forwarded to the leader use TLS with this identity");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert (unencrypted)");
+ABSL_FLAG(std::string, tls_ca, "",
+          "PEM CA certificates: clients must present a certificate from them (mutual TLS), and "
+          "the leader is verified against them");
+ABSL_FLAG(std::string, health_listen, "",
+          "plain-text address (host:port) serving only grpc.health.v1.Health, for probes that "
+          "cannot speak TLS; empty = none");
 ABSL_FLAG(std::string, port_file, "",
           "If set, write 'grpc_port metrics_port' to this file once serving (for tests)");
 
@@ -50,6 +68,12 @@ namespace {
 
 int Run() {
   using lodestone::ledger::Ledger;
+  auto transport = lodestone::rpc::ProgramTransportFromFlags(
+      {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_ca)});
+  if (!transport.ok()) {
+    std::cerr << "lodestone-ledger: " << transport.status() << "\n";
+    return 1;
+  }
   lodestone::ledger::LedgerOptions options;
   options.log.path = absl::GetFlag(FLAGS_data_dir);
   options.log.block_cache_bytes = size_t(absl::GetFlag(FLAGS_block_cache_mb)) << 20;
@@ -60,7 +84,13 @@ int Run() {
 
   const bool distributed = !absl::GetFlag(FLAGS_etcd_endpoints).empty();
   auto slot = std::make_shared<lodestone::replication::NodeSlot>();
-  if (distributed) options.replicate = lodestone::replication::ReplicatedNode::ReplicateHook(slot);
+  if (distributed) {
+    options.replicate = lodestone::replication::ReplicatedNode::ReplicateHook(slot);
+    // One commit group is one etcd value (at most 1 MiB): an append carries at most 256 KiB of
+    // events and a group stops growing past 512 KiB (docs/replication.md section 3).
+    options.max_batch_bytes = std::min<size_t>(options.max_batch_bytes, size_t{256} << 10);
+    options.commit.max_group_bytes = size_t{512} << 10;
+  }
   auto metrics = std::make_unique<lodestone::ledger::LedgerMetrics>();
   auto ledger = Ledger::Open(options, metrics.get());
   if (!ledger.ok()) {
@@ -93,14 +123,18 @@ int Run() {
       std::shared_lock lock(holder->mu);
       return holder->node == nullptr ? std::string() : holder->node->leader_address();
     };
+    forwarding.credentials = transport->client;
     service.EnableForwarding(std::move(forwarding));
   }
-  auto server = lodestone::rpc::StartServer(absl::GetFlag(FLAGS_listen), {&service}, {});
+  auto server =
+      lodestone::rpc::StartServer(absl::GetFlag(FLAGS_listen), {&service}, {},
+                                  {transport->server, absl::GetFlag(FLAGS_health_listen)});
   if (!server.ok()) {
     std::cerr << "lodestone-ledger: " << server.status() << "\n";
     return 1;
   }
   std::unique_ptr<lodestone::replication::ReplicatedNode> node;
+  auto replication_metrics = std::make_unique<lodestone::ledger::ReplicationMetrics>();
   if (distributed) {
     lodestone::replication::ReplicatedNodeOptions node_options;
     node_options.etcd_endpoints = absl::GetFlag(FLAGS_etcd_endpoints);
@@ -112,6 +146,16 @@ int Run() {
     node_options.node_id = absl::GetFlag(FLAGS_node_id);
     if (node_options.node_id.empty()) node_options.node_id = node_options.advertise_address;
     node_options.lease_ttl = absl::Milliseconds(absl::GetFlag(FLAGS_lease_ttl_ms));
+    node_options.min_durable_copies = absl::GetFlag(FLAGS_min_durable_copies);
+    node_options.window_min_batches = absl::GetFlag(FLAGS_window_min_batches);
+    node_options.observer = replication_metrics.get();
+    node_options.peer_credentials = transport->client;  // catch-up from peers, as forwarding
+    replication_metrics->Register(**endpoint, [holder]() {
+      std::shared_lock lock(holder->mu);
+      return holder->node == nullptr ? std::nullopt
+                                     : std::optional<lodestone::replication::ReplicationStatus>(
+                                           holder->node->GetStatus());
+    });
     auto created = lodestone::replication::ReplicatedNode::Create(node_options, **ledger, slot);
     if (!created.ok()) {
       std::cerr << "lodestone-ledger: " << created.status() << "\n";
@@ -126,26 +170,12 @@ int Run() {
       std::lock_guard lock(holder->mu);
       holder->node = node.get();
     }
-    auto gauges = std::make_shared<lodestone::rpc::CallbackGauges>();
-    gauges->Add("lodestone_replication_is_leader", "1 while this node is the leader, else 0.",
-                [holder] {
-                  std::shared_lock lock(holder->mu);
-                  return holder->node != nullptr &&
-                                 holder->node->role() == lodestone::replication::NodeRole::kLeader
-                             ? 1.0
-                             : 0.0;
-                });
-    gauges->Add("lodestone_replication_applied_sequence",
-                "The last etcd batch sequence this node applied.", [holder] {
-                  std::shared_lock lock(holder->mu);
-                  return holder->node == nullptr
-                             ? 0.0
-                             : static_cast<double>(holder->node->applied_sequence());
-                });
-    (*endpoint)->Register(gauges);
     std::cout << "lodestone-ledger: distributed mode, node " << node_options.node_id << ", etcd "
               << node_options.etcd_endpoints << std::endl;
   }
+  std::cout << "lodestone-ledger: " << transport->description;
+  if (server->health_server) std::cout << "; plain-text health on port " << server->health_port;
+  std::cout << std::endl;
   std::cout << "lodestone-ledger: serving gRPC on port " << server->port << ", metrics on port "
             << (*endpoint)->port() << ", data in " << options.log.path << ", log size "
             << (*ledger)->log().GetHead().size << std::endl;
@@ -168,8 +198,8 @@ int Run() {
     }
     node->Stop();  // resigns: another node takes over at once
   }
-  server->server->Shutdown(std::chrono::system_clock::now() +
-                           std::chrono::milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms)));
+  server->Shutdown(std::chrono::system_clock::now() +
+                   std::chrono::milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms)));
   (*ledger)->Stop();
   std::cout << "lodestone-ledger: stopped at log size " << (*ledger)->log().GetHead().size
             << std::endl;

@@ -12,10 +12,25 @@ namespace lodestone::lodectl {
 Client::Client(const Options& options) : options_(options) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(16 << 20);
-  auto channel =
-      grpc::CreateCustomChannel(options.server, grpc::InsecureChannelCredentials(), args);
+  if (!options.tls_server_name.empty()) args.SetSslTargetNameOverride(options.tls_server_name);
+  auto channel = grpc::CreateCustomChannel(
+      options.server,
+      options.credentials != nullptr ? options.credentials : grpc::InsecureChannelCredentials(),
+      args);
   ledger_ = v1::LedgerService::NewStub(channel);
   provenance_ = v1::ProvenanceService::NewStub(channel);
+  health_ = grpc::health::v1::Health::NewStub(channel);
+}
+
+int Health(Client& client, const std::string& service, std::ostream& out) {
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(service);
+  grpc::health::v1::HealthCheckResponse response;
+  auto context = client.Context();
+  const grpc::Status status = client.health().Check(context.get(), request, &response);
+  if (!status.ok()) return ReportError("health", status);
+  out << grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status()) << "\n";
+  return response.status() == grpc::health::v1::HealthCheckResponse::SERVING ? kOk : kUnreachable;
 }
 
 std::unique_ptr<grpc::ClientContext> Client::Context() const {

@@ -10,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/client_context.h"
+#include "grpcpp/security/credentials.h"
 #include "grpcpp/support/status.h"
 #include "lodestone/v1/ledger.grpc.pb.h"
 #include "lodestone/v1/provenance.grpc.pb.h"
@@ -31,6 +33,9 @@ enum ExitCode : int {
 
 struct Options {
   std::string server = "127.0.0.1:7400";
+  // Of the channel; null = plain text. TLS credentials come from rpc::ClientTlsCredentials.
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  std::string tls_server_name;  // TLS: the name to verify the server's certificate against
   uint64_t min_position = 0;
   int deadline_ms = 10000;
   bool json = false;
@@ -57,12 +62,14 @@ class Client {
   std::unique_ptr<grpc::ClientContext> Context() const;
   v1::LedgerService::Stub& ledger() { return *ledger_; }
   v1::ProvenanceService::Stub& provenance() { return *provenance_; }
+  grpc::health::v1::Health::Stub& health() { return *health_; }
   const Options& options() const { return options_; }
 
  private:
   const Options& options_;
   std::unique_ptr<v1::LedgerService::Stub> ledger_;
   std::unique_ptr<v1::ProvenanceService::Stub> provenance_;
+  std::unique_ptr<grpc::health::v1::Health::Stub> health_;
 };
 
 // Prints "lodectl: <what>: <status>" and returns the exit code for the status.
@@ -78,6 +85,9 @@ int ListFlags(Client& client, std::ostream& out);
 int Check(Client& client, const std::string& kind, const std::string& id, std::ostream& out);
 int Exposure(Client& client, const std::string& party_id, std::ostream& out);
 int Head(Client& client, std::ostream& out);
+// The standard health service (grpc.health.v1.Health) for `service` ("" = the server): prints
+// the status; kOk when SERVING, kUnreachable otherwise.
+int Health(Client& client, const std::string& service, std::ostream& out);
 int Verify(Client& client, std::ostream& out);
 
 // Parses YYYY-MM-DD (midnight UTC) or RFC 3339.

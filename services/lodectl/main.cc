@@ -9,8 +9,19 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "services/lodectl/lodectl.h"
+#include "services/rpc/tls.h"
 
 ABSL_FLAG(std::string, server, "127.0.0.1:7400", "Lodestone server address (host:port)");
+ABSL_FLAG(std::string, tls_ca, "",
+          "TLS: PEM CA certificates to verify the server with (setting it turns TLS on)");
+ABSL_FLAG(std::string, tls_cert, "",
+          "TLS: PEM client certificate chain, for servers that require client certificates "
+          "(with --tls_key; turns TLS on, verifying the server against the default roots "
+          "unless --tls_ca is set)");
+ABSL_FLAG(std::string, tls_key, "", "TLS: PEM private key of --tls_cert (unencrypted)");
+ABSL_FLAG(std::string, tls_server_name, "",
+          "TLS: verify the server's certificate for this name instead of the host of --server "
+          "(e.g. through a port forward)");
 ABSL_FLAG(uint64_t, min_position, 0,
           "read-your-writes: wait until the views reflect this ledger position");
 ABSL_FLAG(int, deadline_ms, 10000, "deadline of every call");
@@ -49,7 +60,10 @@ commands:
   check lot|shipment ID      verdicts per rule as of --as_of (exit 6 when a rule fails)
   exposure PARTY             what PARTY received --from/--to, with EU CRMA concentration
   head                       the ledger head (--json to save it for verify)
+  health [SERVICE]           the standard health check (grpc.health.v1; exit 3 unless SERVING)
   verify                     check --head_file against the ledger (--positions P,...)
+
+TLS: --tls_ca=CA.pem (and --tls_cert/--tls_key when the server requires client certificates).
 
 exit codes: 0 ok, 1 failure, 2 usage, 3 server unreachable, 4 invalid input,
             5 not found, 6 rule failed, 7 verification failed
@@ -67,6 +81,24 @@ int main(int argc, char** argv) {
   }
   Options options;
   options.server = absl::GetFlag(FLAGS_server);
+  const lodestone::rpc::TlsFiles tls{absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
+                                     absl::GetFlag(FLAGS_tls_ca)};
+  if (!tls.cert.empty() || !tls.key.empty() || !tls.ca.empty()) {
+    if (tls.cert.empty() != tls.key.empty()) {
+      std::cerr << "lodectl: --tls_cert and --tls_key go together\n";
+      return lodestone::lodectl::kUsage;
+    }
+    auto credentials = lodestone::rpc::ClientTlsCredentials(tls);
+    if (!credentials.ok()) {
+      std::cerr << "lodectl: " << credentials.status().message() << "\n";
+      return lodestone::lodectl::kUsage;
+    }
+    options.credentials = *std::move(credentials);
+  } else if (!absl::GetFlag(FLAGS_tls_server_name).empty()) {
+    std::cerr << "lodectl: --tls_server_name needs TLS (--tls_ca or --tls_cert/--tls_key)\n";
+    return lodestone::lodectl::kUsage;
+  }
+  options.tls_server_name = absl::GetFlag(FLAGS_tls_server_name);
   options.min_position = absl::GetFlag(FLAGS_min_position);
   options.deadline_ms = absl::GetFlag(FLAGS_deadline_ms);
   options.json = absl::GetFlag(FLAGS_json);
@@ -115,6 +147,7 @@ int main(int argc, char** argv) {
   }
   if (command == "exposure") return need(1) ? Exposure(client, args[0], std::cout) : 2;
   if (command == "head") return Head(client, std::cout);
+  if (command == "health") return Health(client, args.empty() ? "" : args[0], std::cout);
   if (command == "verify") return Verify(client, std::cout);
   std::cerr << "lodectl: unknown command " << command << "\n" << kUsageText;
   return 2;

@@ -99,7 +99,9 @@ absl::StatusOr<std::vector<v1::StoredEvent>> RemoteLedgerSource::Read(uint64_t f
 }
 
 void RemoteLedgerSource::Run() {
-  auto channel = grpc::CreateChannel(options_.ledger_address, grpc::InsecureChannelCredentials());
+  auto channel = grpc::CreateChannel(
+      options_.ledger_address,
+      options_.credentials != nullptr ? options_.credentials : grpc::InsecureChannelCredentials());
   auto stub = v1::LedgerService::NewStub(channel);
   absl::Duration backoff = options_.backoff_initial;
   while (true) {

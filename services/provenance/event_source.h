@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "grpcpp/security/credentials.h"
 #include "lodestone/v1/ledger.grpc.pb.h"
 #include "services/ledger/ledger.h"
 
@@ -52,7 +53,9 @@ class LocalLedgerSource final : public EventSource {
 };
 
 struct RemoteSourceOptions {
-  std::string ledger_address;                       // host:port
+  std::string ledger_address;  // host:port
+  // Of the channel to the ledger (TLS ones come from rpc/tls.h; null = plain text).
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
   size_t max_buffered_events = 20000;               // the stream pauses when the buffer is full
   absl::Duration stream_deadline = absl::Hours(1);  // each Subscribe call; then resubscribe
   absl::Duration backoff_initial = absl::Milliseconds(100);

@@ -12,6 +12,7 @@
 #include "services/rpc/metrics_endpoint.h"
 #include "services/rpc/server_builder.h"
 #include "services/rpc/stop_signals.h"
+#include "services/rpc/tls.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:7401", "gRPC address (host:port; port 0 = any free)");
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9401",
@@ -22,11 +23,27 @@ ABSL_FLAG(int, block_cache_mb, 256, "RocksDB block cache size (MiB)");
 ABSL_FLAG(int, write_buffer_mb, 64, "Cap on RocksDB memtables (MiB)");
 ABSL_FLAG(bool, rebuild, false, "delete the views and fold the ledger again from position 0");
 ABSL_FLAG(int, shutdown_grace_ms, 5000, "How long SIGTERM waits for in-flight calls");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain of this program; with --tls_key, gRPC is served over TLS, and the "
+          "ledger is followed over TLS with this identity");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert (unencrypted)");
+ABSL_FLAG(std::string, tls_ca, "",
+          "PEM CA certificates: clients must present a certificate from them (mutual TLS); the "
+          "ledger is verified against them");
+ABSL_FLAG(std::string, health_listen, "",
+          "plain-text address (host:port) serving only grpc.health.v1.Health, for probes that "
+          "cannot speak TLS; empty = none");
 
 namespace {
 
 int Run() {
   using lodestone::provenance::NodeOptions;
+  auto transport = lodestone::rpc::ProgramTransportFromFlags(
+      {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_ca)});
+  if (!transport.ok()) {
+    std::cerr << "lodestone-provenance: " << transport.status() << "\n";
+    return 1;
+  }
   NodeOptions options;
   options.store.path = absl::GetFlag(FLAGS_data_dir);
   options.store.block_cache_bytes = size_t(absl::GetFlag(FLAGS_block_cache_mb)) << 20;
@@ -41,6 +58,7 @@ int Run() {
   }
   lodestone::provenance::RemoteSourceOptions source;
   source.ledger_address = absl::GetFlag(FLAGS_ledger_address);
+  source.credentials = transport->client;
   auto node = lodestone::provenance::ProvenanceNode::Open(
       options, std::make_unique<lodestone::provenance::RemoteLedgerSource>(source));
   if (!node.ok()) {
@@ -54,18 +72,23 @@ int Run() {
   }
   (*node)->RegisterMetrics(**endpoint);
   (*node)->Start();
-  auto server = lodestone::rpc::StartServer(absl::GetFlag(FLAGS_listen), {&(*node)->service()}, {});
+  auto server =
+      lodestone::rpc::StartServer(absl::GetFlag(FLAGS_listen), {&(*node)->service()}, {},
+                                  {transport->server, absl::GetFlag(FLAGS_health_listen)});
   if (!server.ok()) {
     std::cerr << "lodestone-provenance: " << server.status() << "\n";
     return 1;
   }
+  std::cout << "lodestone-provenance: " << transport->description;
+  if (server->health_server) std::cout << "; plain-text health on port " << server->health_port;
+  std::cout << std::endl;
   std::cout << "lodestone-provenance: serving gRPC on port " << server->port << ", metrics on port "
             << (*endpoint)->port() << ", following ledger " << source.ledger_address
             << ", views at position " << (*node)->runner().applied_position() << std::endl;
   const int signal = lodestone::rpc::WaitForStopSignal();
   std::cout << "lodestone-provenance: signal " << signal << ", draining" << std::endl;
-  server->server->Shutdown(std::chrono::system_clock::now() +
-                           std::chrono::milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms)));
+  server->Shutdown(std::chrono::system_clock::now() +
+                   std::chrono::milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms)));
   (*node)->Stop();
   std::cout << "lodestone-provenance: stopped at position " << (*node)->runner().applied_position()
             << std::endl;

@@ -71,6 +71,7 @@ etcdserverpb::RequestOp ToProto(const TxnOp& op) {
   etcdserverpb::DeleteRangeRequest* del = out.mutable_request_delete_range();
   del->set_key(op.key);
   if (op.type == TxnOp::Type::kDeletePrefix) del->set_range_end(PrefixRangeEnd(op.key));
+  if (op.type == TxnOp::Type::kDeleteRange) del->set_range_end(op.value);
   return out;
 }
 
@@ -133,6 +134,9 @@ TxnOp TxnOp::Put(std::string_view key, std::string_view value, int64_t lease) {
 TxnOp TxnOp::Delete(std::string_view key) { return TxnOp{Type::kDelete, std::string(key), "", 0}; }
 TxnOp TxnOp::DeletePrefix(std::string_view prefix) {
   return TxnOp{Type::kDeletePrefix, std::string(prefix), "", 0};
+}
+TxnOp TxnOp::DeleteRange(std::string_view key, std::string_view range_end) {
+  return TxnOp{Type::kDeleteRange, std::string(key), std::string(range_end), 0};
 }
 
 std::string PrefixRangeEnd(std::string_view prefix) {

@@ -64,16 +64,17 @@ struct Compare {
 
 // One write of a Txn's success branch.
 struct TxnOp {
-  enum class Type { kPut, kDelete, kDeletePrefix };
+  enum class Type { kPut, kDelete, kDeletePrefix, kDeleteRange };
 
   Type type = Type::kPut;
-  std::string key;  // the key, or the prefix for kDeletePrefix
-  std::string value;
+  std::string key;    // the key, the prefix for kDeletePrefix, the first key for kDeleteRange
+  std::string value;  // the value for kPut, the end (exclusive) for kDeleteRange
   int64_t lease = 0;
 
   static TxnOp Put(std::string_view key, std::string_view value, int64_t lease = 0);
   static TxnOp Delete(std::string_view key);
   static TxnOp DeletePrefix(std::string_view prefix);
+  static TxnOp DeleteRange(std::string_view key, std::string_view range_end);  // [key, end)
 };
 
 struct TxnResult {

@@ -17,6 +17,7 @@
 #include "services/rpc/metrics_endpoint.h"
 #include "services/rpc/server_builder.h"
 #include "services/rpc/stop_signals.h"
+#include "services/rpc/tls.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:7400",
           "gRPC address of both services (host:port; port 0 = any free)");
@@ -31,6 +32,14 @@ ABSL_FLAG(int, max_batch_events, 10000, "Most events in one Append");
 ABSL_FLAG(bool, rebuild_views, false,
           "delete the provenance views and fold the ledger again from position 0");
 ABSL_FLAG(int, shutdown_grace_ms, 5000, "How long SIGTERM waits for in-flight calls");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain of this program; with --tls_key, gRPC is served over TLS");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert (unencrypted)");
+ABSL_FLAG(std::string, tls_ca, "",
+          "PEM CA certificates: clients must present a certificate from them (mutual TLS)");
+ABSL_FLAG(std::string, health_listen, "",
+          "plain-text address (host:port) serving only grpc.health.v1.Health, for probes that "
+          "cannot speak TLS; empty = none");
 
 namespace {
 
@@ -40,6 +49,10 @@ int Fail(const absl::Status& status) {
 }
 
 int Run() {
+  // The embedded server makes no outgoing calls: only the server side is used.
+  auto transport = lodestone::rpc::ProgramTransportFromFlags(
+      {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_ca)});
+  if (!transport.ok()) return Fail(transport.status());
   const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
   std::error_code error;
   std::filesystem::create_directories(data_dir, error);
@@ -79,9 +92,13 @@ int Run() {
   (*node)->Start();
 
   lodestone::ledger::LedgerServiceImpl ledger_service(**ledger, ledger_metrics.get());
-  auto server = lodestone::rpc::StartServer(absl::GetFlag(FLAGS_listen),
-                                            {&ledger_service, &(*node)->service()}, {});
+  auto server = lodestone::rpc::StartServer(
+      absl::GetFlag(FLAGS_listen), {&ledger_service, &(*node)->service()}, {},
+      {transport->server, absl::GetFlag(FLAGS_health_listen)});
   if (!server.ok()) return Fail(server.status());
+  std::cout << "lodestone-server: " << transport->description;
+  if (server->health_server) std::cout << "; plain-text health on port " << server->health_port;
+  std::cout << std::endl;
   std::cout << "lodestone-server: serving gRPC on port " << server->port << ", metrics on port "
             << (*endpoint)->port() << ", data in " << data_dir << ", log size "
             << (*ledger)->log().GetHead().size << std::endl;
@@ -89,8 +106,8 @@ int Run() {
   const int signal = lodestone::rpc::WaitForStopSignal();
   std::cout << "lodestone-server: signal " << signal << ", draining" << std::endl;
   ledger_service.Shutdown();
-  server->server->Shutdown(std::chrono::system_clock::now() +
-                           std::chrono::milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms)));
+  server->Shutdown(std::chrono::system_clock::now() +
+                   std::chrono::milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms)));
   (*node)->Stop();
   (*ledger)->Stop();
   std::cout << "lodestone-server: stopped at log size " << (*ledger)->log().GetHead().size

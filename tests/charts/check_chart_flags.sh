@@ -4,12 +4,20 @@
 # program with them (listen addresses and data directory overridden to loopback port 0 and a
 # temporary directory). Flags that the program contract plans but the program does not have
 # yet are passed through --undefok and listed; every other unknown flag fails the start.
-#   usage: check_chart_flags.sh TOOLS_DIR CHART_DIR VALUES_FILE PROGRAM_BINARY FLAGS_KEY PLANNED_FLAGS
-#   (PLANNED_FLAGS: comma-separated flag names without dashes; may be empty)
+# TLS: the chart's Secret is mounted at /etc/lodestone/tls; a throwaway CA and certificate made
+# with openssl stand in for it, so the program really loads them. Then the program must say TLS
+# is on with client certificates required, and with LODECTL_BINARY: its gRPC port answers a
+# health check over mutual TLS and refuses plain text, and its --health_listen port (rendered
+# address replaced by 127.0.0.1:0) answers in plain text.
+#   usage: check_chart_flags.sh TOOLS_DIR CHART_DIR VALUES_FILE PROGRAM_BINARY FLAGS_KEY
+#                               PLANNED_FLAGS [LODECTL_BINARY]
+#   (PLANNED_FLAGS: comma-separated flag names without dashes; "-" or empty = none)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
-tools=${1:?} chart=${2:?} values=${3:?} bin=${4:?} key=${5:?} planned=${6-}
+tools=${1:?} chart=${2:?} values=${3:?} bin=${4:?} key=${5:?} planned=${6-} lodectl=${7-}
+[ "$planned" != "-" ] || planned=""
+if [ -n "$lodectl" ] && [ ! -x "$lodectl" ]; then echo "lodectl $lodectl is not executable" >&2; exit 1; fi
 helm="$tools/helm-3.17.2/helm"
 [ -x "$helm" ] || { echo "helm is missing: run the chart_tools test (fetch_tools.sh) first" >&2; exit 1; }
 program=$(basename "$bin")
@@ -52,21 +60,81 @@ for flag in ${planned//,/ }; do
 done
 [ ${#tolerated[@]} -eq 0 ] || echo "planned, not yet in $program (passed with --undefok): ${tolerated[*]}"
 
+tls_mount=/etc/lodestone/tls
+tls=""
+if grep -q -- "=$tls_mount/" "$work/program.flags" "$work/args"; then
+  command -v openssl >/dev/null || { echo "openssl is missing" >&2; exit 1; }
+  make_test_tls "$work/tls"
+  sed -i "s|=$tls_mount/|=$work/tls/|" "$work/program.flags" "$work/args"
+  mapfile -t args <"$work/args"
+  tls=yes
+  echo "TLS material: a throwaway CA and certificate in $work/tls stand in for $tls_mount"
+fi
+overrides=(--listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0 --data_dir="$work/data")
+health=""
+if grep -q -- "^--health_listen=" "$work/program.flags" "$work/args"; then
+  health=yes
+  overrides+=(--health_listen=127.0.0.1:0)
+fi
+
 # The data directory exists and is empty, as a freshly mounted volume.
 mkdir "$work/data"
 # The output files exist before the program starts (the redirections happen in the child).
 : >"$work/stdout"; : >"$work/stderr"
 "$bin" --flagfile="$work/program.flags" "${args[@]}" ${planned:+--undefok="$planned"} \
-  --listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0 --data_dir="$work/data" >"$work/stdout" 2>"$work/stderr" &
+  "${overrides[@]}" >"$work/stdout" 2>"$work/stderr" &
 pid=$!
 started=""
 read -r started _ < <(wait_ports "$work/stdout" "$pid") || true
 if [ -z "$started" ]; then
   echo "FAIL $program did not start with the chart's flags:"; cat "$work/stdout" "$work/stderr"; exit 1
 fi
+problems=0
+fail() { echo "FAIL $*"; problems=$((problems + 1)); }
+if [ -n "$tls" ]; then
+  want="TLS with certificate $work/tls/"
+  if grep -q -- "^--tls_ca=" "$work/program.flags" "$work/args"; then want="client certificates required"; fi
+  if grep -qF -- "$want" "$work/stdout"; then
+    echo "ok   TLS on ($want)"
+  else
+    fail "$program does not report '$want'"
+  fi
+fi
+health_port=""
+if [ -n "$health" ]; then
+  health_port=$(sed -n 's/.*plain-text health on port \([0-9]*\).*/\1/p' "$work/stdout")
+  if [ -n "$health_port" ]; then echo "ok   health port $health_port"; else fail "$program reports no health port"; fi
+fi
+if [ -n "$lodectl" ]; then
+  ctl=("$lodectl" --deadline_ms=5000)
+  if [ -n "$tls" ]; then
+    if "${ctl[@]}" --server="127.0.0.1:$started" --tls_ca="$work/tls/ca.crt" \
+      --tls_cert="$work/tls/client.crt" --tls_key="$work/tls/client.key" health >"$work/ctl" 2>&1; then
+      echo "ok   gRPC port answers over mutual TLS: $(cat "$work/ctl")"
+    else
+      fail "gRPC port over mutual TLS:"; cat "$work/ctl"
+    fi
+    rc=0
+    "${ctl[@]}" --server="127.0.0.1:$started" health >"$work/ctl" 2>&1 || rc=$?
+    if [ "$rc" = 3 ]; then  # lodectl: server unreachable
+      echo "ok   gRPC port refuses plain text"
+    else
+      fail "gRPC port in plain text: lodectl exit $rc (want 3):"; cat "$work/ctl"
+    fi
+  fi
+  if [ -n "$health_port" ]; then
+    if "${ctl[@]}" --server="127.0.0.1:$health_port" health >"$work/ctl" 2>&1; then
+      echo "ok   health port answers in plain text: $(cat "$work/ctl")"
+    else
+      fail "health port:"; cat "$work/ctl"
+    fi
+  fi
+fi
+
 kill -TERM "$pid"
 status=0
 wait "$pid" || status=$?
 pid=""
 [ "$status" = 0 ] || { echo "FAIL $program exited $status after SIGTERM"; cat "$work/stderr"; exit 1; }
+[ "$problems" = 0 ] || { cat "$work/stdout" "$work/stderr"; exit 1; }
 echo "ok: $program accepts the chart's flags"

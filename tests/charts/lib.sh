@@ -35,3 +35,28 @@ stop_pids() {
     if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then kill -KILL "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; fi
   done
 }
+
+# make_test_tls DIR: a throwaway CA (DIR/ca.crt), a certificate for 127.0.0.1 and localhost
+# usable by servers and clients (DIR/tls.crt, DIR/tls.key: the names of the chart's Secret)
+# and a client certificate (DIR/client.crt, DIR/client.key), made with openssl, valid 2 days.
+make_test_tls() {
+  local dir=$1 name
+  mkdir -p "$dir"
+  printf '[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = Lodestone chart test CA\n[v3_ca]\nbasicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign, cRLSign\nsubjectKeyIdentifier = hash\n' >"$dir/ca.cnf"
+  openssl req -x509 -config "$dir/ca.cnf" -extensions v3_ca -newkey ec \
+    -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$dir/ca.key" -out "$dir/ca.crt" \
+    -days 2 </dev/null >>"$dir/openssl.log" 2>&1 || { cat "$dir/openssl.log"; return 1; }
+  for name in tls client; do
+    printf '[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = %s\n[ext]\nbasicConstraints = CA:FALSE\nkeyUsage = critical, digitalSignature, keyEncipherment\nextendedKeyUsage = serverAuth, clientAuth\nsubjectAltName = IP:127.0.0.1, DNS:localhost\n' \
+      "$name" >"$dir/$name.cnf"
+    if ! { openssl req -new -config "$dir/$name.cnf" -newkey ec \
+             -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$dir/$name.key" \
+             -out "$dir/$name.csr" </dev/null >>"$dir/openssl.log" 2>&1 &&
+           openssl x509 -req -in "$dir/$name.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" \
+             -set_serial "$RANDOM$RANDOM" -days 2 -extfile "$dir/$name.cnf" -extensions ext \
+             -out "$dir/$name.crt" </dev/null >>"$dir/openssl.log" 2>&1; }; then
+      cat "$dir/openssl.log"
+      return 1
+    fi
+  done
+}

@@ -14,6 +14,7 @@
 
 #include "absl/synchronization/blocking_counter.h"
 #include "absl/synchronization/notification.h"
+#include "storage/merkle.h"
 #include "tests/storage/test_util.h"
 
 namespace lodestone::storage {
@@ -285,6 +286,26 @@ TEST_F(GroupCommitTest, RequestLimitEndsAGroup) {
   EXPECT_EQ(group_requests, (std::vector<size_t>{2, 2, 1}));
 }
 
+TEST_F(GroupCommitTest, ByteLimitEndsAGroup) {
+  GroupCommitOptions options;
+  options.max_group_bytes = 26;  // two records of 13 bytes (id "e0", subject "s", "payload e0")
+  GroupCommitter committer(*log_, options);
+  std::vector<std::pair<size_t, size_t>> groups;
+  committer.SetGroupListener([&](size_t requests, size_t records, absl::Duration) {
+    groups.emplace_back(requests, records);
+  });
+  absl::Notification started, release;
+  ASSERT_TRUE(committer.Submit(Blocker("a", &started, &release), [](absl::Status) {}).ok());
+  started.WaitForNotification();
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(committer.Submit(AppendIds({"e" + std::to_string(i)}), [](absl::Status) {}).ok());
+  }
+  release.Notify();
+  committer.Stop();
+  // The blocker's record is 8 bytes: 8 + 13 < 26 takes e1 too (34); then two by two.
+  EXPECT_EQ(groups, (std::vector<std::pair<size_t, size_t>>{{3, 3}, {2, 2}, {1, 1}}));
+}
+
 // Delegates to a real Log but fails every Commit, as a full disk would.
 class FailingCommitLog : public Log {
  public:
@@ -311,6 +332,9 @@ class FailingCommitLog : public Log {
   }
   absl::StatusOr<std::string> LeafData(uint64_t p) const override { return log_.LeafData(p); }
   absl::StatusOr<Hash> RootAt(uint64_t n) const override { return log_.RootAt(n); }
+  absl::StatusOr<merkle::Frontier> FrontierAt(uint64_t n) const override {
+    return log_.FrontierAt(n);
+  }
   absl::StatusOr<std::vector<Hash>> InclusionProof(uint64_t p, uint64_t n) const override {
     return log_.InclusionProof(p, n);
   }

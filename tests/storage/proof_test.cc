@@ -4,11 +4,13 @@
 #include <gtest/gtest.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "storage/log.h"
+#include "storage/merkle.h"
 #include "tests/storage/test_util.h"
 
 namespace lodestone::storage {
@@ -194,6 +196,22 @@ class ProofTest : public ::testing::Test {
   std::vector<Hash> leaves_;
   std::map<uint64_t, Hash> roots_;
 };
+
+TEST_F(ProofTest, FrontiersAtEverySizeGiveTheRootAndExtendLikeTheLog) {
+  for (uint64_t size = 0; size <= 70; ++size) {
+    auto frontier = log_->FrontierAt(size);
+    ASSERT_TRUE(frontier.ok()) << frontier.status();
+    EXPECT_EQ(frontier->size(), size);
+    EXPECT_EQ(frontier->Root(), size == 0 ? Sha("") : Root(size)) << size;
+    // Extended with the next leaves it reaches the roots of larger trees.
+    merkle::Frontier extended = *frontier;
+    for (uint64_t next = size; next < std::min<uint64_t>(size + 5, kLeaves); ++next) {
+      extended.Append(LeafHash(*log_->LeafData(next)));
+      EXPECT_EQ(extended.Root(), Root(next + 1)) << size << " + " << (next + 1 - size);
+    }
+  }
+  EXPECT_EQ(log_->FrontierAt(kLeaves + 1).status().code(), absl::StatusCode::kOutOfRange);
+}
 
 TEST_F(ProofTest, HeadAndHistoricalRootsMatchNaiveTreeHash) {
   EXPECT_EQ(log_->GetHead().root, Root(kLeaves));

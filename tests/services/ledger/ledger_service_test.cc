@@ -16,6 +16,8 @@
 #include "services/loadgen/workload.h"
 #include "services/rpc/metrics_endpoint.h"
 #include "services/rpc/server_builder.h"
+#include "services/rpc/tls.h"
+#include "tests/services/rpc/test_certs.h"
 #include "tests/support/http_get.h"
 #include "tests/support/rfc6962_verifier.h"
 #include "tests/support/temp_dir.h"
@@ -406,6 +408,70 @@ TEST_F(LedgerServiceTest, MetricsEndpointServesPrometheusTextWithAppendOutcomes)
   EXPECT_THAT(*body, HasSubstr("lodestone_ledger_log_size_events 4"));
   EXPECT_THAT(*body, HasSubstr("lodestone_ledger_append_latency_seconds_bucket"));
   EXPECT_THAT(*body, HasSubstr("# TYPE lodestone_rocksdb_sst_bytes gauge"));
+}
+
+// Distributed mode with TLS: a follower forwards appends to a leader that requires client
+// certificates, with Forwarding::credentials (the ledger program passes its own certificate).
+TEST_F(LedgerServiceTest, ForwardingToATlsLeaderUsesTheForwardingCredentials) {
+  std::string error;
+  testing::TestPki pki;
+  ASSERT_TRUE(testing::MakeTestPki(dir_.path(), &pki, &error)) << error;
+  auto tls = rpc::ProgramTransportFromFlags({pki.server_cert, pki.server_key, pki.ca_cert});
+  ASSERT_TRUE(tls.ok()) << tls.status();
+
+  LedgerOptions leader_options;
+  leader_options.log.path = dir_.Sub("leader");
+  leader_options.log.sync = false;
+  auto leader = Ledger::Open(leader_options);
+  ASSERT_TRUE(leader.ok()) << leader.status();
+  LedgerServiceImpl leader_service(**leader, nullptr);
+  auto leader_server = rpc::StartServer("127.0.0.1:0", {&leader_service}, {}, {tls->server, ""});
+  ASSERT_TRUE(leader_server.ok()) << leader_server.status();
+  const std::string leader_address = absl::StrCat("127.0.0.1:", leader_server->port);
+
+  // Followers on the plain-text fixture port; `credentials` as given.
+  auto append_through_follower =
+      [&](std::shared_ptr<grpc::ChannelCredentials> credentials) -> grpc::Status {
+    LedgerOptions options;
+    options.log.path = dir_.Sub(credentials == nullptr ? "follower-default" : "follower-tls");
+    options.log.sync = false;
+    auto follower = Ledger::Open(options);
+    EXPECT_TRUE(follower.ok()) << follower.status();
+    if (!follower.ok()) return grpc::Status(grpc::StatusCode::INTERNAL, "no follower");
+    LedgerServiceImpl follower_service(**follower, nullptr);
+    Forwarding forwarding;  // credentials default to plain text
+    forwarding.is_leader = [] { return false; };
+    forwarding.leader_address = [leader_address] { return leader_address; };
+    if (credentials != nullptr) forwarding.credentials = credentials;
+    follower_service.EnableForwarding(std::move(forwarding));
+    auto server = rpc::StartServer("127.0.0.1:0", {&follower_service}, {});
+    EXPECT_TRUE(server.ok()) << server.status();
+    if (!server.ok()) return grpc::Status(grpc::StatusCode::INTERNAL, "no follower server");
+    auto stub = v1::LedgerService::NewStub(grpc::CreateChannel(
+        absl::StrCat("127.0.0.1:", server->port), grpc::InsecureChannelCredentials()));
+    v1::AppendRequest request;
+    for (auto& event : lg::MineSetup("m", "AU")) *request.add_events() = std::move(event);
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    v1::AppendResponse response;
+    const grpc::Status status = stub->Append(&context, request, &response);
+    EXPECT_EQ((*follower)->log().GetHead().size, 0u);  // the follower wrote nothing itself
+    follower_service.Shutdown();
+    server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    return status;
+  };
+
+  // Plain text (the default) to the TLS leader: refused, nothing appended.
+  grpc::Status status = append_through_follower(nullptr);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  EXPECT_EQ((*leader)->log().GetHead().size, 0u);
+  // With the cluster's TLS credentials: appended on the leader.
+  status = append_through_follower(tls->client);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_GT((*leader)->log().GetHead().size, 0u);
+
+  leader_service.Shutdown();
+  leader_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
 }
 
 }  // namespace

@@ -24,7 +24,7 @@ AppendBatch Batch(std::vector<v1::Event> events) {
 }
 
 std::unique_ptr<Ledger> OpenLedger(const std::string& path,
-                                   std::function<absl::Status(const ReplicatedBatch&)> replicate) {
+                                   std::function<absl::Status(ReplicatedBatch&)> replicate) {
   LedgerOptions options;
   options.log.path = path;
   options.log.sync = false;
@@ -37,7 +37,7 @@ std::unique_ptr<Ledger> OpenLedger(const std::string& path,
 class ReplicatedBatchTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    leader_ = OpenLedger(dir_.Sub("leader"), [this](const ReplicatedBatch& batch) {
+    leader_ = OpenLedger(dir_.Sub("leader"), [this](ReplicatedBatch& batch) {
       std::lock_guard lock(mu_);
       if (!fail_next_.ok()) return std::exchange(fail_next_, absl::OkStatus());
       shipped_.push_back(batch);

@@ -1,5 +1,5 @@
 // A provenance replica following a ledger over gRPC: folds what the ledger's Subscribe stream
-// delivers, and catches up after the ledger's server goes away and comes back.
+// delivers, and catches up after the ledger's server goes away and comes back; over mutual TLS.
 #include <gtest/gtest.h>
 
 #include <future>
@@ -13,6 +13,8 @@
 #include "services/provenance/provenance_node.h"
 #include "services/rpc/event_codec.h"
 #include "services/rpc/server_builder.h"
+#include "services/rpc/tls.h"
+#include "tests/services/rpc/test_certs.h"
 #include "tests/support/temp_dir.h"
 
 namespace lodestone::provenance {
@@ -40,8 +42,9 @@ class RemoteSourceTest : public ::testing::Test {
     ledger_.reset();
   }
 
-  void StartLedgerServer(const std::string& address) {
-    auto server = rpc::StartServer(address, {service_.get()}, {});
+  void StartLedgerServer(const std::string& address, const rpc::ServerTransport& transport = {}) {
+    if (server_) StopLedgerServer();
+    auto server = rpc::StartServer(address, {service_.get()}, {}, transport);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(server->server);
     port_ = server->port;
@@ -61,9 +64,9 @@ class RemoteSourceTest : public ::testing::Test {
   }
 
   // Waits (bounded by the node's read-your-writes wait) for the views to reach the log size.
-  bool CaughtUp() {
+  bool CaughtUp(int seconds = 20) {
     const uint64_t size = ledger_->log().GetHead().size;
-    for (int attempt = 0; attempt < 20; ++attempt) {
+    for (int attempt = 0; attempt < seconds; ++attempt) {
       std::promise<bool> reached;
       auto future = reached.get_future();
       auto status = node_->runner().WhenApplied(size, absl::Now() + absl::Seconds(1),
@@ -81,6 +84,49 @@ class RemoteSourceTest : public ::testing::Test {
   int port_ = 0;
   std::unique_ptr<ProvenanceNode> node_;
 };
+
+// The programs' TLS setup (rpc::ProgramTransportFromFlags): the ledger requires client
+// certificates; provenance follows it with its own certificate.
+TEST_F(RemoteSourceTest, FollowsTheLedgerOverMutualTls) {
+  std::string error;
+  testing::TestPki pki;
+  ASSERT_TRUE(testing::MakeTestPki(dir_.path(), &pki, &error)) << error;
+  auto ledger_tls = rpc::ProgramTransportFromFlags({pki.server_cert, pki.server_key, pki.ca_cert});
+  ASSERT_TRUE(ledger_tls.ok()) << ledger_tls.status();
+  StartLedgerServer("127.0.0.1:0", {ledger_tls->server, ""});
+  Append(lg::MineSetup("m", "AU"));
+
+  NodeOptions options;
+  options.store.path = dir_.Sub("views");
+  options.store.sync = false;
+  RemoteSourceOptions source;
+  source.ledger_address = absl::StrCat("127.0.0.1:", port_);
+  source.backoff_initial = absl::Milliseconds(20);
+  source.backoff_max = absl::Milliseconds(200);
+
+  // Plain text to the TLS ledger: nothing arrives.
+  {
+    auto node = ProvenanceNode::Open(options, std::make_unique<RemoteLedgerSource>(source));
+    ASSERT_TRUE(node.ok()) << node.status();
+    node_ = *std::move(node);
+    node_->Start();
+    EXPECT_FALSE(CaughtUp(/*seconds=*/2));
+    EXPECT_EQ(node_->runner().applied_position(), 0u);
+    node_->Stop();
+    node_.reset();
+  }
+  // With the provenance program's certificate: follows.
+  auto provenance_tls =
+      rpc::ProgramTransportFromFlags({pki.client_cert, pki.client_key, pki.ca_cert});
+  ASSERT_TRUE(provenance_tls.ok()) << provenance_tls.status();
+  source.credentials = provenance_tls->client;
+  auto node = ProvenanceNode::Open(options, std::make_unique<RemoteLedgerSource>(source));
+  ASSERT_TRUE(node.ok()) << node.status();
+  node_ = *std::move(node);
+  node_->Start();
+  ASSERT_TRUE(CaughtUp());
+  EXPECT_EQ(node_->runner().applied_position(), ledger_->log().GetHead().size);
+}
 
 TEST_F(RemoteSourceTest, FollowsTheLedgerAndCatchesUpAfterItsServerReturns) {
   Append(lg::MineSetup("m", "AU"));
