@@ -24,14 +24,14 @@ const known = new Set([
   "lodestone_provenance_events_applied_total", "lodestone_provenance_query_latency_seconds",
   "lodestone_provenance_flags_raised_total", "lodestone_replication_role",
   "lodestone_replication_leader_changes_total", "lodestone_replication_fencing_rejections_total",
-  "lodestone_replication_lag_positions", "lodestone_etcd_txn_latency_seconds",
+  "lodestone_replication_lag_batches", "lodestone_replication_etcd_txn_seconds",
   "etcd_mvcc_db_total_size_in_bytes", "etcd_server_quota_backend_bytes", "up",
 ]);
 const histograms = [...known].filter((m) => /_seconds$|_batch_events$|_group_requests$/.test(m));
 // What the dashboard must show (the list).
 const required = [
   "lodestone_ledger_appends_total", "lodestone_ledger_append_latency_seconds", "lodestone_ledger_rejections_total",
-  "lodestone_provenance_lag_seconds", "lodestone_provenance_lag_positions", "lodestone_replication_lag_positions",
+  "lodestone_provenance_lag_seconds", "lodestone_provenance_lag_positions", "lodestone_replication_lag_batches",
   "lodestone_replication_leader_changes_total", "lodestone_provenance_query_latency_seconds",
   "lodestone_rocksdb_sst_bytes", "lodestone_rocksdb_memtable_bytes", "lodestone_rocksdb_block_cache_bytes",
 ];

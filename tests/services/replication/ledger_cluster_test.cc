@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -90,7 +92,31 @@ TEST_F(LedgerClusterTest, LeaderSigkillLosesNoAcknowledgedAppend) {
     auto is_leader = cluster_->node(i).Metric("lodestone_replication_is_leader");
     ASSERT_TRUE(is_leader.has_value()) << "node " << i;
     EXPECT_EQ(*is_leader, i == leader ? 1 : 0) << "node " << i;
+    EXPECT_EQ(cluster_->node(i).Metric("lodestone_replication_role{role=\"leader\"}"),
+              i == leader ? 1 : 0)
+        << "node " << i;
+    EXPECT_EQ(cluster_->node(i).Metric("lodestone_replication_lag_batches"), 0) << "node " << i;
+    // The live exposition of a distributed node passes promtool's lint.
+    auto body = cluster_->node(i).Metrics();
+    ASSERT_TRUE(body.has_value());
+    const std::string file = dir_.Sub(absl::StrCat("metrics-", i, ".txt"));
+    {
+      std::ofstream out(file);
+      out << *body;
+    }
+    EXPECT_EQ(std::system(("promtool check metrics < " + file + " >/dev/null").c_str()), 0)
+        << *body;
+    for (const char* family :
+         {"lodestone_replication_leader_changes_total",
+          "lodestone_replication_fencing_rejections_total",
+          "lodestone_replication_catchup_rejections_total", "lodestone_replication_window_batches",
+          "lodestone_replication_committed_sequence", "lodestone_replication_applied_sequence"}) {
+      EXPECT_NE(body->find(family), std::string::npos) << family;
+    }
   }
+  // The leader's commits were timed.
+  EXPECT_GT(
+      cluster_->node(leader).Metric("lodestone_replication_etcd_txn_seconds_count").value_or(0), 0);
   // SIGKILL the leader, then keep appending through whoever leads next.
   cluster_->node(leader).Kill();
   const auto killed_at = std::chrono::steady_clock::now();
