@@ -481,6 +481,9 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::GetHead(grpc::CallbackServerContext
   response->set_root_hash(HashBytes(head.root));
   response->set_chain_hash(HashBytes(head.chain));
   rpc::TimeToProto(head.time, response->mutable_time());
+  if (node_status_) {
+    if (std::optional<v1::NodeStatus> node = node_status_()) *response->mutable_node() = *node;
+  }
   return FinishWith(context, absl::OkStatus());
 }
 

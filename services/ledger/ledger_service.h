@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/time/time.h"
@@ -48,6 +49,12 @@ class LedgerServiceImpl final : public v1::LedgerService::CallbackService {
   // is never forwarded again) on a forwarder thread, and its answer is returned.
   void EnableForwarding(Forwarding forwarding);
 
+  // Distributed mode: GetHead also reports this node's replication status (nullopt: none).
+  // Set before the server starts; called on gRPC threads (keep it cheap).
+  void SetNodeStatus(std::function<std::optional<v1::NodeStatus>()> status) {
+    node_status_ = std::move(status);
+  }
+
   grpc::ServerUnaryReactor* Append(grpc::CallbackServerContext* context,
                                    const v1::AppendRequest* request,
                                    v1::AppendResponse* response) override;
@@ -80,6 +87,7 @@ class LedgerServiceImpl final : public v1::LedgerService::CallbackService {
   std::shared_ptr<SubscriptionHub> hub_;
   int listener_ = -1;
   std::unique_ptr<AppendForwarder> forwarder_;
+  std::function<std::optional<v1::NodeStatus>()> node_status_;
 };
 
 // Fills a StoredEvent from a storage record; DATA_LOSS if the payload does not parse.

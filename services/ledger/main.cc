@@ -125,6 +125,18 @@ int Run() {
     };
     forwarding.credentials = transport->client;
     service.EnableForwarding(std::move(forwarding));
+    service.SetNodeStatus([holder]() -> std::optional<lodestone::v1::NodeStatus> {
+      std::shared_lock lock(holder->mu);
+      if (holder->node == nullptr) return std::nullopt;
+      const lodestone::replication::ReplicationStatus status = holder->node->GetStatus();
+      lodestone::v1::NodeStatus out;
+      out.set_node_id(holder->node->node_id());
+      out.set_role(lodestone::replication::NodeRoleName(status.role));
+      out.set_leader_id(status.leader_id);
+      out.set_applied_sequence(status.applied_sequence);
+      out.set_committed_sequence(status.committed_sequence);
+      return out;
+    });
   }
   auto server =
       lodestone::rpc::StartServer(absl::GetFlag(FLAGS_listen), {&service}, {},

@@ -31,6 +31,12 @@ int Head(Client& client, std::ostream& out) {
   }
   out << "size " << head.size() << "\nroot " << Hex(head.root_hash()) << "\nchain "
       << Hex(head.chain_hash()) << "\n";
+  if (head.has_node()) {
+    const v1::NodeStatus& node = head.node();
+    out << "node " << node.node_id() << " (" << node.role() << "), leader "
+        << (node.leader_id().empty() ? "unknown" : node.leader_id()) << ", applied batch "
+        << node.applied_sequence() << " of " << node.committed_sequence() << "\n";
+  }
   return kOk;
 }
 

@@ -120,6 +120,7 @@ class ReplicatedNode {
   absl::Status Replicate(v1::internal::ReplicatedBatch& batch);
 
   NodeRole role() const;
+  const std::string& node_id() const { return options_.node_id; }
   std::string leader_address();       // from etcd; empty when unknown
   uint64_t applied_position() const;  // the ledger's log size
   int64_t applied_sequence() const;

@@ -19,6 +19,7 @@
 #include "tests/support/etcd_cluster.h"
 #include "tests/support/history_checker.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/wait_until.h"
 
 namespace lodestone {
 namespace {
@@ -96,6 +97,16 @@ TEST_F(LedgerClusterTest, LeaderSigkillLosesNoAcknowledgedAppend) {
               i == leader ? 1 : 0)
         << "node " << i;
     EXPECT_EQ(cluster_->node(i).Metric("lodestone_replication_lag_batches"), 0) << "node " << i;
+    // GetHead says the same: this node's role, the leader, how far it applied.
+    auto head = cluster_->node(i).Head();
+    ASSERT_TRUE(head.has_value() && head->has_node()) << "node " << i;
+    EXPECT_EQ(head->node().node_id(), cluster_->node(i).node_id());
+    EXPECT_EQ(head->node().role(), i == leader ? "leader" : "follower");
+    EXPECT_TRUE(testing::WaitUntil([&] {
+      auto h = cluster_->node(i).Head();
+      return h.has_value() && h->node().leader_id() == cluster_->node(leader).node_id();
+    }));
+    EXPECT_EQ(head->node().applied_sequence(), head->node().committed_sequence());
     // The live exposition of a distributed node passes promtool's lint.
     auto body = cluster_->node(i).Metrics();
     ASSERT_TRUE(body.has_value());
