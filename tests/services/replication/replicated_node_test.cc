@@ -227,6 +227,16 @@ class ReplicatedNodeTest : public ::testing::Test {
     }
   }
 
+  // Waits for the leader, appends the mine setup and `lots` lots through it, waits until every
+  // node has them.
+  void StartHistory(int lots, int& leader, std::vector<std::string>& acked) {
+    leader = WaitForLeader();
+    ASSERT_GE(leader, 0);
+    AppendSetup(leader, acked);
+    AppendLots(leader, 0, lots, acked);
+    ASSERT_TRUE(Converged(acked.size()));
+  }
+
   void AppendSetup(int leader, std::vector<std::string>& acked) {
     ledger::AppendBatch setup = Batch(lg::MineSetup("m", "AU"));
     for (const auto& e : setup.events) acked.push_back(e.event_id);
@@ -242,12 +252,9 @@ class ReplicatedNodeTest : public ::testing::Test {
 };
 
 TEST_F(ReplicatedNodeTest, LeaderReplicatesAndFollowersRefuseAppends) {
-  const int leader = WaitForLeader();
-  ASSERT_GE(leader, 0);
+  int leader = -1;
   std::vector<std::string> acked;
-  AppendSetup(leader, acked);
-  AppendLots(leader, 0, 30, acked);
-  ASSERT_TRUE(Converged(acked.size()));
+  ASSERT_NO_FATAL_FAILURE(StartHistory(30, leader, acked));
   // A follower's own append passes its write model (it has the mine), then the hook refuses it.
   for (int i = 0; i < 3; ++i) {
     if (i == leader) continue;
@@ -283,12 +290,9 @@ TEST_F(ReplicatedNodeTest, LeaderReplicatesAndFollowersRefuseAppends) {
 }
 
 TEST_F(ReplicatedNodeTest, FailsOverWhenTheLeaderStops) {
-  const int leader = WaitForLeader();
-  ASSERT_GE(leader, 0);
+  int leader = -1;
   std::vector<std::string> acked;
-  AppendSetup(leader, acked);
-  AppendLots(leader, 0, 15, acked);
-  ASSERT_TRUE(Converged(acked.size()));
+  ASSERT_NO_FATAL_FAILURE(StartHistory(15, leader, acked));
 
   StopNode(leader);  // ReplicatedNode::Stop() resigns
   const auto stopped = std::chrono::steady_clock::now();
@@ -305,12 +309,9 @@ TEST_F(ReplicatedNodeTest, FailsOverWhenTheLeaderStops) {
 }
 
 TEST_F(ReplicatedNodeTest, ADeposedLeaderCannotCommit) {
-  const int leader = WaitForLeader();
-  ASSERT_GE(leader, 0);
+  int leader = -1;
   std::vector<std::string> acked;
-  AppendSetup(leader, acked);
-  AppendLots(leader, 0, 10, acked);
-  ASSERT_TRUE(Converged(acked.size()));
+  ASSERT_NO_FATAL_FAILURE(StartHistory(10, leader, acked));
 
   // Its lease "expires": revoked behind its back, which deletes its campaign key.
   auto client = EtcdClient::Create({.endpoints = cluster_.endpoints()});
@@ -364,12 +365,9 @@ TEST_F(ReplicatedNodeTest, FollowersStopAtAGapAndReportIt) {
 }
 
 TEST_F(ReplicatedNodeTest, AFollowerRestartsFromItsDurableSequence) {
-  const int leader = WaitForLeader();
-  ASSERT_GE(leader, 0);
+  int leader = -1;
   std::vector<std::string> acked;
-  AppendSetup(leader, acked);
-  AppendLots(leader, 0, 10, acked);
-  ASSERT_TRUE(Converged(acked.size()));
+  ASSERT_NO_FATAL_FAILURE(StartHistory(10, leader, acked));
   const int follower = (leader + 1) % 3;
   const int64_t sequence = nodes_[follower]->node->applied_sequence();
   EXPECT_EQ(sequence, nodes_[leader]->node->applied_sequence());
@@ -391,12 +389,9 @@ TEST_F(ReplicatedNodeTest, AFollowerRestartsFromItsDurableSequence) {
 }
 
 TEST_F(ReplicatedNodeTest, FollowersLeaveAWatchOnASilentEtcdMember) {
-  const int leader = WaitForLeader();
-  ASSERT_GE(leader, 0);
+  int leader = -1;
   std::vector<std::string> acked;
-  AppendSetup(leader, acked);
-  AppendLots(leader, 0, 5, acked);
-  ASSERT_TRUE(Converged(acked.size()));
+  ASSERT_NO_FATAL_FAILURE(StartHistory(5, leader, acked));
   // Every client starts on the first endpoint: the followers' watches hang on a member that
   // neither answers nor closes its streams.
   cluster_.Pause(0);
@@ -437,12 +432,9 @@ class ReplicatedNodeWindowTest : public ReplicatedNodeTest {
 };
 
 TEST_F(ReplicatedNodeWindowTest, ALaggingFollowerCatchesUpFromAPeerAndRefusesBadData) {
-  const int leader = WaitForLeader();
-  ASSERT_GE(leader, 0);
+  int leader = -1;
   std::vector<std::string> acked;
-  AppendSetup(leader, acked);
-  AppendLots(leader, 0, 5, acked);
-  ASSERT_TRUE(Converged(acked.size()));
+  ASSERT_NO_FATAL_FAILURE(StartHistory(5, leader, acked));
   const int follower = (leader + 1) % 3;
   const int other = (leader + 2) % 3;
   const int64_t follower_sequence = nodes_[follower]->node->applied_sequence();
