@@ -284,6 +284,10 @@ class AppendForwarder {
     }
     cv_.notify_all();
     thread_.join();
+    // Calls in flight end within their deadline (at most max_deadline); their callbacks use
+    // this object.
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return in_flight_ == 0; });
   }
   bool is_leader() const { return forwarding_.is_leader(); }
 
@@ -293,18 +297,20 @@ class AppendForwarder {
     v1::AppendResponse* response;
     std::chrono::system_clock::time_point deadline;
   };
-  // False when the queue is full.
+  // False when max_queued forwards are waiting or in flight.
   bool Enqueue(Job job) {
     {
       std::lock_guard lock(mu_);
-      if (stopping_ || jobs_.size() >= forwarding_.max_queued) return false;
+      if (stopping_ || jobs_.size() + in_flight_ >= forwarding_.max_queued) return false;
       jobs_.push_back(job);
     }
-    cv_.notify_one();
+    cv_.notify_all();
     return true;
   }
 
  private:
+  // One thread looks the leader up and starts each forward as an asynchronous call, so a slow
+  // or stopped leader holds up no other forward; answers complete on gRPC's threads.
   void Run() {
     std::unique_lock lock(mu_);
     while (true) {
@@ -312,16 +318,24 @@ class AppendForwarder {
       if (jobs_.empty()) return;
       Job job = jobs_.front();
       jobs_.pop_front();
+      ++in_flight_;
       lock.unlock();
       Forward(job);
       lock.lock();
     }
   }
 
+  void Done() {
+    std::lock_guard lock(mu_);
+    --in_flight_;
+    cv_.notify_all();
+  }
+
   void Forward(const Job& job) {
     const std::string leader = forwarding_.leader_address();
     if (leader.empty()) {
       job.reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "no leader; retry"));
+      Done();
       return;
     }
     auto& stub = stubs_[leader];
@@ -330,20 +344,27 @@ class AppendForwarder {
           leader, forwarding_.credentials != nullptr ? forwarding_.credentials
                                                      : grpc::InsecureChannelCredentials()));
     }
-    grpc::ClientContext context;
-    context.set_deadline(std::min(
+    auto* context = new grpc::ClientContext();
+    context->set_deadline(std::min(
         job.deadline,
         std::chrono::system_clock::now() + absl::ToChronoMilliseconds(forwarding_.max_deadline)));
-    context.AddMetadata(kForwardedHeader, "1");
-    job.reactor->Finish(stub->Append(&context, *job.request, job.response));
+    context->AddMetadata(kForwardedHeader, "1");
+    stub->async()->Append(context, job.request, job.response,
+                          [this, context, reactor = job.reactor](grpc::Status status) {
+                            reactor->Finish(status);
+                            delete context;
+                            Done();
+                          });
   }
 
   const Forwarding forwarding_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Job> jobs_;
+  size_t in_flight_ = 0;
   bool stopping_ = false;
-  std::map<std::string, std::unique_ptr<v1::LedgerService::Stub>> stubs_;  // forwarder thread
+  // Used by the forwarder thread only; never erased (calls in flight use them).
+  std::map<std::string, std::unique_ptr<v1::LedgerService::Stub>> stubs_;
   std::thread thread_;
 };
 

@@ -28,9 +28,9 @@ class AppendForwarder;
 
 // Distributed mode: how a follower finds the leader to forward appends to.
 struct Forwarding {
-  std::function<bool()> is_leader;                  // cheap; called on gRPC threads
-  std::function<std::string()> leader_address;      // may block: called on the forwarder thread
-  size_t max_queued = 1024;                         // more waiting forwards: RESOURCE_EXHAUSTED
+  std::function<bool()> is_leader;              // cheap; called on gRPC threads
+  std::function<std::string()> leader_address;  // may block: called on the forwarder thread
+  size_t max_queued = 1024;  // more forwards waiting or in flight: RESOURCE_EXHAUSTED
   absl::Duration max_deadline = absl::Seconds(10);  // of a forwarded call
   // Of the channels to the leader (TLS when the cluster runs TLS: see rpc/tls.h).
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();

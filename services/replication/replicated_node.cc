@@ -189,6 +189,10 @@ NodeRole ReplicatedNode::role() const {
 }
 
 std::string ReplicatedNode::leader_address() {
+  {
+    std::lock_guard lock(mu_);
+    if (!leader_address_.empty()) return leader_address_;
+  }
   auto leader = client_->Leader(Key("election"));
   if (!leader.ok()) return "";
   const size_t newline = leader->value.find('\n');
@@ -233,6 +237,16 @@ absl::Status ReplicatedNode::Replicate(ReplicatedBatch& batch) {
   if (sequence == 0) {
     return absl::UnavailableError("not the leader; the leader is " + leader_address());
   }
+  {
+    std::lock_guard lock(mu_);
+    commit_in_flight_ = true;
+  }
+  auto settle = [this](bool committed, uint64_t end) {
+    std::lock_guard lock(mu_);
+    commit_in_flight_ = false;
+    if (committed) own_write_end_ = end;
+    cv_.notify_all();
+  };
   batch.set_sequence(sequence);
   batch.set_batch_id(RandomBatchId());
   batch.set_leader_node_id(options_.node_id);
@@ -255,6 +269,7 @@ absl::Status ReplicatedNode::Replicate(ReplicatedBatch& batch) {
       break;
     }
     if (!result.ok() && !Retryable(result.status())) {
+      settle(false, 0);
       return result.status();  // refused before it was sent, or by etcd's validation
     }
     // Rejected (the fence or the sequence compare failed; or an earlier attempt of this very
@@ -265,14 +280,29 @@ absl::Status ReplicatedNode::Replicate(ReplicatedBatch& batch) {
     if (result.ok() && options_.observer != nullptr) options_.observer->OnFencingRejection();
     StepDown(result.ok() ? "fenced commit rejected"
                          : "commit outcome unknown: " + std::string(resolved.message()));
+    settle(false, 0);
     return absl::UnavailableError(
         absl::StrCat("not the leader any more (",
                      result.ok() ? "fencing rejected the commit" : "etcd unreachable", ")"));
   }
-  std::lock_guard lock(mu_);
-  applied_sequence_ = sequence;
-  committed_sequence_ = std::max(committed_sequence_, sequence);
+  {
+    std::lock_guard lock(mu_);
+    applied_sequence_ = sequence;
+    committed_sequence_ = std::max(committed_sequence_, sequence);
+  }
+  settle(true, batch.first_position() + batch.records_size());
   return absl::OkStatus();
+}
+
+bool ReplicatedNode::WaitForOwnCommit() {
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  std::unique_lock lock(mu_);
+  for (;;) {
+    if (stopping_) return false;
+    if (!commit_in_flight_ && ledger_.log().GetHead().size >= own_write_end_) return true;
+    if (absl::Now() >= deadline) return false;
+    cv_.wait_for(lock, std::chrono::milliseconds(2));
+  }
 }
 
 absl::Status ReplicatedNode::ResolveCommit(int64_t sequence, const std::string& batch_id,
@@ -421,7 +451,11 @@ bool ReplicatedNode::CatchUpAsNewLeader() {
     return false;
   }
   if (!CatchUp().ok()) return false;
+  // etcd's Campaign can return after the campaign key was deleted (its lease expired while it
+  // waited): lead only if the election names this very key.
+  auto leader = client_->Leader(Key("election"));
   std::lock_guard lock(mu_);
+  if (!leader.ok() || !leader_key_.has_value() || leader->key != leader_key_->key) return false;
   if (stopping_ || lease_lost_ || !status_.ok() || applied_sequence_ != committed) return false;
   role_ = NodeRole::kLeader;
   committed_sequence_ = committed;
@@ -497,13 +531,15 @@ void ReplicatedNode::Follow(const std::optional<WatchEvent>& event) {
       !ParseSequence(std::string_view(event->key).substr(prefix.size()), sequence)) {
     return;
   }
-  if (auto status = ApplyOne(sequence, event->value); absl::IsFailedPrecondition(status)) {
+  if (auto status = ApplyOne(sequence, event->value);
+      absl::IsFailedPrecondition(status) || absl::IsUnavailable(status)) {
     std::lock_guard lock(mu_);
     resync_ = true;  // a gap: re-read from etcd (or a peer)
   }
 }
 
 absl::StatusOr<int64_t> ReplicatedNode::CatchUp() {
+  if (!WaitForOwnCommit()) return absl::UnavailableError("this node's own commit has not settled");
   auto window_value = client_->Get(Key("window"));
   if (window_value.ok()) {
     ReplicationWindow window;
@@ -531,8 +567,10 @@ absl::StatusOr<int64_t> ReplicatedNode::CatchUp() {
       int64_t sequence = 0;
       if (!ParseSequence(std::string_view(kv.key).substr(prefix.size()), sequence)) continue;
       auto status = ApplyOne(sequence, kv.value);
-      if (absl::IsFailedPrecondition(status)) return status;  // the window moved: read again
-      if (!status.ok()) return first_revision;                // stopped (status()) or stopping
+      if (absl::IsFailedPrecondition(status) || absl::IsUnavailable(status)) {
+        return status;  // the window moved, or an own commit is unsettled: read again
+      }
+      if (!status.ok()) return first_revision;  // stopped (status()) or stopping
     }
     if (!page->more || page->kvs.empty()) return first_revision;
     from = page->kvs.back().key + '\0';
@@ -623,6 +661,7 @@ absl::Status ReplicatedNode::CatchUpFromPeers(const ReplicationWindow& window) {
 // Applies the batch if it is the next one. FAILED_PRECONDITION for a gap (the caller re-reads);
 // a batch that cannot be applied here stops applying (status()).
 absl::Status ReplicatedNode::ApplyOne(int64_t sequence, const std::string& value) {
+  if (!WaitForOwnCommit()) return absl::UnavailableError("this node's own commit has not settled");
   {
     std::lock_guard lock(mu_);
     if (!status_.ok()) return status_;
@@ -718,12 +757,20 @@ void ReplicatedNode::ObserveLeader() {
     return;  // unknown: keep what was seen
   }
   bool changed = false;
+  bool deposed = false;
   {
     std::lock_guard lock(mu_);
     changed = !id.empty() && id != leader_id_;
     leader_id_ = id;
+    const size_t newline = leader.ok() ? leader->value.find('\n') : std::string::npos;
+    leader_address_ = newline == std::string::npos ? "" : leader->value.substr(newline + 1);
+    // A leader whose key is no longer the election's (deleted with an expired lease) has been
+    // replaced: its commits would be fenced anyway; it stops claiming the role now.
+    deposed = role_ == NodeRole::kLeader && leader_key_.has_value() &&
+              (!leader.ok() || leader->key != leader_key_->key);
   }
   if (changed && options_.observer != nullptr) options_.observer->OnLeaderChange();
+  if (deposed) StepDown("the election names another leader");
 }
 
 // The watchdog: a follower that stays behind P/sequence for kWatchStall without applying

@@ -121,7 +121,7 @@ class ReplicatedNode {
 
   NodeRole role() const;
   const std::string& node_id() const { return options_.node_id; }
-  std::string leader_address();       // from etcd; empty when unknown
+  std::string leader_address();       // cached from etcd's election; empty when unknown
   uint64_t applied_position() const;  // the ledger's log size
   int64_t applied_sequence() const;
   ReplicationStatus GetStatus() const;
@@ -157,6 +157,8 @@ class ReplicatedNode {
   absl::StatusOr<int64_t> CatchUp();
   absl::Status CatchUpFromPeers(const v1::internal::ReplicationWindow& window);
   absl::Status ApplyOne(int64_t sequence, const std::string& value);
+  // False if this node's own commit has not settled within 10 s (or it is stopping).
+  bool WaitForOwnCommit();
 
   // Housekeeping thread: publishes progress, watches the leader, compacts (leader only).
   void HousekeepingLoop();
@@ -178,9 +180,15 @@ class ReplicatedNode {
   NodeRole role_ = NodeRole::kStopped;
   std::optional<LeaderKey> leader_key_;
   int64_t applied_sequence_ = 0;
+  // The leader's own commit: in flight in etcd, then the log size its local write reaches.
+  // Applies wait for both (WaitForOwnCommit), so a node that steps down mid-commit never reads
+  // a log size its own group is about to change.
+  bool commit_in_flight_ = false;
+  uint64_t own_write_end_ = 0;
   int64_t committed_sequence_ = 0;
   int64_t window_first_ = 1;
   std::string leader_id_;
+  std::string leader_address_;  // cached from the election (housekeeping); empty: ask etcd
   absl::Status status_;
   bool lease_lost_ = false;
   std::unique_ptr<LeaseKeeper> keeper_;  // touched by the campaign thread and Stop only

@@ -354,6 +354,7 @@ class HistoryChecker {
       // Every acknowledged event at its acknowledged position.
       const bool must_hold_all = options.expect_converged || &log == reference ||
                                  entries.size() == reference->entries.size();
+      std::vector<const AckedEvent*> missing;  // beyond the end of this log
       for (const auto& [id, ack] : acked) {
         const auto found = where.find(id);
         const std::string via = absl::StrCat(id, " (acknowledged at position ", ack->position,
@@ -375,9 +376,27 @@ class HistoryChecker {
           anomaly(absl::StrCat(name, ": acknowledged event ", via, " is at position ",
                                absl::StrJoin(found->second, ", ")));
         } else if (must_hold_all) {
-          anomaly(absl::StrCat(name, ": acknowledged event ", via, " is missing (log size ",
-                               entries.size(), ")"));
+          missing.push_back(ack);
         }
+      }
+      // Acknowledged events past the end of the log: one anomaly per node.
+      if (missing.size() == 1) {
+        anomaly(absl::StrCat(name, ": acknowledged event ", missing[0]->event_id,
+                             " (acknowledged at position ", missing[0]->position,
+                             ", stream version ", missing[0]->stream_version,
+                             ") is missing (log size ", entries.size(), ")"));
+      } else if (!missing.empty()) {
+        std::sort(missing.begin(), missing.end(), [](const AckedEvent* a, const AckedEvent* b) {
+          return a->position < b->position;
+        });
+        std::string listed;
+        for (size_t i = 0; i < missing.size() && i < 5; ++i) {
+          absl::StrAppend(&listed, i == 0 ? "" : ", ", missing[i]->event_id, " at ",
+                          missing[i]->position);
+        }
+        anomaly(absl::StrCat(name, ": ", missing.size(),
+                             " acknowledged events are missing (log size ", entries.size(),
+                             "): ", listed, missing.size() > 5 ? ", ..." : ""));
       }
       // Appends are atomic and ordered: all of an append's events or none, consecutive.
       for (const Append& append : appends) {

@@ -177,7 +177,9 @@ TEST_F(LedgerFaultsTest, LeaderPausedPastItsLeaseStepsDownAndConverges) {
   StartLoad();
   const int old_leader = leader_;
   testing::LedgerNode& paused = cluster_->node(old_leader);
-  const double fenced_before = paused.Metric(kFencingRejections).value_or(0);
+  const std::optional<double> fenced_at_start = paused.Metric(kFencingRejections);
+  ASSERT_TRUE(fenced_at_start.has_value()) << kFencingRejections << " is not exported";
+  const double fenced_before = *fenced_at_start;
   PinnedClient pinned(paused, history_);
   ASSERT_TRUE(WaitUntil([&] { return pinned.finished() >= 3; }, seconds(10)));
 
@@ -196,12 +198,10 @@ TEST_F(LedgerFaultsTest, LeaderPausedPastItsLeaseStepsDownAndConverges) {
   // The resumed node steps down and follows; the new leader keeps leading.
   EXPECT_TRUE(WaitUntil([&] { return paused.Metric(kIsLeader) == 0.0; }, seconds(10)))
       << "the resumed node still says it leads: " << cluster_->DescribeLeadership();
-  if (paused.Metric(kRoleFollower).has_value()) {
-    EXPECT_TRUE(WaitUntil(
-        [&] { return paused.Metric(kRoleFollower) == 1.0 && paused.Metric(kRoleLeader) == 0.0; },
-        seconds(10)))
-        << "the resumed node's role is not follower";
-  }
+  EXPECT_TRUE(WaitUntil(
+      [&] { return paused.Metric(kRoleFollower) == 1.0 && paused.Metric(kRoleLeader) == 0.0; },
+      seconds(10)))
+      << "the resumed node's role is not follower: " << cluster_->DescribeLeadership();
   EXPECT_EQ(cluster_->WaitForLeader(seconds(5), old_leader), next_leader)
       << cluster_->DescribeLeadership();
   const uint64_t acked_at_resume = load_->acknowledged();
@@ -227,11 +227,18 @@ TEST_F(LedgerFaultsTest, LeaderPausedPastItsLeaseStepsDownAndConverges) {
         << attempt.id << " in flight to the stopped leader ended with code " << attempt.code;
   }
   EXPECT_GE(in_flight, 1) << "the pinned client had no append in flight during the stop";
+  // Whether a late commit reached etcd and was fenced off (counted) depends on where the stop
+  // caught the node (a commit in flight, appends queued, nothing) and on whether its lease keeper
+  // or its committer runs first after SIGCONT; in 10 runs the counter moved in 4 and the pinned
+  // append got UNAVAILABLE in 3, the others were acknowledged. Either way nothing acknowledged
+  // may be missing: the history check below.
   const std::optional<double> fenced = paused.Metric(kFencingRejections);
+  ASSERT_TRUE(fenced.has_value()) << kFencingRejections << " is not exported";
+  EXPECT_GE(*fenced, fenced_before);
   std::cout << "stopped leader " << paused.node_id() << ": " << in_flight
             << " pinned appends in flight during the stop, " << unavailable << " UNAVAILABLE, "
-            << acknowledged << " acknowledged; fencing rejections "
-            << (fenced ? absl::StrCat(*fenced - fenced_before) : "(no metric yet)") << std::endl;
+            << acknowledged << " acknowledged; fencing rejections " << *fenced - fenced_before
+            << std::endl;
   StopLoadAndCheck();
 }
 
