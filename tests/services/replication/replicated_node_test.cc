@@ -324,6 +324,7 @@ TEST_F(ReplicatedNodeTest, ADeposedLeaderCannotCommit) {
   auto refused = nodes_[leader]->ledger->AppendAndWait(Lot(500));
   EXPECT_TRUE(absl::IsUnavailable(refused.status())) << refused.status();
   EXPECT_EQ(nodes_[leader]->head().size, before);
+  EXPECT_EQ(observers_[leader].fencing_rejections.load(), 1);  // counted once, then it stepped down
 
   // Someone leads again (possibly the same node, with a new lease) and appends continue.
   int next = -1;
