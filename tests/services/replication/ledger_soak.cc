@@ -13,7 +13,9 @@
 // on any anomaly, stall or failure to converge.
 //
 // Environment: SOAK_FAULTS (100), SOAK_SEED (random; printed), SOAK_CLIENTS (4), SOAK_PAUSE_MS
-// (20, between a client's appends), SOAK_DIR (the parent of the ledgers' data; kept on failure).
+// (20, between a client's appends), SOAK_WINDOW (100: the ledgers' --window_min_batches, small so
+// that etcd's window moves past killed followers and they catch up from peers), SOAK_DIR (the
+// parent of the ledgers' data; kept on failure).
 #include <stdlib.h>
 
 #include <algorithm>
@@ -74,8 +76,9 @@ int EtcdRaftLeader(const testing::EtcdCluster& etcd) {
 
 class Soak {
  public:
-  Soak(uint64_t seed, int faults, int clients, int pause_ms, std::string root)
-      : seed_(seed),
+  Soak(uint64_t seed, int faults, int clients, int pause_ms, int window, std::string root)
+      : window_(window),
+        seed_(seed),
         faults_(faults),
         clients_(clients),
         pause_ms_(pause_ms),
@@ -85,17 +88,18 @@ class Soak {
   int Run() {
     std::printf(
         "soak: seed %llu (SOAK_SEED=%llu replays the schedule), %d faults, %d clients, "
-        "lease %d ms, data in %s\n",
+        "lease %d ms, window %d batches, data in %s\n",
         static_cast<unsigned long long>(seed_), static_cast<unsigned long long>(seed_), faults_,
-        clients_, kLeaseTtlMs, root_.c_str());
+        clients_, kLeaseTtlMs, window_, root_.c_str());
     std::fflush(stdout);
     if (!etcd_.Start()) return Fail("etcd did not start: " + etcd_.error());
-    cluster_ = std::make_unique<testing::LedgerCluster>(
-        testing::LedgerClusterOptions{.binary = LODESTONE_LEDGER_BINARY,
-                                      .root_dir = root_,
-                                      .etcd_endpoints = etcd_.endpoints(),
-                                      .lease_ttl_ms = kLeaseTtlMs,
-                                      .stderr_to_files = true});
+    cluster_ = std::make_unique<testing::LedgerCluster>(testing::LedgerClusterOptions{
+        .binary = LODESTONE_LEDGER_BINARY,
+        .root_dir = root_,
+        .etcd_endpoints = etcd_.endpoints(),
+        .lease_ttl_ms = kLeaseTtlMs,
+        .extra_flags = {"--window_min_batches=" + std::to_string(window_)},
+        .stderr_to_files = true});
     if (!cluster_->Start()) return Fail("the ledgers did not start: " + cluster_->error());
     v1::AppendResponse response;
     if (!cluster_->AppendWithRetry(loadgen::MineSetup("m", "AU"), &response, seconds(30), &history_)
@@ -322,6 +326,7 @@ class Soak {
     std::fflush(stdout);
   }
 
+  const int window_;
   const uint64_t seed_;
   const int faults_;
   const int clients_;
@@ -348,6 +353,7 @@ int main() {
   const int faults = static_cast<int>(lodestone::EnvOr("SOAK_FAULTS", 100));
   const int clients = static_cast<int>(lodestone::EnvOr("SOAK_CLIENTS", 4));
   const int pause_ms = static_cast<int>(lodestone::EnvOr("SOAK_PAUSE_MS", 20));
+  const int window = static_cast<int>(lodestone::EnvOr("SOAK_WINDOW", 100));
   const char* parent = std::getenv("SOAK_DIR");
   std::string pattern =
       (parent != nullptr && *parent != '\0' ? std::filesystem::path(parent)
@@ -359,7 +365,7 @@ int main() {
   }
   int rc;
   {
-    lodestone::Soak soak(seed, faults, clients, pause_ms, pattern);
+    lodestone::Soak soak(seed, faults, clients, pause_ms, window, pattern);
     rc = soak.Run();
   }  // every process is killed here
   if (rc == 0) {
