@@ -81,6 +81,20 @@ class EtcdCluster {
     return "127.0.0.1:" + std::to_string(members_[member].client_port);
   }
   int size() const { return static_cast<int>(members_.size()); }
+
+  // The member the others follow (Maintenance.Status), or -1 if none answers as leader.
+  int RaftLeader() const {
+    for (int i = 0; i < size(); ++i) {
+      auto stub = etcdserverpb::Maintenance::NewStub(
+          grpc::CreateChannel(endpoint(i), grpc::InsecureChannelCredentials()));
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+      etcdserverpb::StatusResponse status;
+      if (!stub->Status(&context, etcdserverpb::StatusRequest(), &status).ok()) continue;
+      if (status.leader() != 0 && status.leader() == status.header().member_id()) return i;
+    }
+    return -1;
+  }
   const std::string& error() const { return error_; }
 
   void Kill(int member) { members_[member].process.reset(); }

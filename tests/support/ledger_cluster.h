@@ -43,6 +43,7 @@
 #include "services/replication/etcd_client.h"
 #include "tests/support/child_process.h"
 #include "tests/support/history_checker.h"
+#include "tests/support/http_get.h"
 
 namespace lodestone::testing {
 
@@ -61,42 +62,6 @@ inline std::optional<double> MetricValue(const std::string& exposition, const st
     return std::strtod(line.c_str() + series.size() + 1, nullptr);
   }
   return std::nullopt;
-}
-
-// GET http://127.0.0.1:<port><path> with a timeout on every socket operation (a stopped process
-// accepts connections but never answers). Returns the body of a 200 answer.
-inline std::optional<std::string> HttpGetWithTimeout(int port, const std::string& path,
-                                                     std::chrono::milliseconds timeout) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return std::nullopt;
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string response;
-  const std::string request = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      ::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
-    char buffer[8192];
-    ssize_t n;
-    while (std::chrono::steady_clock::now() < deadline &&
-           (n = ::read(fd, buffer, sizeof(buffer))) > 0) {
-      response.append(buffer, static_cast<size_t>(n));
-    }
-  }
-  ::close(fd);
-  if (response.rfind("HTTP/1.", 0) != 0 || response.find(" 200 ") == std::string::npos) {
-    return std::nullopt;
-  }
-  const auto body = response.find("\r\n\r\n");
-  if (body == std::string::npos) return std::nullopt;
-  return response.substr(body + 4);
 }
 
 struct LedgerNodeOptions {
@@ -230,7 +195,7 @@ class LedgerNode {
   std::optional<std::string> Metrics(
       std::chrono::milliseconds timeout = std::chrono::milliseconds(2000)) const {
     if (!running_ || paused_) return std::nullopt;
-    return HttpGetWithTimeout(metrics_port(), "/metrics", timeout);
+    return HttpGet(metrics_port(), "/metrics", timeout);
   }
   std::optional<double> Metric(const std::string& series) const {
     auto body = Metrics();

@@ -42,20 +42,6 @@ constexpr char kFencingRejections[] = "lodestone_replication_fencing_rejections_
 constexpr char kRoleFollower[] = "lodestone_replication_role{role=\"follower\"}";
 constexpr char kRoleLeader[] = "lodestone_replication_role{role=\"leader\"}";
 
-// The etcd member the others follow (Maintenance.Status), or -1.
-int EtcdRaftLeader(const testing::EtcdCluster& etcd) {
-  for (int i = 0; i < etcd.size(); ++i) {
-    auto stub = etcdserverpb::Maintenance::NewStub(
-        grpc::CreateChannel(etcd.endpoint(i), grpc::InsecureChannelCredentials()));
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + seconds(2));
-    etcdserverpb::StatusResponse status;
-    if (!stub->Status(&context, etcdserverpb::StatusRequest(), &status).ok()) continue;
-    if (status.leader() != 0 && status.leader() == status.header().member_id()) return i;
-  }
-  return -1;
-}
-
 class LedgerFaultsTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -246,7 +232,7 @@ TEST_F(LedgerFaultsTest, LeaderPausedPastItsLeaseStepsDownAndConverges) {
 // acknowledged; it is restarted on its data and appends continue.
 TEST_F(LedgerFaultsTest, EtcdMemberKilledAppendsContinue) {
   StartLoad();
-  int member = EtcdRaftLeader(etcd_);
+  int member = etcd_.RaftLeader();
   if (member < 0) member = 0;
   etcd_.Kill(member);
   const uint64_t acked_at_kill = load_->acknowledged();

@@ -61,19 +61,6 @@ uint64_t EnvOr(const char* name, uint64_t fallback) {
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-int EtcdRaftLeader(const testing::EtcdCluster& etcd) {
-  for (int i = 0; i < etcd.size(); ++i) {
-    auto stub = etcdserverpb::Maintenance::NewStub(
-        grpc::CreateChannel(etcd.endpoint(i), grpc::InsecureChannelCredentials()));
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + seconds(2));
-    etcdserverpb::StatusResponse status;
-    if (!stub->Status(&context, etcdserverpb::StatusRequest(), &status).ok()) continue;
-    if (status.leader() != 0 && status.leader() == status.header().member_id()) return i;
-  }
-  return -1;
-}
-
 class Soak {
  public:
   Soak(uint64_t seed, int faults, int clients, int pause_ms, int window, std::string root)
@@ -284,7 +271,7 @@ class Soak {
         break;
       }
       case kEtcdKill: {
-        int member = (rng_() % 2 == 0) ? EtcdRaftLeader(etcd_) : -1;
+        int member = (rng_() % 2 == 0) ? etcd_.RaftLeader() : -1;
         if (member < 0) member = static_cast<int>(rng_() % etcd_.size());
         target = absl::StrCat("etcd member ", member);
         etcd_.Kill(member);
