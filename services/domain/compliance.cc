@@ -439,16 +439,31 @@ Finding RegionOrListedParty(const Rule& rule, const LotFacts& lot, const PartyDi
         "regions or parties merged away in a large pool: absence cannot be proven from the "
         "profile; consult the lineage"});
   }
+  // Mass whose country at some stage is untraced may have passed through a listed region.
+  std::vector<std::string> untraced;
+  for (Stage stage : AllStages()) {
+    const double unknown = CountryShare(p, stage, kUnknownCountry);
+    if (unknown <= 0) continue;
+    const std::string stage_name(StageName(stage));
+    untraced.push_back(absl::StrCat(stage_name, " ", Percent(unknown)));
+    f.evidence.push_back(
+        Evidence{stage, std::string(kUnknownCountry), unknown,
+                 absl::StrCat("share of the lot's mass whose ", stage_name,
+                              " country is untraced: it may have been in a listed region")});
+  }
   if (!hits.empty()) {
     f.outcome = Outcome::kFail;
     f.summary = absl::StrCat(lot_text, " has mass from a listed region or party (",
                              absl::StrJoin(hits, "; "), "): zero tolerance");
-  } else if (merged || !unresolved.empty()) {
+  } else if (merged || !unresolved.empty() || !untraced.empty()) {
     f.outcome = Outcome::kInsufficientData;
-    f.summary = absl::StrCat(lot_text, " shows no listed region or party, but ",
-                             merged ? "its profile merged entries into (other)"
-                                    : absl::StrCat("the parent chain of ", Join(unresolved),
-                                                   " could not be walked to its end"));
+    f.summary = absl::StrCat(
+        lot_text, " shows no listed region or party, but ",
+        merged ? std::string("its profile merged entries into (other)")
+        : !unresolved.empty()
+            ? absl::StrCat("the parent chain of ", Join(unresolved),
+                           " could not be walked to its end")
+            : absl::StrCat("part of its mass is untraced (", absl::StrJoin(untraced, "; "), ")"));
   } else {
     f.outcome = Outcome::kPass;
     f.summary = absl::StrCat(lot_text, " has no mass from ", Join(rule.regions), " or from any of ",

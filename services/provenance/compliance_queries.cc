@@ -9,6 +9,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "services/domain/codes.h"
 #include "services/domain/compliance.h"
 #include "services/domain/string_view_compat.h"
 #include "services/provenance/profile_codec.h"
@@ -256,7 +257,15 @@ ShipmentFlagger MakeShipmentFlagger() {
           countries.insert((*holder)->facts.declared_origin);
         }
         for (const auto& evidence : verdict.evidence) {
-          if (evidence.key.size() == 2) countries.insert(evidence.key);
+          // Evidence keys are countries, regions, parties or lot ids: only countries count.
+          if (d::IsCountryCode(evidence.key)) countries.insert(evidence.key);
+        }
+        // The traced customs origin of what it carries (e.g. CN for Chinese goods re-exported
+        // through a third country), so that filtering flags by country finds them.
+        for (const auto& item : (*holder)->facts.items) {
+          if (item.profile != nullptr && d::IsCountryCode(item.profile->customs_origin)) {
+            countries.insert(item.profile->customs_origin);
+          }
         }
         for (const auto& country : countries) {
           if (!country.empty()) flag.add_countries(country);

@@ -46,7 +46,9 @@ std::string BigEndian64(uint64_t value);
 uint64_t ParseBigEndian64(std::string_view bytes);
 }  // namespace keys
 
-inline constexpr uint64_t kViewFormatVersion = 2;
+// 3: shipment flags list only ISO country codes (a two-letter lot id is not a country) and
+// include the traced customs origin of the shipment's items.
+inline constexpr uint64_t kViewFormatVersion = 3;
 
 // Reads see the overlay first. Commit writes the overlay and the checkpoint in one batch.
 class ViewStore {

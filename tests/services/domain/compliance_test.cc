@@ -562,6 +562,21 @@ TEST(Uflpa, MergedPartiesCannotProveAbsence) {
   EXPECT_THAT(v.evidence, Contains(Field(&Evidence::key, std::string(kOtherKey))));
 }
 
+TEST(Uflpa, UntracedMassCannotProveAbsence) {
+  // A magnet whose iron's mining country is untraced: that mass may have come from Xinjiang.
+  const OriginProfile untraced = NdfebMagnet(kMySeparation, "");
+  const Verdict v =
+      Lot("uflpa", "uflpa-xinjiang-and-listed", untraced, Material::kNdfebMagnet, Day(2025, 3, 1));
+  EXPECT_EQ(v.outcome, Outcome::kInsufficientData) << ToString(v);
+  EXPECT_THAT(v.summary, HasSubstr("untraced"));
+  EXPECT_THAT(v.evidence, Contains(Field(&Evidence::key, std::string(kUnknownCountry))));
+  // The same magnet with traced iron passes.
+  EXPECT_EQ(Lot("uflpa", "uflpa-xinjiang-and-listed", NdfebMagnet(kMySeparation, "SE"),
+                Material::kNdfebMagnet, Day(2025, 3, 1))
+                .outcome,
+            Outcome::kPass);
+}
+
 TEST(Uflpa, CyclicParentChainCannotRuleOutAffiliation) {
   InMemoryPartyDirectory parties;
   parties.SetParent("mx-smelting", "holding-a");

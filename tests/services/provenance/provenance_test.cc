@@ -240,6 +240,49 @@ TEST_F(ProvenanceTest, RebaggedChineseOxideDeclaredThaiIsFlaggedAsTransshipment)
   ASSERT_TRUE(stub_->ListFlags(&context, request, &flags).ok());
   ASSERT_EQ(flags.flags_size(), 1);
   EXPECT_EQ(flags.flags(0).subject(), "shipment/S-us");
+
+  // Every flag of the shipment names the traced origin CN among its countries, so a filter on
+  // CN finds the Thai-declared shipment.
+  for (const auto& flag : shipment.flags()) {
+    EXPECT_THAT(flag.countries(), ::testing::Contains("CN")) << flag.rule_id();
+  }
+  v1::ListFlagsRequest by_country;
+  by_country.set_country("CN");
+  by_country.set_min_position(LogSize());
+  v1::ListFlagsResponse cn_flags;
+  grpc::ClientContext cn_context;
+  ASSERT_TRUE(stub_->ListFlags(&cn_context, by_country, &cn_flags).ok());
+  int of_s_us = 0;
+  for (const auto& flag : cn_flags.flags()) of_s_us += flag.subject() == "shipment/S-us";
+  EXPECT_EQ(of_s_us, shipment.flags_size());
+}
+
+// The same oxide shipped on to the US in December 2024, under China's ban on antimony exports to
+// the US (re-export through a third country included): the ban flag names CN among its
+// countries, though the shipment leaves Thailand declared Thai.
+TEST_F(ProvenanceTest, ABanFlagOnAReExportNamesTheTracedOrigin) {
+  Facility("cn-mine", "CN", v1::FACILITY_KIND_MINE);
+  Facility("th-warehouse", "TH", v1::FACILITY_KIND_WAREHOUSE);
+  Facility("us-port", "US", v1::FACILITY_KIND_PORT);
+  Append({lg::LotExtracted("e-ox", "ox", "cn-mine", v1::MATERIAL_ANTIMONY_OXIDE, "282580",
+                           6 * kTonne)});
+  Ship("S-th", "ox", 6 * kTonne, "cn-mine", "th-warehouse", "CN", "282580");
+  v1::Event dispatched = lg::ShipmentDispatched("e-d-S-us", "S-us", {{"ox", 6 * kTonne}},
+                                                "th-warehouse", "us-port", "TH", "282580");
+  dispatched.mutable_event_time()->set_seconds(1734220800);  // 2024-12-15
+  Append({dispatched, lg::ShipmentArrived("e-a-S-us", "S-us", "us-port")});
+
+  const v1::Shipment shipment = GetShipment("S-us");
+  const v1::Flag* ban = nullptr;
+  for (const auto& flag : shipment.flags()) {
+    if (flag.rule_id() == "cn-ban-us-ga-ge-sb") ban = &flag;
+  }
+  ASSERT_NE(ban, nullptr) << shipment.DebugString();
+  EXPECT_THAT(ban->countries(), ::testing::Contains("CN"));
+  EXPECT_THAT(ban->countries(), ::testing::Contains("TH"));
+  EXPECT_THAT(ban->countries(), ::testing::Contains("US"));
+  // The lot's id "ox" is evidence too; it is not taken for a country.
+  EXPECT_THAT(ban->countries(), ::testing::Not(::testing::Contains("ox")));
 }
 
 // Bolivian and Chinese ore smelted to oxide in Mexico: origin MX, no transshipment flag.
