@@ -472,6 +472,41 @@ TEST_F(ReplicatedNodeTest, FollowersLeaveAWatchOnASilentEtcdMember) {
   for (const auto& node : nodes_) EXPECT_EQ(EventIds(*node), acked);
 }
 
+TEST_F(ReplicatedNodeTest, WithoutAnEtcdQuorumAppendsAreRefusedAndReadsContinue) {
+  int leader = -1;
+  std::vector<std::string> acked;
+  ASSERT_NO_FATAL_FAILURE(StartHistory(5, leader, acked));
+  const uint64_t size = nodes_[leader]->head().size;
+  cluster_.Kill(1);
+  cluster_.Kill(2);
+  auto refused = nodes_[leader]->ledger->AppendAndWait(Lot(100));
+  EXPECT_TRUE(absl::IsUnavailable(refused.status())) << refused.status();
+  for (const auto& node : nodes_) {  // every node still serves its log
+    EXPECT_EQ(node->head().size, size);
+    EXPECT_EQ(EventIds(*node), acked);
+  }
+  ASSERT_TRUE(cluster_.Restart(1)) << cluster_.error();
+  ASSERT_TRUE(cluster_.Restart(2)) << cluster_.error();
+  // The refused append's outcome was unknown to its client (etcd may still commit a proposal
+  // it had taken): retrying it with the same event id settles it, exactly once.
+  for (int i = 100; i < 104; ++i) {
+    ASSERT_TRUE(WaitUntil(
+        [&] {
+          for (const auto& node : nodes_) {
+            if (node->node->role() == NodeRole::kLeader &&
+                node->ledger->AppendAndWait(Lot(i)).ok()) {
+              return true;
+            }
+          }
+          return false;
+        },
+        std::chrono::seconds(60)));
+    acked.push_back(absl::StrCat("e", i));
+  }
+  ASSERT_TRUE(Converged(acked.size()));
+  for (const auto& node : nodes_) EXPECT_EQ(EventIds(*node), acked);
+}
+
 // Small windows, frequent housekeeping, chunks of 7 records (several consistency proofs).
 class ReplicatedNodeWindowTest : public ReplicatedNodeTest {
  protected:
