@@ -233,6 +233,18 @@ absl::Status ReplicatedNode::Replicate(ReplicatedBatch& batch) {
       key = *leader_key_;
       sequence = applied_sequence_ + 1;
     }
+    // The previous batch was this node's own: the log must have grown by it. If it did not,
+    // the local write failed after etcd committed (the log must be reopened); committing more
+    // would put batches at wrong positions into the shared history.
+    if (sequence != 0 && own_sequence_ == applied_sequence_ &&
+        batch.first_position() != own_write_end_) {
+      status_ = absl::DataLossError(absl::StrCat(
+          "the local write of batch ", own_sequence_, " failed (log size ", batch.first_position(),
+          ", expected ", own_write_end_, "): restart the node"));
+      role_ = NodeRole::kFollower;
+      cv_.notify_all();
+      return status_;
+    }
   }
   if (sequence == 0) {
     return absl::UnavailableError("not the leader; the leader is " + leader_address());
@@ -288,6 +300,7 @@ absl::Status ReplicatedNode::Replicate(ReplicatedBatch& batch) {
   {
     std::lock_guard lock(mu_);
     applied_sequence_ = sequence;
+    own_sequence_ = sequence;
     committed_sequence_ = std::max(committed_sequence_, sequence);
   }
   settle(true, batch.first_position() + batch.records_size());

@@ -184,6 +184,7 @@ class ReplicatedNode {
   // Applies wait for both (WaitForOwnCommit), so a node that steps down mid-commit never reads
   // a log size its own group is about to change.
   bool commit_in_flight_ = false;
+  int64_t own_sequence_ = 0;  // the last batch this node committed as leader
   uint64_t own_write_end_ = 0;
   int64_t committed_sequence_ = 0;
   int64_t window_first_ = 1;
