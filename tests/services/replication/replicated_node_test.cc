@@ -507,6 +507,47 @@ TEST_F(ReplicatedNodeTest, WithoutAnEtcdQuorumAppendsAreRefusedAndReadsContinue)
   for (const auto& node : nodes_) EXPECT_EQ(EventIds(*node), acked);
 }
 
+// A leader whose local write failed after etcd committed its batch (simulated: the batch goes
+// to etcd through Replicate, never into the leader's log) must not commit the next batch at the
+// same positions.
+TEST_F(ReplicatedNodeTest, ALeaderWhoseOwnBatchDidNotLandStopsCommitting) {
+  int leader = -1;
+  std::vector<std::string> acked;
+  ASSERT_NO_FATAL_FAILURE(StartHistory(3, leader, acked));
+  auto make_batch = [&](int i) {
+    const ledger::AppendBatch lot = Lot(i);
+    v1::internal::ReplicatedBatch batch;
+    batch.set_first_position(nodes_[leader]->head().size);
+    batch.set_commit_time_micros(absl::ToUnixMicros(absl::Now()));
+    auto* record = batch.add_records();
+    record->set_event_id(lot.events[0].event_id);
+    record->set_subject(lot.events[0].subject);
+    record->set_payload(rpc::CanonicalEventBytes(lot.events[0]));
+    return batch;
+  };
+  v1::internal::ReplicatedBatch lost = make_batch(50);
+  ASSERT_TRUE(nodes_[leader]->node->Replicate(lost).ok());
+  auto client = Client(cluster_);
+  ASSERT_NE(client, nullptr);
+  const std::string committed = client->Get("/lodestone/test/sequence")->value;
+  v1::internal::ReplicatedBatch next = make_batch(51);  // at the same first position
+  const absl::Status refused = nodes_[leader]->node->Replicate(next);
+  EXPECT_TRUE(absl::IsDataLoss(refused)) << refused;
+  EXPECT_EQ(client->Get("/lodestone/test/sequence")->value, committed);  // nothing more in etcd
+  EXPECT_TRUE(absl::IsDataLoss(nodes_[leader]->node->status()));
+  // Another node leads and has the lost batch (it applied it from etcd).
+  int next_leader = -1;
+  ASSERT_TRUE(WaitUntil([&] {
+    for (int i = 0; i < 3; ++i) {
+      if (i != leader && nodes_[i]->node->role() == NodeRole::kLeader) next_leader = i;
+    }
+    return next_leader >= 0;
+  }));
+  EXPECT_EQ(nodes_[leader]->node->role() == NodeRole::kLeader, false);
+  acked.push_back("e50");
+  EXPECT_EQ(EventIds(*nodes_[next_leader]), acked);
+}
+
 // Small windows, frequent housekeeping, chunks of 7 records (several consistency proofs).
 class ReplicatedNodeWindowTest : public ReplicatedNodeTest {
  protected:
