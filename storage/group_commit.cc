@@ -104,7 +104,10 @@ void GroupCommitter::Run() {
     absl::Duration commit_duration;
     if (accepted > 0) {
       const absl::Time start = absl::Now();
-      const absl::Time commit_time = fixed_time.value_or(options_.clock());
+      // Commit times never go back in position order, even if the clock does (a stepped clock,
+      // or a new leader whose clock is behind the previous one's).
+      const absl::Time commit_time =
+          fixed_time.value_or(std::max(options_.clock(), log_.GetHead().time));
       // A group stamped by its submitter (a follower applying its leader's batch) has been
       // replicated already.
       if (options_.before_commit && records > 0 && !fixed_time.has_value()) {

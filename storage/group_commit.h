@@ -26,7 +26,8 @@ struct GroupCommitOptions {
   // Staged bytes (Txn::staged_bytes) after which a group takes no further request; a group is
   // at most this plus its last request.
   size_t max_group_bytes = SIZE_MAX;
-  std::function<absl::Time()> clock = absl::Now;  // stamps commit times
+  // Stamps commit times; a group is stamped no earlier than the log's last commit time.
+  std::function<absl::Time()> clock = absl::Now;
   // Called with each group's staged Txn and its commit time before the group is written, e.g.
   // to replicate it; it may stage state writes (PutState) that commit with the group, but no
   // records. A non-OK status fails every accepted request of the group with that status and

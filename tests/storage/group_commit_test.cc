@@ -396,5 +396,28 @@ TEST_F(GroupCommitTest, ClockStampsEveryRecordOfTheGroup) {
   EXPECT_EQ(log_->GetHead().time, fixed);
 }
 
+TEST_F(GroupCommitTest, CommitTimesNeverGoBackWhenTheClockDoes) {
+  GroupCommitOptions options;
+  const absl::Time later = absl::FromUnixMicros(1'750'000'000'000'000);
+  absl::Time now = later;
+  options.clock = [&now] { return now; };
+  GroupCommitter committer(*log_, options);
+  auto commit = [&](std::vector<std::string> ids) {
+    absl::Notification done;
+    ASSERT_TRUE(
+        committer.Submit(AppendIds(std::move(ids)), [&](absl::Status) { done.Notify(); }).ok());
+    done.WaitForNotification();
+  };
+  commit({"a"});
+  now = later - absl::Hours(1);  // the clock steps back
+  commit({"b"});
+  now = later + absl::Seconds(1);
+  commit({"c"});
+  committer.Stop();
+  EXPECT_EQ(log_->ReadRecord(0)->commit_time, later);
+  EXPECT_EQ(log_->ReadRecord(1)->commit_time, later);  // not an hour earlier
+  EXPECT_EQ(log_->ReadRecord(2)->commit_time, later + absl::Seconds(1));
+}
+
 }  // namespace
 }  // namespace lodestone::storage
