@@ -6,8 +6,6 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "grpcpp/client_context.h"
 #include "services/rpc/event_codec.h"
 #include "services/rpc/grpc_status.h"
@@ -26,17 +24,6 @@ bool FromBytes(const std::string& bytes, Hash& out) {
   if (bytes.size() != out.size()) return false;
   std::copy(bytes.begin(), bytes.end(), out.begin());
   return true;
-}
-
-// The payload the leader stored: the deterministic serialization of the event.
-std::string DeterministicBytes(const v1::Event& event) {
-  std::string out;
-  google::protobuf::io::StringOutputStream stream(&out);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.SetSerializationDeterministic(true);
-  event.SerializeToCodedStream(&coded);
-  coded.Trim();
-  return out;
 }
 
 void SetDeadline(grpc::ClientContext& context, absl::Duration timeout) {
@@ -126,7 +113,7 @@ absl::Status CatchUpFromPeer(ledger::Ledger& ledger, v1::LedgerService::StubInte
       }
       auto time = rpc::TimeFromProto(e.commit_time());
       if (!time.ok()) return absl::DataLossError("peer sent a bad commit time");
-      payloads.push_back(DeterministicBytes(e.event()));
+      payloads.push_back(rpc::DeterministicEventBytes(e.event()));
       const std::string leaf = storage::format::EncodeLeafData(
           e.position(), absl::ToUnixMicros(*time), e.stream_version(), e.event().event_id(),
           e.event().subject(), payloads.back());

@@ -332,9 +332,7 @@ void EventToProto(const domain::Event& event, v1::Event* proto) {
       event.payload);
 }
 
-std::string CanonicalEventBytes(const domain::Event& event) {
-  v1::Event proto;
-  EventToProto(event, &proto);
+std::string DeterministicEventBytes(const v1::Event& proto) {
   std::string out;
   {
     google::protobuf::io::StringOutputStream stream(&out);
@@ -343,6 +341,12 @@ std::string CanonicalEventBytes(const domain::Event& event) {
     proto.SerializeToCodedStream(&coded);
   }
   return out;
+}
+
+std::string CanonicalEventBytes(const domain::Event& event) {
+  v1::Event proto;
+  EventToProto(event, &proto);
+  return DeterministicEventBytes(proto);
 }
 
 }  // namespace lodestone::rpc

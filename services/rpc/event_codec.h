@@ -21,6 +21,9 @@ void EventToProto(const domain::Event& event, v1::Event* proto);
 // The canonical bytes of an event: EventToProto then deterministic serialization. Unknown fields
 // of the incoming message are dropped by the round trip through the domain event.
 std::string CanonicalEventBytes(const domain::Event& event);
+// The deterministic serialization of a wire event as it is (what the log stores as payload for
+// an event it read back: a peer's records are checked against their leaf hashes with it).
+std::string DeterministicEventBytes(const v1::Event& proto);
 
 absl::StatusOr<absl::Time> TimeFromProto(const google::protobuf::Timestamp& ts);
 void TimeToProto(absl::Time time, google::protobuf::Timestamp* ts);

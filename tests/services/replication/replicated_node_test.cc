@@ -239,6 +239,22 @@ class ReplicatedNodeTest : public ::testing::Test {
     ASSERT_TRUE(Converged(acked.size()));
   }
 
+  // Appends through whichever node leads, retrying (with the same event ids: a retry of an
+  // append that did commit returns its original positions) until it succeeds or `timeout`.
+  bool AppendThroughTheLeader(const ledger::AppendBatch& batch, std::chrono::seconds timeout) {
+    return WaitUntil(
+        [&] {
+          for (const auto& node : nodes_) {
+            if (node->node->role() == NodeRole::kLeader &&
+                node->ledger->AppendAndWait(batch).ok()) {
+              return true;
+            }
+          }
+          return false;
+        },
+        timeout);
+  }
+
   void AppendSetup(int leader, std::vector<std::string>& acked) {
     ledger::AppendBatch setup = Batch(lg::MineSetup("m", "AU"));
     for (const auto& e : setup.events) acked.push_back(e.event_id);
@@ -449,19 +465,8 @@ TEST_F(ReplicatedNodeTest, FollowersLeaveAWatchOnASilentEtcdMember) {
   // neither answers nor closes its streams.
   cluster_.Pause(0);
   for (int i = 5; i < 15; ++i) {
-    // Whoever leads (the lease may move while etcd fails over) takes the append; a retry of
-    // an append that did commit returns its original position.
-    ASSERT_TRUE(WaitUntil(
-        [&] {
-          for (const auto& node : nodes_) {
-            if (node->node->role() == NodeRole::kLeader &&
-                node->ledger->AppendAndWait(Lot(i)).ok()) {
-              return true;
-            }
-          }
-          return false;
-        },
-        std::chrono::seconds(20)));
+    // Whoever leads takes it: the lease may move while etcd fails over.
+    ASSERT_TRUE(AppendThroughTheLeader(Lot(i), std::chrono::seconds(20)));
     acked.push_back(absl::StrCat("e", i));
   }
   // Well before gRPC keepalive would abandon the stalled streams (about 15 s): the watchdog
@@ -490,17 +495,7 @@ TEST_F(ReplicatedNodeTest, WithoutAnEtcdQuorumAppendsAreRefusedAndReadsContinue)
   // The refused append's outcome was unknown to its client (etcd may still commit a proposal
   // it had taken): retrying it with the same event id settles it, exactly once.
   for (int i = 100; i < 104; ++i) {
-    ASSERT_TRUE(WaitUntil(
-        [&] {
-          for (const auto& node : nodes_) {
-            if (node->node->role() == NodeRole::kLeader &&
-                node->ledger->AppendAndWait(Lot(i)).ok()) {
-              return true;
-            }
-          }
-          return false;
-        },
-        std::chrono::seconds(60)));
+    ASSERT_TRUE(AppendThroughTheLeader(Lot(i), std::chrono::seconds(60)));
     acked.push_back(absl::StrCat("e", i));
   }
   ASSERT_TRUE(Converged(acked.size()));
