@@ -76,17 +76,29 @@ void GroupCommitter::Run() {
     std::unique_ptr<Txn> txn = log_.BeginTxn();
     size_t accepted = 0;
     std::optional<absl::Time> fixed_time;  // a request stamped by its submitter commits alone
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      fixed_time = queue_.front().commit_time;
+    }
+    // The group's commit time is fixed before anything is staged, so that requests can judge
+    // their events against it. Commit times never go back in position order, even if the clock
+    // does (a stepped clock, or a new leader whose clock is behind the previous one's). Whole
+    // microseconds: what the log stores.
+    const absl::Time commit_time = absl::FromUnixMicros(
+        absl::ToUnixMicros(fixed_time.value_or(std::max(options_.clock(), log_.GetHead().time))));
+    txn->set_commit_time(commit_time);
+    bool alone = false;  // a fixed-time request has been taken: the group is closed
     while (group.size() < max_requests && txn->staged_records() < max_records &&
-           txn->staged_bytes() < options_.max_group_bytes && !fixed_time) {
+           txn->staged_bytes() < options_.max_group_bytes && !alone) {
       Request request;
       {
         std::lock_guard<std::mutex> lock(mu_);
         if (queue_.empty()) break;
-        if (queue_.front().commit_time.has_value() && !group.empty()) break;
+        if (queue_.front().commit_time.has_value() != fixed_time.has_value()) break;
         request = std::move(queue_.front());
         queue_.pop_front();
       }
-      fixed_time = request.commit_time;
+      alone = request.commit_time.has_value();
       txn->SetSavePoint();
       absl::Status status = request.stage(*txn);
       if (status.ok()) {
@@ -104,10 +116,6 @@ void GroupCommitter::Run() {
     absl::Duration commit_duration;
     if (accepted > 0) {
       const absl::Time start = absl::Now();
-      // Commit times never go back in position order, even if the clock does (a stepped clock,
-      // or a new leader whose clock is behind the previous one's).
-      const absl::Time commit_time =
-          fixed_time.value_or(std::max(options_.clock(), log_.GetHead().time));
       // A group stamped by its submitter (a follower applying its leader's batch) has been
       // replicated already.
       if (options_.before_commit && records > 0 && !fixed_time.has_value()) {

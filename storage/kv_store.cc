@@ -47,6 +47,9 @@ class KvStoreImpl final : public KvStore {
     table.format_version = 5;
     table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
     db_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    if (absl::Status created = CreateDirectories(nullptr, options_.path); !created.ok()) {
+      return created;
+    }
     rocksdb::DB* raw = nullptr;
     absl::Status status = FromRocks(rocksdb::DB::Open(db_options, options_.path, &raw),
                                     absl::StrCat("open ", options_.path));

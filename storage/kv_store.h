@@ -19,7 +19,7 @@
 namespace lodestone::storage {
 
 struct KvOptions {
-  std::string path;                              // created if missing
+  std::string path;  // created with its missing parents (FAILED_PRECONDITION if it cannot be)
   size_t block_cache_bytes = size_t{64} << 20;   // LRU block cache
   size_t write_buffer_bytes = size_t{64} << 20;  // cap on all memtables
   bool sync = true;  // fsync each Write; views can be rebuilt, but a checkpoint must not run ahead

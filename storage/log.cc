@@ -437,6 +437,7 @@ absl::Status LogImpl::OpenDatabase() {
   db_options.max_background_jobs = 2;
   db_options.max_open_files = 1024;
 
+  LODESTONE_RETURN_IF_ERROR(CreateDirectories(env_, options_.path));
   std::vector<std::string> existing;
   if (!rocksdb::DB::ListColumnFamilies(db_options, options_.path, &existing).ok()) {
     existing = {rocksdb::kDefaultColumnFamilyName};  // a new database

@@ -24,7 +24,8 @@ namespace lodestone::storage {
 using Hash = std::array<uint8_t, 32>;  // SHA-256
 
 struct LogOptions {
-  std::string path;                              // RocksDB directory; created if missing
+  std::string
+      path;  // RocksDB directory; created with its missing parents (FAILED_PRECONDITION if not)
   size_t block_cache_bytes = size_t{64} << 20;   // shared LRU block cache
   size_t write_buffer_bytes = size_t{64} << 20;  // cap on all memtables (WriteBufferManager)
   bool sync = true;  // fsync the WAL before Commit returns; false only for tests and benchmarks
@@ -96,6 +97,14 @@ class Txn {
   virtual uint64_t base_position() const = 0;
   // The staged records, in position order (what a replicated commit ships to followers).
   virtual std::vector<RecordInput> StagedRecords() const = 0;
+
+  // The time the group will be committed at, when the committer fixed it before staging
+  // (GroupCommitter does: requests may judge their events against it); InfiniteFuture if not.
+  absl::Time commit_time() const { return commit_time_; }
+  void set_commit_time(absl::Time time) { commit_time_ = time; }
+
+ private:
+  absl::Time commit_time_ = absl::InfiniteFuture();
 };
 
 class Log {

@@ -9,6 +9,31 @@
 
 namespace lodestone::storage {
 
+absl::Status CreateDirectories(rocksdb::Env* env, std::string_view path) {
+  if (env == nullptr) env = rocksdb::Env::Default();
+  if (path.empty()) return absl::InvalidArgumentError("the data directory path is empty");
+  // Every prefix that ends before a '/', then the whole path.
+  for (size_t end = path.find('/', 1);; end = path.find('/', end + 1)) {
+    const std::string prefix(path.substr(0, end));
+    if (!prefix.empty() && prefix != "." && prefix != "..") {
+      const rocksdb::Status status = env->CreateDirIfMissing(prefix);
+      if (!status.ok() || !env->FileExists(prefix).ok()) {
+        return absl::FailedPreconditionError(absl::StrCat("cannot create data directory '",
+                                                          std::string(path), "': '", prefix,
+                                                          "': ", status.ToString()));
+      }
+      bool is_dir = false;
+      if (env->IsDirectory(prefix, &is_dir).ok() && !is_dir) {
+        return absl::FailedPreconditionError(absl::StrCat("cannot create data directory '",
+                                                          std::string(path), "': '", prefix,
+                                                          "' is not a directory"));
+      }
+    }
+    if (end == std::string_view::npos) break;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status FromRocks(const rocksdb::Status& status, absl::string_view context) {
   if (status.ok()) return absl::OkStatus();
   const std::string message = absl::StrCat(context, ": ", status.ToString());

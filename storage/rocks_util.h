@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "rocksdb/cache.h"
+#include "rocksdb/env.h"
 #include "rocksdb/options.h"
 #include "rocksdb/slice.h"
 #include "rocksdb/status.h"
@@ -25,6 +26,10 @@ inline rocksdb::Slice AsSlice(std::string_view bytes) {
 inline std::string_view AsView(const rocksdb::Slice& slice) {
   return std::string_view(slice.data(), slice.size());
 }
+
+// Creates `path` and its missing parents through `env` (nullptr: the default). FAILED_PRECONDITION
+// naming the path and the reason when one cannot be created (a file in the way, no permission).
+absl::Status CreateDirectories(rocksdb::Env* env, std::string_view path);
 
 struct Compression {
   rocksdb::CompressionType regular = rocksdb::kNoCompression;

@@ -563,6 +563,10 @@ Finding Transshipment(const ShipmentFacts& s) {
   const std::string what = ShipmentText(s);
   const std::string& declared = s.declared_origin;
   if (declared.empty()) return NotApplicable(absl::StrCat(what, " declares no origin"));
+  // Origin is declared to customs when goods cross a border; a domestic move declares nothing.
+  if (!s.from_country.empty() && s.from_country == s.to_country) {
+    return NotApplicable(absl::StrCat(what, " does not leave ", s.from_country));
+  }
   const Grams total = ShipmentMass(s);
   if (total <= 0) return NotApplicable(absl::StrCat(what, " has no items"));
   // Customs origin ("" untraced) -> grams and lots.
@@ -770,6 +774,12 @@ Finding ExportBan(const Rule& rule, const ShipmentFacts& s) {
   if (!ContainsCountry(rule.destination_countries, s.to_country)) {
     return NotApplicable(
         absl::StrCat(what, " is not bound for ", Join(rule.destination_countries)));
+  }
+  // A move within the destinations (a domestic one included) exports nothing: the goods were
+  // judged when they entered.
+  if (ContainsCountry(rule.destination_countries, s.from_country)) {
+    return NotApplicable(absl::StrCat(what, " does not leave a country: it moves within ",
+                                      Join(rule.destination_countries)));
   }
   const bool direct = ContainsCountry(rule.covered_countries, s.from_country);
   if (!direct && !rule.reexport) {

@@ -52,14 +52,17 @@ enum class RuleKind : int {
   // are reported in the evidence but never fail. Applies to `materials`. (EU CRMA.)
   kStageConcentration = 4,
   // Shipment. Fails when the declared origin differs from the items' traced customs origin, or
-  // names a country where the goods were only stored or transited. No parameters.
+  // names a country where the goods were only stored or transited. Not applicable to a move
+  // within one country (no border, no customs declaration). No parameters.
   kTransshipment = 5,
   // Shipment. Items of `materials` leaving one of `covered_countries` (for a country not in it)
   // need a valid licence of that country that covers them, with quantity left. (China.)
   kExportLicence = 6,
   // Shipment. Items of `materials` bound for one of `destination_countries` fail, licence or
   // not, when they leave one of `covered_countries`, or (with `reexport`) when their customs
-  // origin is one of `covered_countries`. (China's December 2024 Ga/Ge/Sb ban on the US.)
+  // origin is one of `covered_countries`. Not applicable to a move that starts in one of
+  // `destination_countries` (a domestic move exports nothing). (China's December 2024 Ga/Ge/Sb
+  // ban on the US.)
   kExportBan = 7,
 };
 inline constexpr int kRuleKindMax = 7;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/escaping.h"
@@ -530,6 +531,10 @@ class Applier {
   // the consumed mass to carry over (0 for a new lot).
   absl::StatusOr<Grams> DeclarableLot(const Field& id_field, const Field& mass_field,
                                       std::string_view lot_id, Grams mass_g);
+  // Rejects re-declaring `lot_id` (a retracted lot that lots were made from) as an output of a
+  // transformation of `inputs` when it is an ancestor of one of them: the lineage would loop.
+  absl::Status CheckNotAncestor(const Field& field, std::string_view lot_id,
+                                const std::vector<LotInput>& inputs);
   // Rejects a parent chain that would lead back to `party_id` or is too deep.
   absl::Status CheckAffiliateChain(const Field& field, std::string_view party_id,
                                    std::string_view parent_party_id);
@@ -649,6 +654,48 @@ absl::StatusOr<Grams> Applier::DeclarableLot(const Field& id_field, const Field&
                      " g were already consumed; it must be at least ", consumed_g));
   }
   return consumed_g;
+}
+
+absl::Status Applier::CheckNotAncestor(const Field& field, std::string_view lot_id,
+                                       const std::vector<LotInput>& inputs) {
+  // Walks up from the inputs through the transformations that made them. A lot whose creation
+  // was retracted, or that was extracted or registered, has no parents.
+  std::vector<std::string> frontier;
+  absl::flat_hash_set<std::string> seen;
+  for (const LotInput& in : inputs) {
+    if (seen.insert(in.lot_id).second) frontier.push_back(in.lot_id);
+  }
+  while (!frontier.empty()) {
+    const std::string current = std::move(frontier.back());
+    frontier.pop_back();
+    if (current == lot_id) {
+      return r_.Fail(Rejection::kLineageCycle, field,
+                     absl::StrCat("re-declares retracted lot ", Quote(lot_id),
+                                  " from inputs made from it: the lineage would loop"));
+    }
+    LODESTONE_ASSIGN_OR_RETURN(std::optional<LotState> lot, store_.GetLot(current));
+    if (!lot.has_value() || lot->status == LotStatus::kRetracted) continue;
+    LODESTONE_ASSIGN_OR_RETURN(std::optional<Event> made_by,
+                               store_.FindEvent(lot->created_by_event_id));
+    if (!made_by.has_value()) {
+      return r_.Internal(absl::StrCat("lot ", Quote(current), " was created by unknown event ",
+                                      Quote(lot->created_by_event_id)));
+    }
+    const auto* t = std::get_if<LotTransformed>(&made_by->payload);
+    if (t == nullptr) continue;
+    for (const LotInput& in : t->inputs) {
+      if (!seen.insert(in.lot_id).second) continue;
+      if (seen.size() > kMaxLineageCheckLots) {
+        return r_.Fail(
+            Rejection::kLineageCycle, field,
+            absl::StrCat("re-declares retracted lot ", Quote(lot_id),
+                         ", and the ancestry of the inputs exceeds ", kMaxLineageCheckLots,
+                         " lots, so the lineage cannot be shown not to loop"));
+      }
+      frontier.push_back(in.lot_id);
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Applier::CheckAffiliateChain(const Field& field, std::string_view party_id,
@@ -792,6 +839,11 @@ absl::Status Applier::Apply(const LotTransformed& t) {
     LODESTONE_ASSIGN_OR_RETURN(
         Grams consumed_g, DeclarableLot(Field(kOutputs, i, "lot_id"), Field(kOutputs, i, "mass_g"),
                                         t.outputs[i].lot_id, t.outputs[i].mass_g));
+    // Only a retracted lot that was consumed has descendants that the inputs could be.
+    if (consumed_g > 0) {
+      LODESTONE_RETURN_IF_ERROR(
+          CheckNotAncestor(Field(kOutputs, i, "lot_id"), t.outputs[i].lot_id, t.inputs));
+    }
     consumed.push_back(consumed_g);
   }
 
@@ -1166,6 +1218,44 @@ std::optional<SubjectRef> ParseSubject(std::string_view subject) {
   }
   if (!IsWellFormedId(ref.id)) return std::nullopt;
   return ref;
+}
+
+absl::Time EarliestAcceptedTime() { return absl::FromUnixSeconds(-2208988800); }
+
+absl::Time LatestAcceptedTime() {
+  return absl::FromUnixSeconds(253402300799) + absl::Nanoseconds(999999999);
+}
+
+absl::Status CheckEventTimes(const Event& event, absl::Time commit_time,
+                             absl::Duration max_future_skew) {
+  const Rejector r(event);
+  auto in_range = [&](std::string_view field, absl::Time time) -> absl::Status {
+    if (time < EarliestAcceptedTime() || time > LatestAcceptedTime()) {
+      return r.Fail(
+          Rejection::kMalformed, Field(field),
+          absl::StrCat(TimeText(time), " is outside the accepted range ",
+                       TimeText(EarliestAcceptedTime()), " .. ", TimeText(LatestAcceptedTime())));
+    }
+    return absl::OkStatus();
+  };
+  LODESTONE_RETURN_IF_ERROR(in_range("event_time", event.event_time));
+  if (event.event_time > commit_time + max_future_skew) {
+    return r.Fail(
+        Rejection::kMalformed, Field("event_time"),
+        absl::StrCat(TimeText(event.event_time), " is later than the ledger's commit time ",
+                     TimeText(commit_time), " plus the allowed skew of ",
+                     absl::FormatDuration(max_future_skew)));
+  }
+  if (const auto* licence = std::get_if<ExportLicenceGranted>(&event.payload)) {
+    if (licence->valid_from != absl::InfinitePast()) {
+      LODESTONE_RETURN_IF_ERROR(in_range("export_licence_granted.valid_from", licence->valid_from));
+    }
+    if (licence->valid_until != absl::InfiniteFuture()) {
+      LODESTONE_RETURN_IF_ERROR(
+          in_range("export_licence_granted.valid_until", licence->valid_until));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ValidateEvent(const Event& event) {

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "services/domain/event.h"
 #include "services/domain/state_store.h"
 
@@ -23,6 +24,9 @@ inline constexpr size_t kMaxLicenceCodes = 100;
 inline constexpr Grams kMaxMassG = int64_t{1} << 52;   // ~4.5 billion tonnes; keeps sums exact
 inline constexpr size_t kMaxCorrectiveEventIds = 100;  // per EventRetracted
 inline constexpr size_t kMaxAffiliateDepth = 64;       // parent-party chain walked on registration
+// Ancestors walked when a retracted lot that was consumed is re-declared as a transformation
+// output (to refuse a lineage loop); a larger ancestry is refused (kLineageCycle).
+inline constexpr size_t kMaxLineageCheckLots = 100000;
 
 // The entity kinds a subject may name.
 inline constexpr std::string_view kSubjectKinds[] = {"party", "facility", "lot", "shipment",
@@ -46,6 +50,22 @@ std::optional<SubjectRef> ParseSubject(std::string_view subject);
 // entity the event concerns, outputs not heavier than inputs. Messages name the event id and
 // the field, e.g. "event 'e-7': inputs[1].mass_g must be > 0".
 absl::Status ValidateEvent(const Event& event);
+
+// The times the ledger accepts: event times and licence validity bounds from 1900-01-01T00:00:00Z
+// (no real shipment or licence is older) to 9999-12-31T23:59:59.999999999Z (the end of what
+// RFC 3339 and protobuf's Timestamp represent), and no event time later than the commit time
+// plus a skew. Times are stored exactly as sent; anything outside is refused, never clamped.
+absl::Time EarliestAcceptedTime();  // 1900-01-01T00:00:00Z
+absl::Time LatestAcceptedTime();    // 9999-12-31T23:59:59.999999999Z
+inline constexpr absl::Duration kDefaultMaxFutureSkew = absl::Minutes(5);
+
+// Admission checks judged once, by the ledger that commits `event`, against that commit's time:
+// the accepted time range above, and `event_time <= commit_time + max_future_skew` (a client's
+// event time is a claim; the ledger's commit time is the trusted clock). kMalformed
+// (INVALID_ARGUMENT) otherwise. Replicas applying a committed batch do not judge it again: the
+// commit was the judgement.
+absl::Status CheckEventTimes(const Event& event, absl::Time commit_time,
+                             absl::Duration max_future_skew);
 
 // Checks `event` against the write model and applies its effects to `store`. Calls
 // ValidateEvent first. On error, `store` may hold some of this event's writes: the caller rolls

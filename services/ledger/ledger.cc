@@ -130,7 +130,7 @@ absl::Status CheckExpectedVersions(storage::Txn& txn, const AppendBatch& batch) 
   return absl::OkStatus();
 }
 
-absl::Status Stage(storage::Txn& txn, PendingBatch& pending) {
+absl::Status Stage(storage::Txn& txn, PendingBatch& pending, absl::Duration max_future_skew) {
   auto duplicate = CheckDuplicates(txn, pending);
   if (!duplicate.ok()) return duplicate.status();
   if (*duplicate) return absl::OkStatus();
@@ -140,6 +140,10 @@ absl::Status Stage(storage::Txn& txn, PendingBatch& pending) {
   pending.outcome.results.reserve(events.size());
   for (size_t i = 0; i < events.size(); ++i) {
     const domain::Event& event = events[i];
+    if (auto status = domain::CheckEventTimes(event, txn.commit_time(), max_future_skew);
+        !status.ok()) {
+      return WithEventContext(status, i);
+    }
     if (auto status = domain::ApplyEvent(event, store); !status.ok()) {
       return WithEventContext(status, i);
     }
@@ -282,7 +286,9 @@ void Ledger::Append(AppendBatch batch, DoneFn done) {
     }
   }
   pending->batch = std::move(batch);
-  auto stage = [pending](storage::Txn& txn) { return Stage(txn, *pending); };
+  auto stage = [pending, skew = options_.max_future_skew](storage::Txn& txn) {
+    return Stage(txn, *pending, skew);
+  };
   auto on_done = [this, pending, done, batch_events](absl::Status status) {
     if (!status.ok()) {
       if (observer_ != nullptr) observer_->OnAppendDone(status, nullptr, batch_events);

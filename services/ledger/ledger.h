@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "lodestone/v1/state.pb.h"
 #include "services/domain/event.h"
+#include "services/domain/rules.h"
 #include "storage/group_commit.h"
 #include "storage/log.h"
 
@@ -29,6 +30,9 @@ struct LedgerOptions {
   // batch's `sequence`, which is then recorded (ReplicationSequence) in the same write as the
   // group. Unset: local only.
   std::function<absl::Status(v1::internal::ReplicatedBatch&)> replicate;
+  // An event_time later than the commit time plus this is INVALID_ARGUMENT (domain
+  // CheckEventTimes). Judged by the committing node only: followers apply what it committed.
+  absl::Duration max_future_skew = domain::kDefaultMaxFutureSkew;
   size_t max_batch_events = 10000;  // more: INVALID_ARGUMENT (batch_too_large)
   size_t max_batch_bytes = size_t{8}
                            << 20;  // canonical bytes of all events; more: INVALID_ARGUMENT

@@ -250,7 +250,7 @@ ShipmentFlagger MakeShipmentFlagger() {
         flag.set_rule_id(verdict.rule_id);
         flag.set_subject("shipment/" + id);
         flag.set_summary(verdict.summary);
-        flag.mutable_time()->set_seconds(shipment.dispatched_micros() / 1000000);
+        rpc::MicrosToProto(shipment.dispatched_micros(), flag.mutable_time());
         flag.set_position(shipment.dispatched_position());
         std::set<std::string> countries{(*holder)->facts.from_country, (*holder)->facts.to_country};
         if (!(*holder)->facts.declared_origin.empty()) {

@@ -5,6 +5,7 @@
 #include <set>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "services/domain/string_view_compat.h"
@@ -35,9 +36,7 @@ absl::StatusOr<Message> Require(const ViewStore& views, const std::string& key) 
   return **value;
 }
 
-int64_t EventMicros(const v1::Event& event) {
-  return event.event_time().seconds() * 1000000 + event.event_time().nanos() / 1000;
-}
+int64_t EventMicros(const v1::Event& event) { return rpc::MicrosFloor(event.event_time()); }
 
 v1::LotStatus StatusAfterConsumption(const LotView& lot) {
   if (lot.status() == v1::LOT_STATUS_ACTIVE && lot.remaining_g() == 0) {
@@ -126,8 +125,8 @@ void InheritFromRetracted(const LotView& old, LotView& lot) {
 
 void RemoveFlags(ViewStore& views, ShipmentView& shipment) {
   for (const auto& flag : shipment.flags()) {
-    views.DeleteRaw(keys::Flag(flag.time().seconds() * 1000000 + flag.time().nanos() / 1000,
-                               flag.position(), flag.rule_set(), flag.rule_id()));
+    views.DeleteRaw(keys::Flag(rpc::MicrosFloor(flag.time()), flag.position(), flag.rule_set(),
+                               flag.rule_id()));
   }
   shipment.clear_flags();
 }
@@ -259,9 +258,11 @@ absl::Status Projector::ApplyPayload(const v1::StoredEvent& stored) {
       *view.mutable_hs_codes() = p.hs_codes();
       *view.mutable_materials() = p.materials();
       view.set_quantity_g(p.quantity_g());
-      view.set_valid_from_micros(p.has_valid_from() ? p.valid_from().seconds() * 1000000
+      // Rounded inwards to whole microseconds, so that a licence is never judged valid at an
+      // instant it was not (dispatch times are rounded down).
+      view.set_valid_from_micros(p.has_valid_from() ? rpc::MicrosCeil(p.valid_from())
                                                     : std::numeric_limits<int64_t>::min());
-      view.set_valid_until_micros(p.has_valid_until() ? p.valid_until().seconds() * 1000000
+      view.set_valid_until_micros(p.has_valid_until() ? rpc::MicrosFloor(p.valid_until())
                                                       : std::numeric_limits<int64_t>::max());
       views_.Put(keys::Licence(p.licence_id()), view);
       return absl::OkStatus();
@@ -576,24 +577,17 @@ absl::Status Projector::OnRetracted(const v1::Event& event, uint64_t /*position*
 }
 
 absl::Status Projector::Recompute(const std::vector<std::string>& seeds) {
-  using Item = std::pair<uint64_t, std::string>;  // (created position, lot id)
-  std::priority_queue<Item, std::vector<Item>, std::greater<Item>> queue;
-  for (const auto& id : seeds) {
-    auto lot = Require<LotView>(views_, keys::Lot(id));
-    if (!lot.ok()) return lot.status();
-    queue.emplace(lot->created_position(), id);
-  }
-  absl::flat_hash_set<std::string> done;
+  // 1. The lots downstream of the seeds (the seeds included), with their children among them.
+  // Creation positions are not a topological order: a retracted lot declared again keeps its
+  // old place (before its consumers) but may be made from lots created later.
+  absl::flat_hash_map<std::string, std::vector<std::string>> children;
   std::set<std::string> shipments;
-  while (!queue.empty()) {
-    const std::string id = queue.top().second;
-    queue.pop();
-    if (!done.insert(id).second) continue;
-    auto lot = Require<LotView>(views_, keys::Lot(id));
-    if (!lot.ok()) return lot.status();
-    if (auto status = RecomputeLot(id, *lot); !status.ok()) return status;
-    views_.Put(keys::Lot(id), *lot);
-    ++stats_.lots_recomputed;
+  std::vector<std::string> pending(seeds.begin(), seeds.end());
+  while (!pending.empty()) {
+    const std::string id = std::move(pending.back());
+    pending.pop_back();
+    if (children.contains(id)) continue;
+    std::vector<std::string>& out = children[id];
     const std::string prefix = keys::DownstreamPrefix(id);
     auto edges = views_.Keys(prefix, kMaxDownstreamEdges);
     if (!edges.ok()) return edges.status();
@@ -608,12 +602,52 @@ absl::Status Projector::Recompute(const std::vector<std::string>& seeds) {
       if (!transformation.ok()) return transformation.status();
       if (transformation->retracted()) continue;
       for (const auto& output : transformation->event().outputs()) {
-        auto out = Require<LotView>(views_, keys::Lot(output.lot_id()));
-        if (!out.ok()) return out.status();
-        if (out->transformation_id() != child) continue;
-        queue.emplace(out->created_position(), output.lot_id());
+        auto lot = Require<LotView>(views_, keys::Lot(output.lot_id()));
+        if (!lot.ok()) return lot.status();
+        if (lot->transformation_id() != child) continue;
+        out.push_back(output.lot_id());
+        pending.push_back(output.lot_id());
       }
     }
+  }
+  // 2. Every lot after all of its parents among them (Kahn's order), the earliest created
+  // first among those ready, so the order is the same on every replica and rebuild.
+  absl::flat_hash_map<std::string, size_t> parents;
+  for (const auto& [id, out] : children) {
+    for (const auto& child : out) ++parents[child];
+  }
+  using Item = std::pair<uint64_t, std::string>;  // (created position, lot id)
+  std::priority_queue<Item, std::vector<Item>, std::greater<Item>> ready;
+  auto push = [&](const std::string& id) -> absl::Status {
+    auto lot = Require<LotView>(views_, keys::Lot(id));
+    if (!lot.ok()) return lot.status();
+    ready.emplace(lot->created_position(), id);
+    return absl::OkStatus();
+  };
+  for (const auto& [id, out] : children) {
+    if (!parents.contains(id)) {
+      if (auto status = push(id); !status.ok()) return status;
+    }
+  }
+  size_t recomputed = 0;
+  while (!ready.empty()) {
+    const std::string id = ready.top().second;
+    ready.pop();
+    auto lot = Require<LotView>(views_, keys::Lot(id));
+    if (!lot.ok()) return lot.status();
+    if (auto status = RecomputeLot(id, *lot); !status.ok()) return status;
+    views_.Put(keys::Lot(id), *lot);
+    ++stats_.lots_recomputed;
+    ++recomputed;
+    for (const auto& child : children[id]) {
+      if (--parents[child] == 0) {
+        if (auto status = push(child); !status.ok()) return status;
+      }
+    }
+  }
+  if (recomputed != children.size()) {
+    return Inconsistent(absl::StrCat("the lineage below ", seeds.front(), " loops: ",
+                                     children.size() - recomputed, " lots not recomputed"));
   }
   for (const auto& shipment : shipments) {
     if (auto status = ReevaluateShipment(shipment); !status.ok()) return status;
@@ -682,9 +716,9 @@ absl::Status Projector::ReevaluateShipment(const std::string& shipment_id) {
   if (shipment->status() == "retracted") return absl::OkStatus();
   RemoveFlags(views_, *shipment);
   for (auto& flag : flagger_(views_, *shipment)) {
-    views_.Put(keys::Flag(flag.time().seconds() * 1000000 + flag.time().nanos() / 1000,
-                          flag.position(), flag.rule_set(), flag.rule_id()),
-               flag);
+    views_.Put(
+        keys::Flag(rpc::MicrosFloor(flag.time()), flag.position(), flag.rule_set(), flag.rule_id()),
+        flag);
     ++stats_.flags_raised;
     ++stats_.flags_raised_by_rule_set[flag.rule_set()];
     *shipment->add_flags() = std::move(flag);

@@ -57,8 +57,9 @@ class Projector {
   absl::Status OnArrived(const v1::StoredEvent& stored);
   absl::Status OnRetracted(const v1::Event& event, uint64_t position);
 
-  // Recomputes the profiles of `seeds` and of every lot downstream of them, in creation order,
-  // and re-evaluates the flags of shipments carrying them.
+  // Recomputes the profiles of `seeds` and of every lot downstream of them, each after all of
+  // its parents (the earliest created first among those ready), and re-evaluates the flags of
+  // shipments carrying them.
   absl::Status Recompute(const std::vector<std::string>& seeds);
   absl::Status RecomputeLot(const std::string& lot_id, v1::views::LotView& lot);
   absl::Status ReevaluateShipment(const std::string& shipment_id);

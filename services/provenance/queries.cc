@@ -16,6 +16,7 @@
 #include "services/domain/string_view_compat.h"
 #include "services/provenance/profile_codec.h"
 #include "services/provenance/projector.h"
+#include "services/rpc/event_codec.h"
 
 namespace lodestone::provenance {
 namespace {
@@ -49,9 +50,7 @@ uint32_t Capped(uint32_t requested, uint32_t fallback, uint32_t cap) {
   return requested == 0 ? fallback : std::min(requested, cap);
 }
 
-int64_t Micros(const google::protobuf::Timestamp& ts) {
-  return ts.seconds() * 1000000 + ts.nanos() / 1000;
-}
+int64_t Micros(const google::protobuf::Timestamp& ts) { return rpc::MicrosFloor(ts); }
 
 }  // namespace
 
@@ -302,9 +301,9 @@ absl::Status Queries::GetShipment(const v1::GetShipmentRequest& request,
   out->set_export_licence_id(dispatched.export_licence_id());
   out->set_customs_entry(dispatched.customs_entry());
   out->set_status(shipment->status());
-  out->mutable_dispatched_time()->set_seconds(shipment->dispatched_micros() / 1000000);
+  rpc::MicrosToProto(shipment->dispatched_micros(), out->mutable_dispatched_time());
   if (!shipment->arrived_event_id().empty()) {
-    out->mutable_arrived_time()->set_seconds(shipment->arrived_micros() / 1000000);
+    rpc::MicrosToProto(shipment->arrived_micros(), out->mutable_arrived_time());
   }
   std::map<std::string, int64_t> customs_mass;
   std::map<std::string, double> mining;

@@ -48,7 +48,9 @@ uint64_t ParseBigEndian64(std::string_view bytes);
 
 // 3: shipment flags list only ISO country codes (a two-letter lot id is not a country) and
 // include the traced customs origin of the shipment's items.
-inline constexpr uint64_t kViewFormatVersion = 3;
+// 4: flag times keep their microseconds (were whole seconds); licence validity is rounded
+// inwards to whole microseconds (was truncated to seconds).
+inline constexpr uint64_t kViewFormatVersion = 4;
 
 // Reads see the overlay first. Commit writes the overlay and the checkpoint in one batch.
 class ViewStore {

@@ -233,15 +233,31 @@ absl::StatusOr<absl::Time> TimeFromProto(const google::protobuf::Timestamp& ts) 
 }
 
 void TimeToProto(absl::Time time, google::protobuf::Timestamp* ts) {
-  const int64_t nanos = absl::ToUnixNanos(time);
-  int64_t seconds = nanos / 1000000000;
-  int64_t rem = nanos % 1000000000;
-  if (rem < 0) {
-    rem += 1000000000;
+  // Exact for every time TimeFromProto accepts: whole seconds (rounded down), then the
+  // nanoseconds within that second. (absl::ToUnixNanos would saturate outside 1677..2262.)
+  const int64_t seconds = absl::ToUnixSeconds(time);
+  const int64_t nanos = absl::ToInt64Nanoseconds(time - absl::FromUnixSeconds(seconds));
+  ts->set_seconds(seconds);
+  ts->set_nanos(static_cast<int32_t>(nanos));
+}
+
+int64_t MicrosFloor(const google::protobuf::Timestamp& ts) {
+  return ts.seconds() * 1000000 + ts.nanos() / 1000;  // nanos >= 0: rounds down
+}
+
+int64_t MicrosCeil(const google::protobuf::Timestamp& ts) {
+  return ts.seconds() * 1000000 + (ts.nanos() + 999) / 1000;
+}
+
+void MicrosToProto(int64_t micros, google::protobuf::Timestamp* ts) {
+  int64_t seconds = micros / 1000000;
+  int64_t rem = micros % 1000000;
+  if (rem < 0) {  // C++ division truncates toward zero; a Timestamp's nanos are never negative
+    rem += 1000000;
     --seconds;
   }
   ts->set_seconds(seconds);
-  ts->set_nanos(static_cast<int32_t>(rem));
+  ts->set_nanos(static_cast<int32_t>(rem * 1000));
 }
 
 absl::StatusOr<domain::Event> EventFromProto(const v1::Event& proto) {

@@ -3,6 +3,7 @@
 #ifndef LODESTONE_SERVICES_RPC_EVENT_CODEC_H_
 #define LODESTONE_SERVICES_RPC_EVENT_CODEC_H_
 
+#include <cstdint>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -25,8 +26,15 @@ std::string CanonicalEventBytes(const domain::Event& event);
 // an event it read back: a peer's records are checked against their leaf hashes with it).
 std::string DeterministicEventBytes(const v1::Event& proto);
 
+// Exact both ways for every valid Timestamp (0001-01-01 .. 9999-12-31T23:59:59.999999999Z);
+// INVALID_ARGUMENT for one outside that range or with nanos outside 0..999999999.
 absl::StatusOr<absl::Time> TimeFromProto(const google::protobuf::Timestamp& ts);
 void TimeToProto(absl::Time time, google::protobuf::Timestamp* ts);
+
+// Microseconds since the Unix epoch (what views store), rounded down or up; and back, exactly.
+int64_t MicrosFloor(const google::protobuf::Timestamp& ts);
+int64_t MicrosCeil(const google::protobuf::Timestamp& ts);
+void MicrosToProto(int64_t micros, google::protobuf::Timestamp* ts);
 
 }  // namespace lodestone::rpc
 

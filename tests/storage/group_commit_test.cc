@@ -419,5 +419,43 @@ TEST_F(GroupCommitTest, CommitTimesNeverGoBackWhenTheClockDoes) {
   EXPECT_EQ(log_->ReadRecord(2)->commit_time, later + absl::Seconds(1));
 }
 
+TEST_F(GroupCommitTest, StagingSeesTheCommitTimeItsRecordsAreStampedWith) {
+  GroupCommitOptions options;
+  absl::Time now = absl::FromUnixMicros(1'750'000'000'000'000) + absl::Nanoseconds(700);
+  options.clock = [&now] { return now; };
+  GroupCommitter committer(*log_, options);
+  absl::Time seen = absl::InfinitePast();
+  absl::Notification done;
+  ASSERT_TRUE(committer
+                  .Submit(
+                      [&](Txn& txn) {
+                        seen = txn.commit_time();
+                        now += absl::Seconds(5);  // the clock moves on while the group stages
+                        return txn.Append(MakeRecord("x", "s", "")).status();
+                      },
+                      [&](absl::Status) { done.Notify(); })
+                  .ok());
+  done.WaitForNotification();
+  // A follower's batch is stamped with its leader's time, also before staging.
+  const absl::Time leader_time = absl::FromUnixMicros(1'760'000'000'000'000);
+  absl::Time seen_fixed = absl::InfinitePast();
+  absl::Notification fixed_done;
+  ASSERT_TRUE(committer
+                  .SubmitAt(
+                      leader_time,
+                      [&](Txn& txn) {
+                        seen_fixed = txn.commit_time();
+                        return txn.Append(MakeRecord("y", "s", "")).status();
+                      },
+                      [&](absl::Status) { fixed_done.Notify(); })
+                  .ok());
+  fixed_done.WaitForNotification();
+  committer.Stop();
+  EXPECT_EQ(seen, absl::FromUnixMicros(1'750'000'000'000'000));  // whole microseconds
+  EXPECT_EQ(log_->ReadRecord(0)->commit_time, seen);
+  EXPECT_EQ(seen_fixed, leader_time);
+  EXPECT_EQ(log_->ReadRecord(1)->commit_time, leader_time);
+}
+
 }  // namespace
 }  // namespace lodestone::storage

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -379,6 +381,27 @@ TEST(LogTest, ReopenResumesHeadRootChainAndPositions) {
   EXPECT_EQ(log->GetHead().size, 92u);
   EXPECT_TRUE(log->Verify().ok());
   EXPECT_TRUE(log->Verify(50).ok());
+}
+
+TEST(LogTest, OpenCreatesTheDirectoryAndItsMissingParents) {
+  TempDir dir;
+  LogOptions options = TestOptions(dir);
+  options.path = dir.path() + "/not/yet/there/ledger";
+  auto log = Log::Open(options);
+  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_TRUE(AppendGroup(**log, {MakeRecord("e", "s", "")}, TestTime(0)).ok());
+  EXPECT_TRUE(std::filesystem::is_directory(options.path));
+}
+
+TEST(LogTest, AFileInTheWayOfTheDirectoryIsFailedPreconditionNamingIt) {
+  TempDir dir;
+  { std::ofstream(dir.path() + "/blocker") << "a file, not a directory"; }
+  LogOptions options = TestOptions(dir);
+  options.path = dir.path() + "/blocker/ledger";
+  auto log = Log::Open(options);
+  EXPECT_EQ(log.status().code(), absl::StatusCode::kFailedPrecondition) << log.status();
+  EXPECT_NE(log.status().message().find(options.path), std::string::npos) << log.status();
+  EXPECT_NE(log.status().message().find("blocker"), std::string::npos) << log.status();
 }
 
 TEST(LogTest, UnknownFormatVersionIsFailedPrecondition) {

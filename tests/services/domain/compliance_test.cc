@@ -1035,6 +1035,35 @@ TEST(ChinaUsBan, NonChineseAntimonyToTheUsPassesAndUntracedIsInsufficient) {
   EXPECT_EQ(Ship(kLicensing, kBan, GalliumShipment(ga, "JP")).outcome, Outcome::kNotApplicable);
 }
 
+TEST(ShipmentRules, ShipmentRulesDoNotApplyToDomesticMoves) {
+  // Chinese antimony oxide moved between two US warehouses: nothing leaves a country, so no
+  // shipment rule applies (it was judged when it entered the US).
+  const OriginProfile bags = ThaiBaggedChineseOxide();
+  const ShipmentFacts us_to_us = Shipment(
+      "US", "US", "TH", {{"ox-th-1", Material::kAntimonyOxide, "2825800010", 8'000'000, &bags}},
+      Day(2025, 2, 1));
+  for (const Verdict& v : EvaluateShipment(Set(kLicensing), us_to_us)) {
+    EXPECT_EQ(v.outcome, Outcome::kNotApplicable) << ToString(v);
+  }
+  const Verdict ban = Ship(kLicensing, kBan, us_to_us);
+  EXPECT_THAT(ban.summary, HasSubstr("does not leave a country"));
+  EXPECT_EQ(Ship("transshipment", "transshipment-declared-origin", us_to_us).outcome,
+            Outcome::kNotApplicable);
+  // Chinese gallium moved within China: neither licensing nor the ban applies.
+  const OriginProfile ga = ChineseGallium();
+  const ShipmentFacts cn_to_cn = GalliumShipment(ga, "CN", Day(2025, 3, 1));
+  for (const Verdict& v : EvaluateShipment(Set(kLicensing), cn_to_cn)) {
+    EXPECT_EQ(v.outcome, Outcome::kNotApplicable) << ToString(v);
+  }
+  // The same Thai bags shipped from Thailand to the US still fail both.
+  const ShipmentFacts th_to_us = Shipment(
+      "TH", "US", "TH", {{"ox-th-1", Material::kAntimonyOxide, "2825800010", 8'000'000, &bags}},
+      Day(2025, 2, 1));
+  EXPECT_EQ(Ship(kLicensing, kBan, th_to_us).outcome, Outcome::kFail);
+  EXPECT_EQ(Ship("transshipment", "transshipment-declared-origin", th_to_us).outcome,
+            Outcome::kFail);
+}
+
 // ---- Verdict helpers ----
 
 TEST(ComplianceVerdicts, CombineRanksFailOverInsufficientOverPass) {

@@ -378,6 +378,40 @@ TEST_F(RulesTest, RejectsInfiniteEventTime) {
   EXPECT_TRUE(Malformed(event, "event_time"));
 }
 
+TEST(EventTimesTest, AcceptedRangeIsFrom1900ToTheEndOfYear9999) {
+  const absl::Time commit = kT0;
+  Event event = PartyEvent("e-1", "p-1");
+  event.event_time = EarliestAcceptedTime();
+  EXPECT_TRUE(CheckEventTimes(event, commit, kDefaultMaxFutureSkew).ok());
+  event.event_time = EarliestAcceptedTime() - absl::Nanoseconds(1);
+  const absl::Status before = CheckEventTimes(event, commit, kDefaultMaxFutureSkew);
+  EXPECT_TRUE(IsRejection(before, kInvalid, "malformed", "e-1", "event_time"));
+  EXPECT_THAT(Msg(before), HasSubstr("1899-12-31T23:59:59.999999999+00:00 is outside the "
+                                     "accepted range 1900-01-01T00:00:00+00:00 .. "
+                                     "9999-12-31T23:59:59.999999999+00:00"));
+}
+
+TEST(EventTimesTest, EventTimeMayRunAheadOfTheCommitByTheSkewOnly) {
+  Event event = PartyEvent("e-1", "p-1");
+  event.event_time = kT0 + absl::Minutes(5);
+  EXPECT_TRUE(CheckEventTimes(event, kT0, absl::Minutes(5)).ok());
+  event.event_time = kT0 + absl::Minutes(5) + absl::Microseconds(1);
+  const absl::Status ahead = CheckEventTimes(event, kT0, absl::Minutes(5));
+  EXPECT_TRUE(IsRejection(ahead, kInvalid, "malformed", "e-1", "event_time"));
+  EXPECT_THAT(Msg(ahead), HasSubstr("later than the ledger's commit time"));
+}
+
+TEST(EventTimesTest, LicenceValidityBoundsAreInTheAcceptedRange) {
+  Event event = LicenceEvent("e-l", "l-1", "p-cn");
+  Body<ExportLicenceGranted>(event).valid_until = LatestAcceptedTime();
+  EXPECT_TRUE(CheckEventTimes(event, kT0, kDefaultMaxFutureSkew).ok());
+  Body<ExportLicenceGranted>(event).valid_from = absl::FromUnixSeconds(-62135596800);  // year 1
+  EXPECT_TRUE(IsRejection(CheckEventTimes(event, kT0, kDefaultMaxFutureSkew), kInvalid, "malformed",
+                          "e-l", "export_licence_granted.valid_from"));
+  Body<ExportLicenceGranted>(event).valid_from = absl::InfinitePast();  // open-ended: fine
+  EXPECT_TRUE(CheckEventTimes(event, kT0, kDefaultMaxFutureSkew).ok());
+}
+
 TEST_F(RulesTest, RejectsEmptyActor) {
   Event event = PartyEvent("e-1", "p-1");
   event.actor.clear();
@@ -1243,6 +1277,39 @@ TEST_F(WorldTest, RetractedLotMayBeRedeclaredAsTransformationOutput) {
   Accept(TransformEvent("e-1", "t-1", "f-mine", {{"ore-1", 500}}, {Output("ore-2", 500)}));
   EXPECT_EQ(Lot("ore-2").status, LotStatus::kActive);
   EXPECT_EQ(Lot("ore-2").created_by_event_id, "e-1");
+}
+
+TEST_F(WorldTest, RejectsRedeclaringARetractedLotFromLotsMadeOfIt) {
+  // ore-1 -> split-a -> split-b; ore-1's extraction is retracted; "ore-1" made again from
+  // split-b would make ore-1 its own ancestor.
+  Accept(TransformEvent("e-1", "t-1", "f-mine", {{"ore-1", 600}}, {Output("split-a", 600)}));
+  Accept(TransformEvent("e-2", "t-2", "f-mine", {{"split-a", 600}}, {Output("split-b", 600)}));
+  Accept(RetractEvent("e-r", "e-ore-1", "lot/ore-1"));
+  const Event loop =
+      TransformEvent("e-3", "t-3", "f-mine", {{"split-b", 600}}, {Output("ore-1", 600)});
+  EXPECT_TRUE(Rejects(loop, kInvalid, "lineage_cycle", "lot_transformed.outputs[0].lot_id"));
+  EXPECT_THAT(Msg(ApplyEvent(loop, store_)), HasSubstr("the lineage would loop"));
+  // The direct case (made from its own child) too.
+  EXPECT_TRUE(Rejects(TransformEvent("e-4", "t-4", "f-mine", {{"split-b", 100}, {"ore-2", 100}},
+                                     {Output("ore-1", 600)}, {{Material::kOther, 400, ""}}),
+                      kInvalid, "lineage_cycle", "lot_transformed.outputs[0].lot_id"));
+  // From lots that do not descend from it, the re-declaration is accepted.
+  Accept(TransformEvent("e-5", "t-5", "f-mine", {{"ore-2", 500}}, {Output("ore-1", 600)},
+                        {{Material::kOther, 100, ""}}));
+  EXPECT_EQ(Lot("ore-1").status, LotStatus::kActive);
+  EXPECT_EQ(Lot("ore-1").remaining_g, 0);  // 600 declared, 600 already consumed by t-1
+}
+
+TEST_F(WorldTest, RedeclaringFromALotWhoseOwnCreationWasRetractedIsNoLoop) {
+  // split-a was made from ore-1, then split-a's transformation was retracted: it is no longer
+  // a descendant of ore-1, so ore-1 may be made from what remains of it once declared again.
+  Accept(TransformEvent("e-1", "t-1", "f-mine", {{"ore-1", 600}}, {Output("split-a", 600)}));
+  Accept(TransformEvent("e-2", "t-2", "f-mine", {{"ore-1", 100}}, {Output("split-c", 100)}));
+  Accept(RetractEvent("e-r1", "e-1", "facility/f-mine"));
+  Accept(RegisterLotEvent("e-3", "split-a", "f-mine", 600));
+  Accept(RetractEvent("e-r2", "e-ore-1", "lot/ore-1"));
+  Accept(TransformEvent("e-4", "t-4", "f-mine", {{"split-a", 600}}, {Output("ore-1", 600)}));
+  EXPECT_EQ(Lot("ore-1").created_by_event_id, "e-4");
 }
 
 TEST_F(WorldTest, RejectsRetractingCreationOfLotInTransit) {

@@ -233,6 +233,86 @@ TEST_F(LedgerServiceTest, EmptyBatchIsInvalidArgument) {
   EXPECT_EQ(Append({}).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+// A licence whose validity ends at `until_seconds` (Unix seconds), with the nanos given.
+v1::Event LicenceUntil(const std::string& event_id, int64_t until_seconds, int32_t nanos) {
+  v1::Event event = lg::MineSetup("m", "AU")[0];  // the envelope of a generated event
+  event.clear_party_registered();
+  event.set_event_id(event_id);
+  event.set_subject("licence/lic-1");
+  auto* licence = event.mutable_export_licence_granted();
+  licence->set_licence_id("lic-1");
+  licence->set_issuing_country("AU");
+  licence->set_exporter_party_id("m-party");
+  licence->add_materials(v1::MATERIAL_ANTIMONY_ORE);
+  licence->set_quantity_g(1000);
+  licence->mutable_valid_until()->set_seconds(until_seconds);
+  licence->mutable_valid_until()->set_nanos(nanos);
+  return event;
+}
+
+v1::StoredEvent ReadOne(v1::LedgerService::Stub& stub, uint64_t position) {
+  v1::ReadAllRequest request;
+  request.set_from_position(position);
+  request.set_max_events(1);
+  v1::ReadAllResponse response;
+  grpc::ClientContext context;
+  EXPECT_TRUE(stub.ReadAll(&context, request, &response).ok());
+  EXPECT_EQ(response.events_size(), 1);
+  return response.events_size() == 1 ? response.events(0) : v1::StoredEvent();
+}
+
+TEST_F(LedgerServiceTest, TimesOutsideTheAcceptedRangeAreRefusedNotClamped) {
+  SeedMine(0);  // 2 records
+  // Year 1 used to be stored as 1677-09-21 (int64 nanoseconds saturated).
+  auto year1 = lg::LotExtracted("e-y1", "L1", "m-mine", v1::MATERIAL_ANTIMONY_ORE, "261710", 5);
+  year1.mutable_event_time()->set_seconds(-62135596800);  // 0001-01-01T00:00:00Z
+  auto status = Append({year1});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("event_time"));
+  EXPECT_THAT(status.error_message(), HasSubstr("outside the accepted range"));
+  auto year1899 = year1;
+  year1899.mutable_event_time()->set_seconds(-2208988801);  // 1899-12-31T23:59:59Z
+  EXPECT_EQ(Append({year1899}).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  auto year1900 = year1;
+  year1900.mutable_event_time()->set_seconds(-2208988800);  // 1900-01-01T00:00:00Z
+  year1900.mutable_event_time()->set_nanos(1);
+  ASSERT_TRUE(Append({year1900}).ok());
+  const v1::StoredEvent stored = ReadOne(*stub_, 2);
+  EXPECT_EQ(stored.event().event_time().seconds(), -2208988800);
+  EXPECT_EQ(stored.event().event_time().nanos(), 1);
+  EXPECT_EQ(Head().size(), 3u);
+}
+
+TEST_F(LedgerServiceTest, EventTimeBeyondTheClockPlusSkewIsRefused) {
+  SeedMine(0);
+  auto ahead = lg::LotExtracted("e-ahead", "L1", "m-mine", v1::MATERIAL_ANTIMONY_ORE, "261710", 5);
+  ahead.mutable_event_time()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(24 * 7)));
+  auto status = Append({ahead});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("later than the ledger's commit time"));
+  EXPECT_EQ(Head().size(), 2u);
+  // Within the skew (5 minutes by default) is accepted: client clocks run a little ahead.
+  ahead.mutable_event_time()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Minutes(1)));
+  EXPECT_TRUE(Append({ahead}).ok());
+  EXPECT_EQ(Head().size(), 3u);
+}
+
+TEST_F(LedgerServiceTest, FarFutureLicenceValidityIsStoredExactlyAndIdempotentByContent) {
+  SeedMine(0);
+  const int64_t year3000 = 32503680000;  // 3000-01-01T00:00:00Z, beyond int64 nanoseconds
+  ASSERT_TRUE(Append({LicenceUntil("e-lic", year3000, 5)}).ok());
+  const v1::StoredEvent stored = ReadOne(*stub_, 2);
+  EXPECT_EQ(stored.event().export_licence_granted().valid_until().seconds(), year3000);
+  EXPECT_EQ(stored.event().export_licence_granted().valid_until().nanos(), 5);
+  // The same content is a duplicate; another year is different content, not a duplicate.
+  v1::AppendResponse retry;
+  ASSERT_TRUE(Append({LicenceUntil("e-lic", year3000, 5)}, &retry).ok());
+  EXPECT_TRUE(retry.duplicate());
+  EXPECT_EQ(Append({LicenceUntil("e-lic", year3000 + 31536000, 5)}).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(Head().size(), 3u);
+}
+
 TEST_F(LedgerServiceTest, ReadAllAndReadStreamArePaged) {
   SeedMine(10);  // positions 0..11
   v1::ReadAllRequest request;
