@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "storage/coding.h"
+#include "services/base/coding.h"
 #include "storage/crc32c.h"
 #include "storage/merkle.h"
 

@@ -18,12 +18,12 @@
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
 #include "rocksdb/write_buffer_manager.h"
-#include "storage/coding.h"
+#include "services/base/coding.h"
+#include "services/base/status_macros.h"
 #include "storage/format.h"
 #include "storage/log_internal.h"
 #include "storage/merkle.h"
 #include "storage/rocks_util.h"
-#include "storage/status_macros.h"
 
 namespace lodestone::storage {
 namespace {

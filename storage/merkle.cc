@@ -148,6 +148,72 @@ absl::StatusOr<std::vector<Hash>> ConsistencyPath(uint64_t old_size, uint64_t ne
   return proof;
 }
 
+namespace {
+
+// Right-shifts both until the lowest bit of `fn` is set or `fn` is zero.
+void ShiftWhileEven(uint64_t& fn, uint64_t& sn) {
+  while ((fn & 1) == 0 && fn != 0) {
+    fn >>= 1;
+    sn >>= 1;
+  }
+}
+
+}  // namespace
+
+bool VerifyInclusion(uint64_t index, uint64_t tree_size, const Hash& leaf_hash,
+                     std::span<const Hash> path, const Hash& root) {
+  if (index >= tree_size) return false;
+  uint64_t fn = index;
+  uint64_t sn = tree_size - 1;
+  Hash r = leaf_hash;
+  for (const Hash& p : path) {
+    if (sn == 0) return false;
+    if ((fn & 1) == 1 || fn == sn) {
+      r = NodeHash(p, r);
+      ShiftWhileEven(fn, sn);
+    } else {
+      r = NodeHash(r, p);
+    }
+    fn >>= 1;
+    sn >>= 1;
+  }
+  return sn == 0 && r == root;
+}
+
+bool VerifyConsistency(uint64_t old_size, uint64_t new_size, const Hash& old_root,
+                       const Hash& new_root, std::span<const Hash> proof) {
+  if (old_size > new_size) return false;
+  if (old_size == new_size) return proof.empty() && old_root == new_root;
+  if (old_size == 0) return proof.empty();
+  if (proof.empty()) return false;
+  // A power-of-two old tree is itself a node of the new one: its root starts the path.
+  std::vector<Hash> path;
+  path.reserve(proof.size() + 1);
+  if (IsPowerOfTwo(old_size)) path.push_back(old_root);
+  path.insert(path.end(), proof.begin(), proof.end());
+  uint64_t fn = old_size - 1;
+  uint64_t sn = new_size - 1;
+  while ((fn & 1) == 1) {
+    fn >>= 1;
+    sn >>= 1;
+  }
+  Hash fr = path[0];
+  Hash sr = path[0];
+  for (size_t i = 1; i < path.size(); ++i) {
+    if (sn == 0) return false;
+    if ((fn & 1) == 1 || fn == sn) {
+      fr = NodeHash(path[i], fr);
+      sr = NodeHash(path[i], sr);
+      ShiftWhileEven(fn, sn);
+    } else {
+      sr = NodeHash(sr, path[i]);
+    }
+    fn >>= 1;
+    sn >>= 1;
+  }
+  return fr == old_root && sr == new_root && sn == 0;
+}
+
 }  // namespace merkle
 
 Hash LeafHash(std::string_view leaf_data) {

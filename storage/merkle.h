@@ -107,6 +107,14 @@ absl::StatusOr<std::vector<Hash>> InclusionPath(uint64_t index, uint64_t size,
 absl::StatusOr<std::vector<Hash>> ConsistencyPath(uint64_t old_size, uint64_t new_size,
                                                   const SubtreeHashFn& subtree);
 
+// Proof verification (RFC 9162 sections 2.1.3.2 and 2.1.4.2): the production verifier, used by
+// lodectl and by peer catch-up. False for any proof that does not verify, including a wrong
+// number of hashes or sizes out of order.
+bool VerifyInclusion(uint64_t index, uint64_t tree_size, const Hash& leaf_hash,
+                     std::span<const Hash> path, const Hash& root);
+bool VerifyConsistency(uint64_t old_size, uint64_t new_size, const Hash& old_root,
+                       const Hash& new_root, std::span<const Hash> path);
+
 }  // namespace lodestone::storage::merkle
 
 #endif  // LODESTONE_STORAGE_MERKLE_H_

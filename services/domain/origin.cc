@@ -12,6 +12,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "services/base/status_macros.h"
 #include "services/domain/codes.h"
 #include "services/domain/string_view_compat.h"
 
@@ -184,11 +185,6 @@ absl::Status CheckHs(std::string_view code, std::string_view what) {
   }
   return absl::OkStatus();
 }
-
-#define LODESTONE_ORIGIN_RETURN_IF_ERROR(expr)         \
-  do {                                                 \
-    if (absl::Status s_ = (expr); !s_.ok()) return s_; \
-  } while (0)
 
 // ---- Building blocks ----
 
@@ -452,8 +448,8 @@ CustomsPolicy& CustomsPolicy::Set(Process process, SubstantialTransformationTest
 }
 
 absl::StatusOr<OriginProfile> OriginOfExtracted(Material material, const FacilityInfo& mine) {
-  LODESTONE_ORIGIN_RETURN_IF_ERROR(CheckMaterial(material, "extracted lot"));
-  LODESTONE_ORIGIN_RETURN_IF_ERROR(CheckFacility(mine, "mine"));
+  LODESTONE_RETURN_IF_ERROR(CheckMaterial(material, "extracted lot"));
+  LODESTONE_RETURN_IF_ERROR(CheckFacility(mine, "mine"));
   OriginProfile p;
   p.stages[Index(Stage::kMining)] = {KeyShare{mine.country, kFull}};
   p.customs_origin = mine.country;
@@ -465,10 +461,10 @@ absl::StatusOr<OriginProfile> OriginOfExtracted(Material material, const Facilit
 
 absl::StatusOr<OriginProfile> OriginOfRegistered(const LotRegistered& lot,
                                                  const FacilityInfo& facility) {
-  LODESTONE_ORIGIN_RETURN_IF_ERROR(CheckMaterial(lot.material, "registered lot"));
-  LODESTONE_ORIGIN_RETURN_IF_ERROR(CheckDeclaredCountry(lot.origin_country, "registered lot"));
-  LODESTONE_ORIGIN_RETURN_IF_ERROR(CheckMass(lot.mass_g, "registered lot"));
-  LODESTONE_ORIGIN_RETURN_IF_ERROR(CheckFacility(facility, "registering facility"));
+  LODESTONE_RETURN_IF_ERROR(CheckMaterial(lot.material, "registered lot"));
+  LODESTONE_RETURN_IF_ERROR(CheckDeclaredCountry(lot.origin_country, "registered lot"));
+  LODESTONE_RETURN_IF_ERROR(CheckMass(lot.mass_g, "registered lot"));
+  LODESTONE_RETURN_IF_ERROR(CheckFacility(facility, "registering facility"));
   OriginProfile p = SourceProfile(lot.material, lot.origin_country);
   SetRoute(p.route, facility.country, RouteRole::kStored, kFull);
   MarkFacility(p, facility);
@@ -485,7 +481,7 @@ absl::StatusOr<std::vector<OriginProfile>> OriginOfTransformed(
     return absl::InvalidArgumentError(
         absl::StrCat("transformation: process ", process_value, " is invalid"));
   }
-  LODESTONE_ORIGIN_RETURN_IF_ERROR(CheckFacility(facility, "transforming facility"));
+  LODESTONE_RETURN_IF_ERROR(CheckFacility(facility, "transforming facility"));
   if (inputs.empty() && untracked.empty()) {
     return absl::InvalidArgumentError("transformation: no inputs");
   }
@@ -502,20 +498,20 @@ absl::StatusOr<std::vector<OriginProfile>> OriginOfTransformed(
       return absl::InvalidArgumentError(
           absl::StrCat("transformation: input '", in.lot_id, "' repeats"));
     }
-    LODESTONE_ORIGIN_RETURN_IF_ERROR(CheckMass(in.consumed_g, "tracked input"));
-    LODESTONE_ORIGIN_RETURN_IF_ERROR(CheckHs(in.hs_code, "tracked input"));
+    LODESTONE_RETURN_IF_ERROR(CheckMass(in.consumed_g, "tracked input"));
+    LODESTONE_RETURN_IF_ERROR(CheckHs(in.hs_code, "tracked input"));
     total_g += in.consumed_g;
   }
   for (const UntrackedInput& u : untracked) {
-    LODESTONE_ORIGIN_RETURN_IF_ERROR(CheckMaterial(u.material, "untracked input"));
-    LODESTONE_ORIGIN_RETURN_IF_ERROR(CheckMass(u.mass_g, "untracked input"));
-    LODESTONE_ORIGIN_RETURN_IF_ERROR(CheckDeclaredCountry(u.country, "untracked input"));
+    LODESTONE_RETURN_IF_ERROR(CheckMaterial(u.material, "untracked input"));
+    LODESTONE_RETURN_IF_ERROR(CheckMass(u.mass_g, "untracked input"));
+    LODESTONE_RETURN_IF_ERROR(CheckDeclaredCountry(u.country, "untracked input"));
     total_g += u.mass_g;
   }
   for (const LotOutput& out : outputs) {
-    LODESTONE_ORIGIN_RETURN_IF_ERROR(CheckMaterial(out.material, "output"));
-    LODESTONE_ORIGIN_RETURN_IF_ERROR(CheckMass(out.mass_g, "output"));
-    LODESTONE_ORIGIN_RETURN_IF_ERROR(CheckHs(out.hs_code, "output"));
+    LODESTONE_RETURN_IF_ERROR(CheckMaterial(out.material, "output"));
+    LODESTONE_RETURN_IF_ERROR(CheckMass(out.mass_g, "output"));
+    LODESTONE_RETURN_IF_ERROR(CheckHs(out.hs_code, "output"));
   }
 
   // The components of the mix, in order: tracked inputs, then untracked inputs.
@@ -610,7 +606,7 @@ absl::StatusOr<std::vector<OriginProfile>> OriginOfTransformed(
 
 absl::StatusOr<OriginProfile> OriginAfterArrival(OriginProfile profile,
                                                  const FacilityInfo& destination) {
-  LODESTONE_ORIGIN_RETURN_IF_ERROR(CheckFacility(destination, "destination"));
+  LODESTONE_RETURN_IF_ERROR(CheckFacility(destination, "destination"));
   SetRoute(profile.route, destination.country,
            destination.kind == FacilityKind::kPort ? RouteRole::kTransited : RouteRole::kStored,
            kFull);
@@ -701,7 +697,5 @@ std::string ToString(const OriginProfile& profile) {
   absl::StrAppend(&out, "}");
   return out;
 }
-
-#undef LODESTONE_ORIGIN_RETURN_IF_ERROR
 
 }  // namespace lodestone::domain

@@ -25,26 +25,12 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "services/base/status_macros.h"
 #include "services/domain/codes.h"
 #include "services/domain/errors.h"
 #include "services/domain/event.h"
 #include "services/domain/state_store.h"
 #include "services/domain/string_view_compat.h"
-
-// Status propagation. Local to this file; #undef'd at its end.
-#define LODESTONE_RETURN_IF_ERROR(expr)  \
-  do {                                   \
-    const absl::Status status_ = (expr); \
-    if (!status_.ok()) return status_;   \
-  } while (false)
-#define LODESTONE_CONCAT_INNER(a, b) a##b
-#define LODESTONE_CONCAT(a, b) LODESTONE_CONCAT_INNER(a, b)
-#define LODESTONE_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
-  auto tmp = (expr);                                    \
-  if (!tmp.ok()) return tmp.status();                   \
-  lhs = std::move(*tmp)
-#define LODESTONE_ASSIGN_OR_RETURN(lhs, expr) \
-  LODESTONE_ASSIGN_OR_RETURN_IMPL(LODESTONE_CONCAT(statusor_, __LINE__), lhs, expr)
 
 namespace lodestone::domain {
 namespace {
@@ -1310,9 +1296,3 @@ absl::Status ApplyEvent(const Event& event, StateStore& store) {
 }
 
 }  // namespace lodestone::domain
-
-#undef LODESTONE_ASSIGN_OR_RETURN
-#undef LODESTONE_ASSIGN_OR_RETURN_IMPL
-#undef LODESTONE_CONCAT
-#undef LODESTONE_CONCAT_INNER
-#undef LODESTONE_RETURN_IF_ERROR

@@ -6,10 +6,10 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "services/codec/event_codec.h"
 #include "services/domain/errors.h"
 #include "services/domain/rules.h"
 #include "services/ledger/txn_state_store.h"
-#include "services/rpc/event_codec.h"
 
 namespace lodestone::ledger {
 namespace {
@@ -185,7 +185,7 @@ absl::Status StageReplicated(storage::Txn& txn, const v1::internal::ReplicatedBa
     if (!proto.ParseFromString(record.payload())) {
       return absl::DataLossError(absl::StrCat("replicated record ", i, " does not parse"));
     }
-    auto event = rpc::EventFromProto(proto);
+    auto event = codec::EventFromProto(proto);
     if (!event.ok()) return event.status();
     if (auto status = domain::ApplyEvent(*event, store); !status.ok()) {
       return absl::InternalError(absl::StrCat("replicated event '", record.event_id(),
@@ -250,6 +250,11 @@ void Ledger::RemoveCommitListener(int handle) {
   std::erase_if(listeners_, [handle](const auto& entry) { return entry.first == handle; });
 }
 
+std::function<void()> Ledger::WakeOnCommit(std::function<void()> wake) {
+  const int handle = AddCommitListener([wake = std::move(wake)](const storage::Head&) { wake(); });
+  return [this, handle] { RemoveCommitListener(handle); };
+}
+
 absl::StatusOr<int64_t> Ledger::ReplicationSequence() const {
   auto value = log_->GetState(kReplicationSequenceKey);
   if (!value.ok()) return value.status();
@@ -269,7 +274,7 @@ void Ledger::Append(AppendBatch batch, DoneFn done) {
   auto pending = std::make_shared<PendingBatch>();
   pending->payloads.reserve(batch.events.size());
   for (const auto& event : batch.events) {
-    pending->payloads.push_back(rpc::CanonicalEventBytes(event));
+    pending->payloads.push_back(codec::CanonicalEventBytes(event));
   }
   const size_t batch_events = batch.events.size();
   if (auto status = CheckBatchShape(batch, pending->payloads, options_); !status.ok()) {

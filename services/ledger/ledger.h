@@ -98,6 +98,9 @@ class Ledger {
   // work. Returns a handle for RemoveCommitListener.
   int AddCommitListener(std::function<void(const storage::Head&)> listener);
   void RemoveCommitListener(int handle);
+  // As AddCommitListener, for a listener that only needs waking; the returned function removes
+  // it (and must be called before the ledger is destroyed).
+  std::function<void()> WakeOnCommit(std::function<void()> wake);
 
   storage::Log& log() { return *log_; }
   const storage::Log& log() const { return *log_; }

@@ -13,15 +13,12 @@
 #include "absl/time/clock.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
-#include "services/rpc/event_codec.h"
+#include "services/codec/event_codec.h"
+#include "services/codec/record_codec.h"
 #include "services/rpc/grpc_status.h"
 
 namespace lodestone::ledger {
 namespace {
-
-std::string HashBytes(const storage::Hash& hash) {
-  return std::string(reinterpret_cast<const char*>(hash.data()), hash.size());
-}
 
 grpc::ServerUnaryReactor* FinishWith(grpc::CallbackServerContext* context,
                                      const absl::Status& status) {
@@ -34,7 +31,7 @@ absl::StatusOr<AppendBatch> DecodeAppend(const v1::AppendRequest& request) {
   AppendBatch batch;
   batch.events.reserve(request.events_size());
   for (int i = 0; i < request.events_size(); ++i) {
-    auto event = rpc::EventFromProto(request.events(i));
+    auto event = codec::EventFromProto(request.events(i));
     if (!event.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("events[", i, "]: ", event.status().message()));
@@ -48,18 +45,6 @@ absl::StatusOr<AppendBatch> DecodeAppend(const v1::AppendRequest& request) {
 }
 
 }  // namespace
-
-absl::Status RecordToProto(const storage::Record& record, v1::StoredEvent* out) {
-  out->set_position(record.position);
-  out->set_stream_version(record.stream_version);
-  rpc::TimeToProto(record.commit_time, out->mutable_commit_time());
-  if (!out->mutable_event()->ParseFromString(record.payload)) {
-    return absl::DataLossError(
-        absl::StrCat("event at position ", record.position, " does not parse"));
-  }
-  out->set_chain_hash(HashBytes(record.chain));
-  return absl::OkStatus();
-}
 
 // ---------------------------------------------------------------------------------------------
 // Subscribe: each stream has at most one message in flight (flow control by the transport's
@@ -209,7 +194,7 @@ void Subscription::Pump() {
     }
     message_.Clear();
     for (const auto& record : *records) {
-      if (auto status = RecordToProto(record, message_.add_events()); !status.ok()) {
+      if (auto status = codec::RecordToProto(record, message_.add_events()); !status.ok()) {
         FinishLocked(rpc::ToGrpcStatus(status));
         return;
       }
@@ -448,7 +433,7 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::ReadStream(grpc::CallbackServerCont
                       absl::NotFoundError(absl::StrCat("no stream '", request->subject(), "'")));
   }
   for (const auto& record : *records) {
-    if (auto status = RecordToProto(record, response->add_events()); !status.ok()) {
+    if (auto status = codec::RecordToProto(record, response->add_events()); !status.ok()) {
       return FinishWith(context, status);
     }
   }
@@ -465,7 +450,7 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::ReadAll(grpc::CallbackServerContext
                                        limits_.max_page_bytes);
   if (!records.ok()) return FinishWith(context, records.status());
   for (const auto& record : *records) {
-    if (auto status = RecordToProto(record, response->add_events()); !status.ok()) {
+    if (auto status = codec::RecordToProto(record, response->add_events()); !status.ok()) {
       return FinishWith(context, status);
     }
   }
@@ -499,9 +484,9 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::GetHead(grpc::CallbackServerContext
                                                      v1::Head* response) {
   const storage::Head head = ledger_.log().GetHead();
   response->set_size(head.size);
-  response->set_root_hash(HashBytes(head.root));
-  response->set_chain_hash(HashBytes(head.chain));
-  rpc::TimeToProto(head.time, response->mutable_time());
+  response->set_root_hash(codec::HashToBytes(head.root));
+  response->set_chain_hash(codec::HashToBytes(head.chain));
+  codec::TimeToProto(head.time, response->mutable_time());
   if (node_status_) {
     if (std::optional<v1::NodeStatus> node = node_status_()) *response->mutable_node() = *node;
   }
@@ -522,9 +507,9 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::GetInclusionProof(
   response->set_position(request->position());
   response->set_tree_size(size);
   response->set_leaf_data(*leaf);
-  response->set_leaf_hash(HashBytes(storage::LeafHash(*leaf)));
-  for (const auto& hash : *path) response->add_path(HashBytes(hash));
-  response->set_root_hash(HashBytes(*root));
+  response->set_leaf_hash(codec::HashToBytes(storage::LeafHash(*leaf)));
+  for (const auto& hash : *path) response->add_path(codec::HashToBytes(hash));
+  response->set_root_hash(codec::HashToBytes(*root));
   return FinishWith(context, absl::OkStatus());
 }
 
@@ -541,9 +526,9 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::GetConsistencyProof(
   if (!new_root.ok()) return FinishWith(context, new_root.status());
   response->set_old_size(request->old_size());
   response->set_new_size(new_size);
-  for (const auto& hash : *path) response->add_path(HashBytes(hash));
-  response->set_old_root_hash(HashBytes(*old_root));
-  response->set_new_root_hash(HashBytes(*new_root));
+  for (const auto& hash : *path) response->add_path(codec::HashToBytes(hash));
+  response->set_old_root_hash(codec::HashToBytes(*old_root));
+  response->set_new_root_hash(codec::HashToBytes(*new_root));
   return FinishWith(context, absl::OkStatus());
 }
 

@@ -90,9 +90,6 @@ class LedgerServiceImpl final : public v1::LedgerService::CallbackService {
   std::function<std::optional<v1::NodeStatus>()> node_status_;
 };
 
-// Fills a StoredEvent from a storage record; DATA_LOSS if the payload does not parse.
-absl::Status RecordToProto(const storage::Record& record, v1::StoredEvent* out);
-
 }  // namespace lodestone::ledger
 
 #endif  // LODESTONE_SERVICES_LEDGER_LEDGER_SERVICE_H_

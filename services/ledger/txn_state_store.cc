@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "lodestone/v1/state.pb.h"
-#include "services/rpc/event_codec.h"
+#include "services/codec/event_codec.h"
 
 namespace lodestone::ledger {
 namespace {
@@ -188,7 +188,7 @@ absl::StatusOr<std::optional<d::Event>> TxnStateStore::FindEvent(std::string_vie
   if (!proto.ParseFromString(record->payload)) {
     return absl::DataLossError(absl::StrCat("cannot parse event at position ", **position));
   }
-  auto event = rpc::EventFromProto(proto);
+  auto event = codec::EventFromProto(proto);
   if (!event.ok()) return event.status();
   return std::optional<d::Event>(*std::move(event));
 }

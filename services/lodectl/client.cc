@@ -5,8 +5,8 @@
 #include "absl/time/time.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
+#include "services/codec/event_codec.h"
 #include "services/lodectl/lodectl.h"
-#include "services/rpc/event_codec.h"
 
 namespace lodestone::lodectl {
 
@@ -79,7 +79,7 @@ bool ParseTime(const std::string& text, google::protobuf::Timestamp* out) {
   } else if (!absl::ParseTime(absl::RFC3339_full, text, &time, &error)) {
     return false;
   }
-  rpc::TimeToProto(time, out);  // exact: the nanoseconds of an RFC 3339 time are kept
+  codec::TimeToProto(time, out);  // exact: the nanoseconds of an RFC 3339 time are kept
   return true;
 }
 

@@ -7,8 +7,9 @@
 
 #include "absl/strings/escaping.h"
 #include "google/protobuf/util/json_util.h"
+#include "services/codec/record_codec.h"
 #include "services/lodectl/lodectl.h"
-#include "services/rpc/merkle_verify.h"
+#include "storage/merkle.h"
 
 namespace lodestone::lodectl {
 namespace {
@@ -65,9 +66,13 @@ int Verify(Client& client, std::ostream& out) {
   v1::ConsistencyProof proof;
   status = client.ledger().GetConsistencyProof(client.Context().get(), consistency, &proof);
   if (!status.ok()) return ReportError("consistency proof", status);
-  const bool consistent = rpc::VerifyConsistencyProof(
-      trusted.size(), current.size(), trusted.root_hash(), current.root_hash(),
-      std::vector<std::string>(proof.path().begin(), proof.path().end()));
+  const auto trusted_root = codec::HashFromBytes(trusted.root_hash());
+  const auto current_root = codec::HashFromBytes(current.root_hash());
+  const auto consistency_path = codec::HashesFromBytes(proof.path());
+  const bool consistent =
+      trusted_root && current_root && consistency_path &&
+      storage::merkle::VerifyConsistency(trusted.size(), current.size(), *trusted_root,
+                                         *current_root, *consistency_path);
   out << (consistent ? "OK  " : "BAD ") << "the log of size " << current.size()
       << (consistent ? " extends" : " does NOT extend") << " the trusted head of size "
       << trusted.size() << "\n";
@@ -80,13 +85,14 @@ int Verify(Client& client, std::ostream& out) {
     v1::InclusionProof inclusion;
     status = client.ledger().GetInclusionProof(client.Context().get(), request, &inclusion);
     if (!status.ok()) return ReportError("inclusion proof", status);
-    const std::string leaf_hash = rpc::MerkleLeafHash(inclusion.leaf_data());
-    const bool included = rpc::VerifyInclusionProof(
-        position, trusted.size(), leaf_hash,
-        std::vector<std::string>(inclusion.path().begin(), inclusion.path().end()),
-        trusted.root_hash());
+    const storage::Hash leaf_hash = storage::LeafHash(inclusion.leaf_data());
+    const auto inclusion_path = codec::HashesFromBytes(inclusion.path());
+    const bool included = trusted_root && inclusion_path &&
+                          storage::merkle::VerifyInclusion(position, trusted.size(), leaf_hash,
+                                                           *inclusion_path, *trusted_root);
     out << (included ? "OK  " : "BAD ") << "position " << position << (included ? " is" : " is NOT")
-        << " in the trusted tree (leaf " << Hex(leaf_hash).substr(0, 16) << "...)\n";
+        << " in the trusted tree (leaf " << Hex(codec::HashToBytes(leaf_hash)).substr(0, 16)
+        << "...)\n";
     ok &= included;
   }
   return ok ? kOk : kVerifyFailed;

@@ -9,11 +9,11 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "services/codec/event_codec.h"
 #include "services/domain/codes.h"
 #include "services/domain/compliance.h"
 #include "services/domain/string_view_compat.h"
 #include "services/provenance/profile_codec.h"
-#include "services/rpc/event_codec.h"
 
 namespace lodestone::provenance {
 namespace {
@@ -250,7 +250,7 @@ ShipmentFlagger MakeShipmentFlagger() {
         flag.set_rule_id(verdict.rule_id);
         flag.set_subject("shipment/" + id);
         flag.set_summary(verdict.summary);
-        rpc::MicrosToProto(shipment.dispatched_micros(), flag.mutable_time());
+        codec::MicrosToProto(shipment.dispatched_micros(), flag.mutable_time());
         flag.set_position(shipment.dispatched_position());
         std::set<std::string> countries{(*holder)->facts.from_country, (*holder)->facts.to_country};
         if (!(*holder)->facts.declared_origin.empty()) {
@@ -284,7 +284,7 @@ ShipmentFlagger MakeShipmentFlagger() {
 absl::Status CheckCompliance(const Queries& queries, const v1::CheckComplianceRequest& request,
                              v1::CheckComplianceResponse* response) {
   if (!request.has_as_of()) return absl::InvalidArgumentError("as_of is required");
-  auto as_of = rpc::TimeFromProto(request.as_of());
+  auto as_of = codec::TimeFromProto(request.as_of());
   if (!as_of.ok()) return as_of.status();
   const ViewStore& views = queries.views();
   absl::Status status;
@@ -343,14 +343,14 @@ absl::Status GetExposure(const Queries& queries, const v1::GetExposureRequest& r
   if (!request.has_from_time() || !request.has_to_time()) {
     return absl::InvalidArgumentError("from_time and to_time are required");
   }
-  auto from = rpc::TimeFromProto(request.from_time());
-  auto to = rpc::TimeFromProto(request.to_time());
+  auto from = codec::TimeFromProto(request.from_time());
+  auto to = codec::TimeFromProto(request.to_time());
   if (!from.ok()) return from.status();
   if (!to.ok()) return to.status();
   if (*to <= *from) return absl::InvalidArgumentError("to_time must be after from_time");
   absl::Time as_of = *to;
   if (request.has_as_of()) {
-    auto parsed = rpc::TimeFromProto(request.as_of());
+    auto parsed = codec::TimeFromProto(request.as_of());
     if (!parsed.ok()) return parsed.status();
     as_of = *parsed;
   }

@@ -4,45 +4,48 @@
 
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
-#include "services/ledger/ledger_service.h"
+#include "services/codec/record_codec.h"
 
 namespace lodestone::provenance {
 
-LocalLedgerSource::LocalLedgerSource(ledger::Ledger& ledger) : ledger_(ledger) {
-  listener_ = ledger_.AddCommitListener([this](const storage::Head&) {
+LocalLogSource::LocalLogSource(const storage::Log& log, const CommitSubscriber& subscribe)
+    : log_(log) {
+  unsubscribe_ = subscribe([this] {
     std::lock_guard lock(mu_);
     cv_.notify_all();
   });
 }
 
-LocalLedgerSource::~LocalLedgerSource() { ledger_.RemoveCommitListener(listener_); }
+LocalLogSource::~LocalLogSource() {
+  if (unsubscribe_) unsubscribe_();
+}
 
-absl::StatusOr<std::vector<v1::StoredEvent>> LocalLedgerSource::Read(uint64_t from_position,
-                                                                     size_t max_events,
-                                                                     absl::Duration wait) {
+absl::StatusOr<std::vector<v1::StoredEvent>> LocalLogSource::Read(uint64_t from_position,
+                                                                  size_t max_events,
+                                                                  absl::Duration wait) {
   {
     std::unique_lock lock(mu_);
     cv_.wait_for(lock, absl::ToChronoMilliseconds(wait),
-                 [&] { return cancelled_ || ledger_.log().GetHead().size > from_position; });
+                 [&] { return cancelled_ || log_.GetHead().size > from_position; });
   }
-  auto records = ledger_.log().ReadAll(from_position, max_events, size_t{16} << 20);
+  auto records = log_.ReadAll(from_position, max_events, size_t{16} << 20);
   if (!records.ok()) return records.status();
   std::vector<v1::StoredEvent> events(records->size());
   for (size_t i = 0; i < records->size(); ++i) {
-    if (auto status = ledger::RecordToProto((*records)[i], &events[i]); !status.ok()) {
+    if (auto status = codec::RecordToProto((*records)[i], &events[i]); !status.ok()) {
       return status;
     }
   }
   return events;
 }
 
-void LocalLedgerSource::Cancel() {
+void LocalLogSource::Cancel() {
   std::lock_guard lock(mu_);
   cancelled_ = true;
   cv_.notify_all();
 }
 
-uint64_t LocalLedgerSource::ledger_size() const { return ledger_.log().GetHead().size; }
+uint64_t LocalLogSource::ledger_size() const { return log_.GetHead().size; }
 
 RemoteLedgerSource::RemoteLedgerSource(RemoteSourceOptions options) : options_(std::move(options)) {
   thread_ = std::thread([this] { Run(); });

@@ -1,11 +1,13 @@
 // Where the projector reads the ledger from: in-process (the embedded server reads the log it
 // shares a process with) or over gRPC (a separate provenance service subscribes to a ledger).
+// Only the log's storage interface and the wire are known here, not the ledger's write side.
 #ifndef LODESTONE_SERVICES_PROVENANCE_EVENT_SOURCE_H_
 #define LODESTONE_SERVICES_PROVENANCE_EVENT_SOURCE_H_
 
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -16,7 +18,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/security/credentials.h"
 #include "lodestone/v1/ledger.grpc.pb.h"
-#include "services/ledger/ledger.h"
+#include "storage/log.h"
 
 namespace lodestone::provenance {
 
@@ -34,19 +36,23 @@ class EventSource {
   virtual uint64_t ledger_size() const = 0;
 };
 
-// Reads the log of a Ledger in the same process.
-class LocalLedgerSource final : public EventSource {
+// Calls `wake` after every commit to the log until the function it returns is called (the
+// composition root connects it to whatever commits, e.g. Ledger::WakeOnCommit).
+using CommitSubscriber = std::function<std::function<void()>(std::function<void()> wake)>;
+
+// Reads a log in the same process, woken by its commits.
+class LocalLogSource final : public EventSource {
  public:
-  explicit LocalLedgerSource(ledger::Ledger& ledger);
-  ~LocalLedgerSource() override;
+  LocalLogSource(const storage::Log& log, const CommitSubscriber& subscribe);
+  ~LocalLogSource() override;  // unsubscribes
   absl::StatusOr<std::vector<v1::StoredEvent>> Read(uint64_t from_position, size_t max_events,
                                                     absl::Duration wait) override;
   void Cancel() override;
   uint64_t ledger_size() const override;
 
  private:
-  ledger::Ledger& ledger_;
-  int listener_;
+  const storage::Log& log_;
+  std::function<void()> unsubscribe_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool cancelled_ = false;

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "services/base/coding.h"
+
 namespace lodestone::provenance {
 namespace {
 
@@ -95,18 +97,7 @@ domain::OriginProfile ProfileFromProto(const v1::OriginProfile& proto) {
 // f64 is the IEEE-754 double's 8 bytes, little endian.
 namespace {
 
-void PutVarint(std::string& out, uint64_t value) {
-  while (value >= 0x80) {
-    out.push_back(static_cast<char>(value | 0x80));
-    value >>= 7;
-  }
-  out.push_back(static_cast<char>(value));
-}
-
-void PutString(std::string& out, std::string_view text) {
-  PutVarint(out, text.size());
-  out.append(text);
-}
+void PutString(std::string& out, std::string_view text) { coding::PutLengthPrefixed(out, text); }
 
 void PutDouble(std::string& out, double value) {
   uint64_t bits;
@@ -115,34 +106,17 @@ void PutDouble(std::string& out, double value) {
 }
 
 void PutDistribution(std::string& out, const domain::Distribution& distribution) {
-  PutVarint(out, distribution.size());
+  coding::PutVarint64(out, distribution.size());
   for (const auto& entry : distribution) {
     PutString(out, entry.key);
     PutDouble(out, entry.share);
   }
 }
 
-uint64_t ZigZag(int64_t value) {
-  return (static_cast<uint64_t>(value) << 1) ^ static_cast<uint64_t>(value >> 63);
-}
-int64_t UnZigZag(uint64_t value) {
-  return static_cast<int64_t>(value >> 1) ^ -static_cast<int64_t>(value & 1);
-}
-
 class Reader {
  public:
   explicit Reader(std::string_view bytes) : bytes_(bytes) {}
-  bool Varint(uint64_t& value) {
-    value = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (bytes_.empty()) return false;
-      const uint8_t byte = static_cast<uint8_t>(bytes_.front());
-      bytes_.remove_prefix(1);
-      value |= static_cast<uint64_t>(byte & 0x7f) << shift;
-      if ((byte & 0x80) == 0) return true;
-    }
-    return false;
-  }
+  bool Varint(uint64_t& value) { return coding::GetVarint64(bytes_, value); }
   bool String(std::string& out) {
     uint64_t size;
     if (!Varint(size) || size > bytes_.size()) return false;
@@ -188,7 +162,7 @@ std::string EncodeProfile(const domain::OriginProfile& profile) {
   out.push_back(1);
   for (const auto& stage : profile.stages) PutDistribution(out, stage);
   PutString(out, profile.customs_origin);
-  PutVarint(out, profile.route.size());
+  coding::PutVarint64(out, profile.route.size());
   for (const auto& entry : profile.route) {
     PutString(out, entry.country);
     out.push_back(static_cast<char>(entry.role));
@@ -200,9 +174,9 @@ std::string EncodeProfile(const domain::OriginProfile& profile) {
   out.push_back(static_cast<char>(value.total.has_value() ? 1 : 0));
   out.push_back(static_cast<char>(value.gap));
   if (value.total.has_value()) {
-    PutVarint(out, ZigZag(value.total->minor));
+    coding::PutVarint64(out, coding::ZigZag(value.total->minor));
     PutString(out, value.total->currency);
-    PutVarint(out, ZigZag(value.total->mass_g));
+    coding::PutVarint64(out, coding::ZigZag(value.total->mass_g));
   }
   PutDistribution(out, value.by_mining_country);
   return out;
@@ -236,8 +210,8 @@ absl::StatusOr<domain::OriginProfile> DecodeProfile(std::string_view bytes) {
     uint64_t minor, mass;
     domain::LotValue total;
     if (!in.Varint(minor) || !in.String(total.currency) || !in.Varint(mass)) return corrupt();
-    total.minor = UnZigZag(minor);
-    total.mass_g = UnZigZag(mass);
+    total.minor = coding::UnZigZag(minor);
+    total.mass_g = coding::UnZigZag(mass);
     profile.value.total = std::move(total);
   }
   if (!in.Distribution(profile.value.by_mining_country) || !in.done()) return corrupt();

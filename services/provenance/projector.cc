@@ -8,9 +8,9 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "services/codec/event_codec.h"
 #include "services/domain/string_view_compat.h"
 #include "services/provenance/profile_codec.h"
-#include "services/rpc/event_codec.h"
 
 namespace lodestone::provenance {
 namespace {
@@ -36,7 +36,7 @@ absl::StatusOr<Message> Require(const ViewStore& views, const std::string& key) 
   return **value;
 }
 
-int64_t EventMicros(const v1::Event& event) { return rpc::MicrosFloor(event.event_time()); }
+int64_t EventMicros(const v1::Event& event) { return codec::MicrosFloor(event.event_time()); }
 
 v1::LotStatus StatusAfterConsumption(const LotView& lot) {
   if (lot.status() == v1::LOT_STATUS_ACTIVE && lot.remaining_g() == 0) {
@@ -60,7 +60,7 @@ absl::StatusOr<d::OriginProfile> UnknownProfile(const LotView& lot,
 
 template <typename Payload>
 absl::StatusOr<Payload> DomainPayload(const v1::Event& event) {
-  auto decoded = rpc::EventFromProto(event);
+  auto decoded = codec::EventFromProto(event);
   if (!decoded.ok()) return decoded.status();
   if (!std::holds_alternative<Payload>(decoded->payload)) {
     return Inconsistent(absl::StrCat("event ", d::ToAbsl(event.event_id()), " payload"));
@@ -125,7 +125,7 @@ void InheritFromRetracted(const LotView& old, LotView& lot) {
 
 void RemoveFlags(ViewStore& views, ShipmentView& shipment) {
   for (const auto& flag : shipment.flags()) {
-    views.DeleteRaw(keys::Flag(rpc::MicrosFloor(flag.time()), flag.position(), flag.rule_set(),
+    views.DeleteRaw(keys::Flag(codec::MicrosFloor(flag.time()), flag.position(), flag.rule_set(),
                                flag.rule_id()));
   }
   shipment.clear_flags();
@@ -260,9 +260,9 @@ absl::Status Projector::ApplyPayload(const v1::StoredEvent& stored) {
       view.set_quantity_g(p.quantity_g());
       // Rounded inwards to whole microseconds, so that a licence is never judged valid at an
       // instant it was not (dispatch times are rounded down).
-      view.set_valid_from_micros(p.has_valid_from() ? rpc::MicrosCeil(p.valid_from())
+      view.set_valid_from_micros(p.has_valid_from() ? codec::MicrosCeil(p.valid_from())
                                                     : std::numeric_limits<int64_t>::min());
-      view.set_valid_until_micros(p.has_valid_until() ? rpc::MicrosFloor(p.valid_until())
+      view.set_valid_until_micros(p.has_valid_until() ? codec::MicrosFloor(p.valid_until())
                                                       : std::numeric_limits<int64_t>::max());
       views_.Put(keys::Licence(p.licence_id()), view);
       return absl::OkStatus();
@@ -716,9 +716,9 @@ absl::Status Projector::ReevaluateShipment(const std::string& shipment_id) {
   if (shipment->status() == "retracted") return absl::OkStatus();
   RemoveFlags(views_, *shipment);
   for (auto& flag : flagger_(views_, *shipment)) {
-    views_.Put(
-        keys::Flag(rpc::MicrosFloor(flag.time()), flag.position(), flag.rule_set(), flag.rule_id()),
-        flag);
+    views_.Put(keys::Flag(codec::MicrosFloor(flag.time()), flag.position(), flag.rule_set(),
+                          flag.rule_id()),
+               flag);
     ++stats_.flags_raised;
     ++stats_.flags_raised_by_rule_set[flag.rule_set()];
     *shipment->add_flags() = std::move(flag);

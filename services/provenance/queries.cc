@@ -13,10 +13,10 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "services/codec/event_codec.h"
 #include "services/domain/string_view_compat.h"
 #include "services/provenance/profile_codec.h"
 #include "services/provenance/projector.h"
-#include "services/rpc/event_codec.h"
 
 namespace lodestone::provenance {
 namespace {
@@ -50,7 +50,7 @@ uint32_t Capped(uint32_t requested, uint32_t fallback, uint32_t cap) {
   return requested == 0 ? fallback : std::min(requested, cap);
 }
 
-int64_t Micros(const google::protobuf::Timestamp& ts) { return rpc::MicrosFloor(ts); }
+int64_t Micros(const google::protobuf::Timestamp& ts) { return codec::MicrosFloor(ts); }
 
 }  // namespace
 
@@ -301,9 +301,9 @@ absl::Status Queries::GetShipment(const v1::GetShipmentRequest& request,
   out->set_export_licence_id(dispatched.export_licence_id());
   out->set_customs_entry(dispatched.customs_entry());
   out->set_status(shipment->status());
-  rpc::MicrosToProto(shipment->dispatched_micros(), out->mutable_dispatched_time());
+  codec::MicrosToProto(shipment->dispatched_micros(), out->mutable_dispatched_time());
   if (!shipment->arrived_event_id().empty()) {
-    rpc::MicrosToProto(shipment->arrived_micros(), out->mutable_arrived_time());
+    codec::MicrosToProto(shipment->arrived_micros(), out->mutable_arrived_time());
   }
   std::map<std::string, int64_t> customs_mass;
   std::map<std::string, double> mining;

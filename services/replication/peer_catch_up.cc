@@ -7,9 +7,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "grpcpp/client_context.h"
-#include "services/rpc/event_codec.h"
+#include "services/codec/event_codec.h"
+#include "services/codec/record_codec.h"
 #include "services/rpc/grpc_status.h"
-#include "services/rpc/merkle_verify.h"
 #include "storage/format.h"
 #include "storage/merkle.h"
 
@@ -17,14 +17,6 @@ namespace lodestone::replication {
 namespace {
 
 using storage::Hash;
-
-std::string ToBytes(const Hash& hash) { return std::string(hash.begin(), hash.end()); }
-
-bool FromBytes(const std::string& bytes, Hash& out) {
-  if (bytes.size() != out.size()) return false;
-  std::copy(bytes.begin(), bytes.end(), out.begin());
-  return true;
-}
 
 void SetDeadline(grpc::ClientContext& context, absl::Duration timeout) {
   context.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));
@@ -69,12 +61,13 @@ absl::Status CatchUpFromPeer(ledger::Ledger& ledger, v1::LedgerService::StubInte
                              const v1::internal::ReplicationWindow& window, int64_t final_sequence,
                              const PeerCatchUpOptions& options) {
   const uint64_t m = window.first_position();
-  Hash root_before{};
-  Hash prev_chain{};
-  if (!FromBytes(window.root_before(), root_before) ||
-      !FromBytes(window.prev_chain(), prev_chain)) {
+  const std::optional<Hash> root_anchor = codec::HashFromBytes(window.root_before());
+  const std::optional<Hash> chain_anchor = codec::HashFromBytes(window.prev_chain());
+  if (!root_anchor.has_value() || !chain_anchor.has_value()) {
     return absl::DataLossError("the window's anchors are not 32-byte hashes");
   }
+  const Hash root_before = *root_anchor;
+  const Hash prev_chain = *chain_anchor;
   storage::Head head = ledger.log().GetHead();
   if (head.size > m) {
     return absl::FailedPreconditionError(
@@ -111,9 +104,9 @@ absl::Status CatchUpFromPeer(ledger::Ledger& ledger, v1::LedgerService::StubInte
         return absl::DataLossError(
             absl::StrCat("peer sent position ", e.position(), " where ", n + i, " was expected"));
       }
-      auto time = rpc::TimeFromProto(e.commit_time());
+      auto time = codec::TimeFromProto(e.commit_time());
       if (!time.ok()) return absl::DataLossError("peer sent a bad commit time");
-      payloads.push_back(rpc::DeterministicEventBytes(e.event()));
+      payloads.push_back(codec::DeterministicEventBytes(e.event()));
       const std::string leaf = storage::format::EncodeLeafData(
           e.position(), absl::ToUnixMicros(*time), e.stream_version(), e.event().event_id(),
           e.event().subject(), payloads.back());
@@ -134,9 +127,9 @@ absl::Status CatchUpFromPeer(ledger::Ledger& ledger, v1::LedgerService::StubInte
           !status.ok()) {
         return PeerError(status, absl::StrCat("GetConsistencyProof ", k, " -> ", m));
       }
-      std::vector<std::string> path(proof.path().begin(), proof.path().end());
-      if (!rpc::VerifyConsistencyProof(k, m, ToBytes(root_k), ToBytes(root_before),
-                                       std::move(path))) {
+      const auto path = codec::HashesFromBytes(proof.path());
+      if (!path.has_value() ||
+          !storage::merkle::VerifyConsistency(k, m, root_k, root_before, *path)) {
         return absl::DataLossError(absl::StrCat("records [", n, ", ", k,
                                                 ") from the peer do not verify against the "
                                                 "window's root at ",

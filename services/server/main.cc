@@ -82,7 +82,10 @@ int Run() {
     }
   }
   auto node = lodestone::provenance::ProvenanceNode::Open(
-      node_options, std::make_unique<lodestone::provenance::LocalLedgerSource>(**ledger));
+      node_options, std::make_unique<lodestone::provenance::LocalLogSource>(
+                        (*ledger)->log(), [raw = ledger->get()](std::function<void()> wake) {
+                          return raw->WakeOnCommit(std::move(wake));
+                        }));
   if (!node.ok()) return Fail(node.status());
 
   auto endpoint = lodestone::rpc::MetricsEndpoint::Start(absl::GetFlag(FLAGS_metrics_listen));

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "storage/coding.h"
+#include "services/base/coding.h"
 #include "storage/format.h"
 #include "storage/log.h"
 #include "tests/storage/test_util.h"

@@ -182,6 +182,9 @@ class ProofTest : public ::testing::Test {
     ASSERT_TRUE(proof.ok()) << proof.status();
     EXPECT_TRUE(VerifyInclusion(index, size, leaves_[index], *proof, Root(size)))
         << "inclusion of " << index << " in " << size;
+    // The production verifier (lodectl, peer catch-up) agrees with the independent one.
+    EXPECT_TRUE(merkle::VerifyInclusion(index, size, leaves_[index], *proof, Root(size)))
+        << "production verifier: inclusion of " << index << " in " << size;
   }
 
   void CheckConsistency(uint64_t first, uint64_t second) {
@@ -189,6 +192,8 @@ class ProofTest : public ::testing::Test {
     ASSERT_TRUE(proof.ok()) << proof.status();
     EXPECT_TRUE(VerifyConsistency(first, second, Root(first), Root(second), *proof))
         << "consistency of " << first << " with " << second;
+    EXPECT_TRUE(merkle::VerifyConsistency(first, second, Root(first), Root(second), *proof))
+        << "production verifier: consistency of " << first << " with " << second;
   }
 
   std::unique_ptr<TempDir> dir_;
@@ -265,8 +270,12 @@ TEST_F(ProofTest, TamperedProofsFailVerification) {
     std::vector<Hash> flipped = proof;
     flipped[rng() % flipped.size()][rng() % 32] ^= 0x80;
     EXPECT_FALSE(VerifyInclusion(index, size, leaves_[index], flipped, Root(size)));
+    EXPECT_FALSE(merkle::VerifyInclusion(index, size, leaves_[index], flipped, Root(size)));
+    EXPECT_FALSE(
+        merkle::VerifyInclusion((index + 1) % size, size, leaves_[index], proof, Root(size)));
     std::vector<Hash> shortened(proof.begin(), proof.end() - 1);
     EXPECT_FALSE(VerifyInclusion(index, size, leaves_[index], shortened, Root(size)));
+    EXPECT_FALSE(merkle::VerifyInclusion(index, size, leaves_[index], shortened, Root(size)));
 
     const uint64_t first = 1 + rng() % (size - 1);
     std::vector<Hash> consistency = *log_->ConsistencyProof(first, size);
@@ -275,10 +284,12 @@ TEST_F(ProofTest, TamperedProofsFailVerification) {
       std::vector<Hash> bad = consistency;
       bad[rng() % bad.size()][rng() % 32] ^= 0x01;
       EXPECT_FALSE(VerifyConsistency(first, size, Root(first), Root(size), bad));
+      EXPECT_FALSE(merkle::VerifyConsistency(first, size, Root(first), Root(size), bad));
     }
     Hash wrong_root = Root(first);
     wrong_root[0] ^= 0x01;
     EXPECT_FALSE(VerifyConsistency(first, size, wrong_root, Root(size), consistency));
+    EXPECT_FALSE(merkle::VerifyConsistency(first, size, wrong_root, Root(size), consistency));
   }
 }
 

@@ -6,9 +6,9 @@
 #include <mutex>
 #include <vector>
 
+#include "services/codec/event_codec.h"
 #include "services/ledger/ledger.h"
 #include "services/loadgen/workload.h"
-#include "services/rpc/event_codec.h"
 #include "tests/support/temp_dir.h"
 
 namespace lodestone::ledger {
@@ -19,7 +19,7 @@ using v1::internal::ReplicatedBatch;
 
 AppendBatch Batch(std::vector<v1::Event> events) {
   AppendBatch batch;
-  for (const auto& e : events) batch.events.push_back(*rpc::EventFromProto(e));
+  for (const auto& e : events) batch.events.push_back(*codec::EventFromProto(e));
   return batch;
 }
 

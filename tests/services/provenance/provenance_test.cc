@@ -10,10 +10,10 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "lodestone/v1/provenance.grpc.pb.h"
+#include "services/codec/event_codec.h"
 #include "services/ledger/ledger.h"
 #include "services/loadgen/workload.h"
 #include "services/provenance/provenance_node.h"
-#include "services/rpc/event_codec.h"
 #include "services/rpc/server_builder.h"
 #include "tests/support/temp_dir.h"
 
@@ -69,7 +69,11 @@ class ProvenanceTest : public ::testing::Test {
     options.store.path = dir_.Sub(name);
     options.store.sync = false;
     options.service = service;
-    auto node = ProvenanceNode::Open(options, std::make_unique<LocalLedgerSource>(*ledger_));
+    auto node = ProvenanceNode::Open(
+        options,
+        std::make_unique<LocalLogSource>(ledger_->log(), [this](std::function<void()> wake) {
+          return ledger_->WakeOnCommit(std::move(wake));
+        }));
     ASSERT_TRUE(node.ok()) << node.status();
     node_ = *std::move(node);
     node_->Start();
@@ -91,7 +95,7 @@ class ProvenanceTest : public ::testing::Test {
   void Append(std::vector<v1::Event> events) {
     ledger::AppendBatch batch;
     for (const auto& proto : events) {
-      auto event = rpc::EventFromProto(proto);
+      auto event = codec::EventFromProto(proto);
       ASSERT_TRUE(event.ok()) << event.status();
       batch.events.push_back(*std::move(event));
     }

@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "services/codec/event_codec.h"
 #include "services/ledger/ledger.h"
 #include "services/ledger/ledger_service.h"
 #include "services/loadgen/workload.h"
 #include "services/provenance/provenance_node.h"
-#include "services/rpc/event_codec.h"
 #include "services/rpc/server_builder.h"
 #include "services/rpc/tls.h"
 #include "tests/services/rpc/test_certs.h"
@@ -58,7 +58,7 @@ class RemoteSourceTest : public ::testing::Test {
 
   void Append(std::vector<v1::Event> events) {
     ledger::AppendBatch batch;
-    for (const auto& proto : events) batch.events.push_back(*rpc::EventFromProto(proto));
+    for (const auto& proto : events) batch.events.push_back(*codec::EventFromProto(proto));
     auto outcome = ledger_->AppendAndWait(std::move(batch));
     ASSERT_TRUE(outcome.ok()) << outcome.status();
   }

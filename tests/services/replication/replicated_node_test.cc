@@ -20,10 +20,10 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
+#include "services/codec/event_codec.h"
 #include "services/ledger/ledger.h"
 #include "services/ledger/ledger_service.h"
 #include "services/loadgen/workload.h"
-#include "services/rpc/event_codec.h"
 #include "services/rpc/server_builder.h"
 #include "tests/support/etcd_cluster.h"
 #include "tests/support/temp_dir.h"
@@ -38,7 +38,7 @@ using testing::WaitUntil;
 
 ledger::AppendBatch Batch(std::vector<v1::Event> events) {
   ledger::AppendBatch batch;
-  for (const auto& e : events) batch.events.push_back(*rpc::EventFromProto(e));
+  for (const auto& e : events) batch.events.push_back(*codec::EventFromProto(e));
   return batch;
 }
 
@@ -517,7 +517,7 @@ TEST_F(ReplicatedNodeTest, ALeaderWhoseOwnBatchDidNotLandStopsCommitting) {
     auto* record = batch.add_records();
     record->set_event_id(lot.events[0].event_id);
     record->set_subject(lot.events[0].subject);
-    record->set_payload(rpc::CanonicalEventBytes(lot.events[0]));
+    record->set_payload(codec::CanonicalEventBytes(lot.events[0]));
     return batch;
   };
   v1::internal::ReplicatedBatch lost = make_batch(50);

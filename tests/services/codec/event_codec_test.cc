@@ -1,5 +1,5 @@
 // The wire <-> domain time conversions: exact over the whole Timestamp range, never clamped.
-#include "services/rpc/event_codec.h"
+#include "services/codec/event_codec.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-namespace lodestone::rpc {
+namespace lodestone::codec {
 namespace {
 
 google::protobuf::Timestamp Ts(int64_t seconds, int32_t nanos) {
@@ -55,4 +55,4 @@ TEST(EventCodecTimeTest, MicrosRoundInTheDirectionAskedAndComeBackExactly) {
 }
 
 }  // namespace
-}  // namespace lodestone::rpc
+}  // namespace lodestone::codec

@@ -1,14 +1,15 @@
-// Byte encodings used by the on-disk format (FORMAT.md): big-endian fixed-width integers (keys
-// sort numerically), LEB128 varints (values), little-endian fixed32 (checksums). Internal.
-#ifndef LODESTONE_STORAGE_CODING_H_
-#define LODESTONE_STORAGE_CODING_H_
+// Byte encodings shared by every persisted format (storage/FORMAT.md, the provenance profile
+// codec): big-endian fixed-width integers (keys sort numerically), LEB128 varints (values),
+// little-endian fixed32 (checksums), zigzag for signed varints.
+#ifndef LODESTONE_SERVICES_BASE_CODING_H_
+#define LODESTONE_SERVICES_BASE_CODING_H_
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-namespace lodestone::storage::coding {
+namespace lodestone::coding {
 
 inline void PutBigEndian64(std::string& out, uint64_t value) {
   char buf[8];
@@ -110,6 +111,13 @@ inline void PutLengthPrefixed(std::string& out, std::string_view value) {
   out.append(value);
 }
 
-}  // namespace lodestone::storage::coding
+inline uint64_t ZigZag(int64_t value) {
+  return (static_cast<uint64_t>(value) << 1) ^ static_cast<uint64_t>(value >> 63);
+}
+inline int64_t UnZigZag(uint64_t value) {
+  return static_cast<int64_t>(value >> 1) ^ -static_cast<int64_t>(value & 1);
+}
 
-#endif  // LODESTONE_STORAGE_CODING_H_
+}  // namespace lodestone::coding
+
+#endif  // LODESTONE_SERVICES_BASE_CODING_H_

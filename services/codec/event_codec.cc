@@ -1,4 +1,4 @@
-#include "services/rpc/event_codec.h"
+#include "services/codec/event_codec.h"
 
 #include <utility>
 
@@ -7,7 +7,7 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 
-namespace lodestone::rpc {
+namespace lodestone::codec {
 namespace {
 
 namespace d = ::lodestone::domain;
@@ -365,4 +365,4 @@ std::string CanonicalEventBytes(const domain::Event& event) {
   return DeterministicEventBytes(proto);
 }
 
-}  // namespace lodestone::rpc
+}  // namespace lodestone::codec

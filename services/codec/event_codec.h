@@ -1,7 +1,7 @@
 // Conversion between the wire events (lodestone.v1 protobuf) and the domain's plain C++ events.
 // The only place that knows both.
-#ifndef LODESTONE_SERVICES_RPC_EVENT_CODEC_H_
-#define LODESTONE_SERVICES_RPC_EVENT_CODEC_H_
+#ifndef LODESTONE_SERVICES_CODEC_EVENT_CODEC_H_
+#define LODESTONE_SERVICES_CODEC_EVENT_CODEC_H_
 
 #include <cstdint>
 #include <string>
@@ -12,7 +12,7 @@
 #include "lodestone/v1/events.pb.h"
 #include "services/domain/event.h"
 
-namespace lodestone::rpc {
+namespace lodestone::codec {
 
 // INVALID_ARGUMENT for timestamps outside the protobuf Timestamp range. Enum values are copied
 // as numbers; the domain's validation rejects UNSPECIFIED and unknown values.
@@ -36,6 +36,6 @@ int64_t MicrosFloor(const google::protobuf::Timestamp& ts);
 int64_t MicrosCeil(const google::protobuf::Timestamp& ts);
 void MicrosToProto(int64_t micros, google::protobuf::Timestamp* ts);
 
-}  // namespace lodestone::rpc
+}  // namespace lodestone::codec
 
-#endif  // LODESTONE_SERVICES_RPC_EVENT_CODEC_H_
+#endif  // LODESTONE_SERVICES_CODEC_EVENT_CODEC_H_
