@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "grpcpp/client_context.h"
+#include "services/replication/replicated_batch.h"
 #include "services/rpc/event_codec.h"
 #include "services/rpc/grpc_status.h"
 #include "services/rpc/merkle_verify.h"
@@ -53,7 +54,7 @@ absl::Status Apply(ledger::Ledger& ledger, const std::vector<v1::StoredEvent>& e
       record->set_payload(payloads[end]);
     }
     if (end == events.size()) batch.set_sequence(last_sequence);
-    if (auto status = ledger.ApplyReplicatedAndWait(std::move(batch)); !status.ok()) {
+    if (auto status = ApplyReplicatedAndWait(ledger, std::move(batch)); !status.ok()) {
       return absl::InternalError(absl::StrCat("verified records from position ",
                                               events[begin].position(),
                                               " were rejected here: ", status.message()));

@@ -47,6 +47,16 @@ std::string RandomBatchId() {
   return id;
 }
 
+absl::Status CheckNodeId(const std::string& node_id, bool allow_empty) {
+  if (node_id.empty() && !allow_empty) {
+    return absl::InvalidArgumentError("a replicated node needs a node id");
+  }
+  if (node_id.find('/') != std::string::npos || node_id.find('\n') != std::string::npos) {
+    return absl::InvalidArgumentError("a node id may not contain '/' or a newline");
+  }
+  return absl::OkStatus();
+}
+
 void Log(const std::string& node_id, const std::string& message) {
   std::cerr << "lodestone-replication: node " << node_id << ": " << message << std::endl;
 }
@@ -67,33 +77,14 @@ const char* NodeRoleName(NodeRole role) {
   return "unknown";
 }
 
-// --- NodeSlot ---------------------------------------------------------------------------------
-
-absl::Status NodeSlot::Replicate(ReplicatedBatch& batch) {
-  std::lock_guard lock(mu_);
-  if (node_ == nullptr) return absl::UnavailableError("no replicated node is running");
-  return node_->Replicate(batch);
-}
-
-void NodeSlot::Set(ReplicatedNode* node) {
-  std::lock_guard lock(mu_);
-  node_ = node;
-}
-
 // --- construction -----------------------------------------------------------------------------
 
-ReplicatedNode::ReplicateFn ReplicatedNode::ReplicateHook(std::shared_ptr<NodeSlot> slot) {
-  return [slot = std::move(slot)](ReplicatedBatch& batch) { return slot->Replicate(batch); };
-}
-
 absl::StatusOr<std::unique_ptr<ReplicatedNode>> ReplicatedNode::Create(
-    ReplicatedNodeOptions options, ledger::Ledger& ledger, std::shared_ptr<NodeSlot> slot) {
-  if (options.node_id.empty() || options.cluster.empty() || slot == nullptr) {
-    return absl::InvalidArgumentError("a replicated node needs a node id, a cluster and a slot");
-  }
-  if (options.node_id.find('/') != std::string::npos ||
-      options.node_id.find('\n') != std::string::npos) {
-    return absl::InvalidArgumentError("a node id may not contain '/' or a newline");
+    ReplicatedNodeOptions options, ledger::Ledger& ledger) {
+  if (options.cluster.empty())
+    return absl::InvalidArgumentError("a replicated node needs a cluster");
+  if (auto status = CheckNodeId(options.node_id, /*allow_empty=*/true); !status.ok()) {
+    return status;
   }
   if (options.min_durable_copies < 1 || options.window_min_batches < 0) {
     return absl::InvalidArgumentError(
@@ -102,14 +93,14 @@ absl::StatusOr<std::unique_ptr<ReplicatedNode>> ReplicatedNode::Create(
   auto client = EtcdClient::Create({.endpoints = options.etcd_endpoints});
   if (!client.ok()) return client.status();
   return std::unique_ptr<ReplicatedNode>(
-      new ReplicatedNode(std::move(options), ledger, std::move(slot), *std::move(client)));
+      new ReplicatedNode(std::move(options), ledger, *std::move(client)));
 }
 
 ReplicatedNode::ReplicatedNode(ReplicatedNodeOptions options, ledger::Ledger& ledger,
-                               std::shared_ptr<NodeSlot> slot, std::unique_ptr<EtcdClient> client)
+                               std::unique_ptr<EtcdClient> client)
     : options_(std::move(options)),
       ledger_(ledger),
-      slot_(std::move(slot)),
+      hook_([this](ReplicatedBatch& batch) { return Replicate(batch); }),
       client_(std::move(client)) {}
 
 ReplicatedNode::~ReplicatedNode() { Stop(); }
@@ -130,8 +121,19 @@ std::string ReplicatedNode::NodeValue() const {
 
 // --- lifecycle --------------------------------------------------------------------------------
 
+absl::Status ReplicatedNode::SetAdvertiseAddress(std::string address) {
+  std::lock_guard lock(mu_);
+  if (started_) return absl::FailedPreconditionError("the node was started already");
+  if (options_.node_id.empty()) options_.node_id = address;
+  options_.advertise_address = std::move(address);
+  return CheckNodeId(options_.node_id, /*allow_empty=*/false);
+}
+
 absl::Status ReplicatedNode::Start() {
-  auto recorded = ledger_.ReplicationSequence();
+  if (auto status = CheckNodeId(options_.node_id, /*allow_empty=*/false); !status.ok()) {
+    return status;
+  }
+  auto recorded = AppliedSequence(ledger_.log());
   if (!recorded.ok()) return recorded.status();
   {
     std::lock_guard lock(mu_);
@@ -140,7 +142,12 @@ absl::Status ReplicatedNode::Start() {
     role_ = NodeRole::kFollower;
     applied_sequence_ = *recorded;
   }
-  slot_->Set(this);
+  if (auto status = ledger_.SetReplicationHook(&hook_); !status.ok()) {
+    std::lock_guard lock(mu_);
+    started_ = false;
+    role_ = NodeRole::kStopped;
+    return status;
+  }
   absl::StatusOr<int64_t> revision;
   {
     std::lock_guard apply_lock(apply_mu_);
@@ -172,7 +179,7 @@ void ReplicatedNode::Stop() {
     role_ = NodeRole::kStopped;
     cv_.notify_all();
   }
-  slot_->Set(nullptr);  // waits for a Replicate in flight
+  (void)ledger_.SetReplicationHook(nullptr);  // waits for a Replicate in flight
   canceller_.Cancel();
   if (campaign_thread_.joinable()) campaign_thread_.join();
   if (housekeeping_thread_.joinable()) housekeeping_thread_.join();
@@ -694,7 +701,7 @@ absl::Status ReplicatedNode::ApplyOne(int64_t sequence, const std::string& value
   } else if (batch.sequence() != 0 && batch.sequence() != sequence) {
     status = absl::DataLossError(name + " says it is " + std::to_string(batch.sequence()));
   } else if (batch.first_position() == size) {
-    status = ledger_.ApplyReplicatedAndWait(std::move(batch));
+    status = ApplyReplicatedAndWait(ledger_, std::move(batch));
     fatal = !Retryable(status) && !absl::IsResourceExhausted(status);
   } else if (batch.first_position() + batch.records_size() <= size) {
     // Its records are here already (a log from before sequences were recorded).

@@ -1,5 +1,5 @@
 // One ledger node of the distributed mode (docs/replication.md): it campaigns for leadership in
-// etcd; as leader it commits every group the ledger hands to LedgerOptions::replicate with one
+// etcd; as leader it commits every group the ledger hands to its replication hook with one
 // fenced etcd Txn (resolving ambiguous answers by the batch id), and compacts etcd's window of
 // batches once enough nodes hold them; as follower it applies the batches in sequence order,
 // and catches up from a peer ledger node, verified, when it is behind the window. It does not
@@ -32,6 +32,7 @@
 #include "services/ledger/ledger.h"
 #include "services/replication/etcd_client.h"
 #include "services/replication/peer_catch_up.h"
+#include "services/replication/replicated_batch.h"
 
 namespace grpc {
 class ChannelCredentials;
@@ -79,44 +80,32 @@ struct ReplicationStatus {
   int64_t window_first = 1;        // oldest batch etcd holds, as last seen
 };
 
-class ReplicatedNode;
-
-// Lets the ledger's replicate hook exist before the node: the hook forwards to the node set
-// here, or fails with UNAVAILABLE while none is. The node sets and clears itself.
-class NodeSlot {
- public:
-  absl::Status Replicate(v1::internal::ReplicatedBatch& batch);
-
- private:
-  friend class ReplicatedNode;
-  void Set(ReplicatedNode* node);
-  std::mutex mu_;  // held during a Replicate call, so clearing waits for it
-  ReplicatedNode* node_ = nullptr;
-};
-
 class ReplicatedNode {
  public:
-  using ReplicateFn = std::function<absl::Status(v1::internal::ReplicatedBatch&)>;
-
-  // The function to put in LedgerOptions::replicate; `slot` is later given to Create.
-  static ReplicateFn ReplicateHook(std::shared_ptr<NodeSlot> slot);
-
+  // `ledger` must be opened with LedgerOptions::replicated and outlive the node. The node id
+  // and the advertise address may be left empty until SetAdvertiseAddress.
   static absl::StatusOr<std::unique_ptr<ReplicatedNode>> Create(ReplicatedNodeOptions options,
-                                                                ledger::Ledger& ledger,
-                                                                std::shared_ptr<NodeSlot> slot);
+                                                                ledger::Ledger& ledger);
   ~ReplicatedNode();  // Stop()
   ReplicatedNode(const ReplicatedNode&) = delete;
   ReplicatedNode& operator=(const ReplicatedNode&) = delete;
 
-  // Reads the applied sequence from the ledger, catches up from etcd (or a peer), starts
-  // following, campaigning and housekeeping. Serves reads even while etcd is unreachable.
+  // For a program that binds its port after creating the node: the address other nodes reach
+  // this one at, and its node id if none was given. Before Start only.
+  absl::Status SetAdvertiseAddress(std::string address);
+
+  // Reads the applied sequence from the ledger, sets itself as the ledger's replication hook,
+  // catches up from etcd (or a peer), starts following, campaigning and housekeeping. Serves
+  // reads even while etcd is unreachable.
   absl::Status Start();
-  // Resigns if leader, revokes the lease, joins every thread. Idempotent.
+  // Clears the ledger's hook, resigns if leader, revokes the lease, joins every thread.
+  // Idempotent.
   void Stop();
 
-  // Called on the ledger's committer thread for every group: stamps the batch (sequence, batch
-  // id, leader) and commits it in etcd. UNAVAILABLE when not the leader or the outcome could
-  // not be established (the node then steps down and learns the outcome as a follower).
+  // Called (through the ledger's hook) on the committer thread for every group: stamps the batch
+  // (sequence, batch id, leader) and commits it in etcd. UNAVAILABLE when not the leader or the
+  // outcome could not be established (the node then steps down and learns the outcome as a
+  // follower).
   absl::Status Replicate(v1::internal::ReplicatedBatch& batch);
 
   NodeRole role() const;
@@ -130,7 +119,7 @@ class ReplicatedNode {
 
  private:
   ReplicatedNode(ReplicatedNodeOptions options, ledger::Ledger& ledger,
-                 std::shared_ptr<NodeSlot> slot, std::unique_ptr<EtcdClient> client);
+                 std::unique_ptr<EtcdClient> client);
 
   std::string Key(const std::string& suffix) const;
   std::string BatchKey(int64_t sequence) const;
@@ -167,9 +156,9 @@ class ReplicatedNode {
   void CheckWatch();
   absl::Status Compact();
 
-  const ReplicatedNodeOptions options_;
+  ReplicatedNodeOptions options_;  // identity completed before Start, then constant
   ledger::Ledger& ledger_;
-  const std::shared_ptr<NodeSlot> slot_;
+  BatchReplicationHook hook_;
   const std::unique_ptr<EtcdClient> client_;
   Canceller canceller_;
 

@@ -95,10 +95,9 @@ class FlippingPeer final : public v1::LedgerService::Service {
   const uint64_t flip_position_;
 };
 
-// One ledger node: its own RocksDB, a Ledger whose replicate hook goes to its ReplicatedNode,
-// and a real gRPC server (peers catch up from it).
+// One ledger node: its own RocksDB, a Ledger whose replication hook is its ReplicatedNode, and
+// a real gRPC server (peers catch up from it).
 struct Node {
-  std::shared_ptr<NodeSlot> slot = std::make_shared<NodeSlot>();
   std::unique_ptr<ledger::Ledger> ledger;
   std::unique_ptr<ledger::LedgerServiceImpl> service;
   rpc::StartedServer server;
@@ -145,7 +144,7 @@ class ReplicatedNodeTest : public ::testing::Test {
     ledger::LedgerOptions options;
     options.log.path = dir_.Sub(absl::StrCat("node", i));
     options.log.sync = false;
-    options.replicate = ReplicatedNode::ReplicateHook(node->slot);
+    options.replicated = true;
     auto ledger = ledger::Ledger::Open(options);
     ASSERT_TRUE(ledger.ok()) << ledger.status();
     node->ledger = *std::move(ledger);
@@ -159,7 +158,7 @@ class ReplicatedNodeTest : public ::testing::Test {
     node_options.node_id = absl::StrCat("n", i);
     node_options.advertise_address = absl::StrCat("127.0.0.1:", node->server.port);
     node_options.observer = &observers_[i];
-    auto replicated = ReplicatedNode::Create(node_options, *node->ledger, node->slot);
+    auto replicated = ReplicatedNode::Create(node_options, *node->ledger);
     ASSERT_TRUE(replicated.ok()) << replicated.status();
     node->node = *std::move(replicated);
     ASSERT_TRUE(node->node->Start().ok());
@@ -447,7 +446,7 @@ TEST_F(ReplicatedNodeTest, AFollowerRestartsFromItsDurableSequence) {
     options.log.path = dir_.Sub(absl::StrCat("node", follower));
     auto reopened = ledger::Ledger::Open(options);
     ASSERT_TRUE(reopened.ok()) << reopened.status();
-    EXPECT_EQ(*(*reopened)->ReplicationSequence(), sequence);
+    EXPECT_EQ(*AppliedSequence((*reopened)->log()), sequence);
   }
   AppendLots(leader, 10, 10, acked);
   ASSERT_NO_FATAL_FAILURE(StartNode(follower));
