@@ -57,7 +57,7 @@ per() { awk -v s="$1" -v e="$2" 'BEGIN { printf "%.0f", s / e }'; }
 echo "== $(nproc) cores, $(awk '/MemTotal/ {printf "%d GiB", $2 / 1048576}' /proc/meminfo)"
 
 if [[ " $parts " == *" ledger "* ]]; then
-  start ledger "$build/services/ledger/lodestone-ledger" --data_dir="$work/ledger"
+  start ledger "$build/services/programs/ledger/lodestone-ledger" --data_dir="$work/ledger"
   echo "== 1. ledger: durable appends (fsync per commit group)"
   "$loadgen" --target="127.0.0.1:$port" --seconds="$seconds" --fill="$fill"
   size=$(du -sb "$work/ledger" | cut -f1)
@@ -72,11 +72,11 @@ fi
 
 if [[ " $parts " == *" provenance "* ]]; then
   echo "== 2. provenance: a generated graph of $graph_lots lots"
-  start ledger2 "$build/services/ledger/lodestone-ledger" --data_dir="$work/ledger2"
+  start ledger2 "$build/services/programs/ledger/lodestone-ledger" --data_dir="$work/ledger2"
   ledger_pid=$pid
   ledger_port=$port
   "$loadgen" --target="127.0.0.1:$ledger_port" --graph_lots="$graph_lots" --scenarios=
-  start provenance "$build/services/provenance/lodestone-provenance" --data_dir="$work/views" \
+  start provenance "$build/services/programs/provenance/lodestone-provenance" --data_dir="$work/views" \
     --ledger_address="127.0.0.1:$ledger_port"
   "$loadgen" --target="127.0.0.1:$ledger_port" --graph_lots="$graph_lots" \
     --provenance="127.0.0.1:$port" --seconds="$seconds"
@@ -89,7 +89,7 @@ fi
 if [[ " $parts " == *" import "* ]]; then
   echo "== 3. import: lodectl append of the $graph_lots-lot graph into the embedded server"
   "$loadgen" --graph_lots="$graph_lots" --graph_ndjson="$work/graph.ndjson"
-  start server "$build/services/server/lodestone-server" --data_dir="$work/server"
+  start server "$build/services/programs/server/lodestone-server" --data_dir="$work/server"
   lodectl=("$build/services/lodectl/lodectl" --server="127.0.0.1:$port" --progress=false)
   lines=$(wc -l <"$work/graph.ndjson")
   start_ns=$(date +%s%N)
@@ -128,7 +128,7 @@ if [[ " $parts " == *" replicated "* ]]; then
   }
 
   echo "== 4. replicated: durable appends, embedded vs 3 nodes on a 3-member etcd ($scenarios)"
-  start embedded "$build/services/ledger/lodestone-ledger" --data_dir="$work/embedded"
+  start embedded "$build/services/programs/ledger/lodestone-ledger" --data_dir="$work/embedded"
   echo "-- embedded single node (no etcd)"
   "$loadgen" --target="127.0.0.1:$port" --seconds="$seconds" --scenarios="$scenarios" |
     tee "$work/embedded.txt"
@@ -170,7 +170,7 @@ if [[ " $parts " == *" replicated "* ]]; then
   echo "-- etcd: 3 members on $etcd_root ($endpoints)"
   node_ports=() node_metrics=() node_pids=()
   for i in 0 1 2; do
-    start "node$i" "$build/services/ledger/lodestone-ledger" --data_dir="$work/node$i" \
+    start "node$i" "$build/services/programs/ledger/lodestone-ledger" --data_dir="$work/node$i" \
       --etcd_endpoints="$endpoints" --node_id="node$i" --lease_ttl_ms=1500
     node_ports+=("$port")
     node_metrics+=("$metrics_port")

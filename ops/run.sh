@@ -10,12 +10,12 @@ data=${2:-data}
 listen=${LISTEN:-127.0.0.1:7400}
 metrics=${METRICS_LISTEN:-127.0.0.1:9400}
 here=$(cd "$(dirname "$0")/.." && pwd)
-demo="$here/services/server/demo/demo.ndjson"
+demo="$here/services/programs/server/demo/demo.ndjson"
 lodectl="$build/services/lodectl/lodectl"
 mkdir -p "$data"
 log="$data/server.log"
 
-"$build/services/server/lodestone-server" --listen="$listen" --metrics_listen="$metrics" \
+"$build/services/programs/server/lodestone-server" --listen="$listen" --metrics_listen="$metrics" \
   --data_dir="$data" >"$log" 2>&1 &
 server=$!
 stop() {

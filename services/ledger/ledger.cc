@@ -4,7 +4,6 @@
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "services/codec/event_codec.h"
 #include "services/domain/errors.h"
@@ -15,16 +14,6 @@ namespace lodestone::ledger {
 namespace {
 
 using domain::Rejection;
-
-// The state key of the last applied replicated sequence; outside the write model's key spaces
-// (txn_state_store.cc uses one letter and a slash).
-constexpr std::string_view kReplicationSequenceKey = "~replication/sequence";
-
-void RecordSequence(storage::Txn& txn, const v1::internal::ReplicatedBatch& batch) {
-  if (batch.sequence() > 0) {
-    txn.PutState(kReplicationSequenceKey, std::to_string(batch.sequence()));
-  }
-}
 
 // What the committer needs of one batch; shared between the stage and done callbacks.
 struct PendingBatch {
@@ -154,53 +143,39 @@ absl::Status Stage(storage::Txn& txn, PendingBatch& pending, absl::Duration max_
   return absl::OkStatus();
 }
 
-}  // namespace
-
-// The batch a group's staged records make, for replication.
-v1::internal::ReplicatedBatch ToReplicatedBatch(const storage::Txn& txn, absl::Time commit_time) {
-  v1::internal::ReplicatedBatch batch;
-  batch.set_first_position(txn.base_position());
-  batch.set_commit_time_micros(absl::ToUnixMicros(commit_time));
-  for (auto& record : txn.StagedRecords()) {
-    auto* out = batch.add_records();
-    out->set_event_id(std::move(record.event_id));
-    out->set_subject(std::move(record.subject));
-    out->set_payload(std::move(record.payload));
-  }
-  return batch;
-}
-
 // A follower's stage: every event of the leader's batch, through the same rules, at the same
-// positions.
-absl::Status StageReplicated(storage::Txn& txn, const v1::internal::ReplicatedBatch& batch) {
-  if (txn.base_position() != batch.first_position()) {
+// positions, then the batch's state.
+absl::Status StageCommitted(storage::Txn& txn, const CommittedBatch& batch) {
+  if (txn.base_position() != batch.first_position) {
     return absl::FailedPreconditionError(absl::StrCat("replicated batch starts at position ",
-                                                      batch.first_position(), " but the log holds ",
+                                                      batch.first_position, " but the log holds ",
                                                       txn.base_position(), " records"));
   }
   TxnStateStore store(txn);
-  for (int i = 0; i < batch.records_size(); ++i) {
-    const auto& record = batch.records(i);
+  for (size_t i = 0; i < batch.records.size(); ++i) {
+    const storage::RecordInput& record = batch.records[i];
     v1::Event proto;
-    if (!proto.ParseFromString(record.payload())) {
+    if (!proto.ParseFromString(record.payload)) {
       return absl::DataLossError(absl::StrCat("replicated record ", i, " does not parse"));
     }
     auto event = codec::EventFromProto(proto);
     if (!event.ok()) return event.status();
     if (auto status = domain::ApplyEvent(*event, store); !status.ok()) {
-      return absl::InternalError(absl::StrCat("replicated event '", record.event_id(),
+      return absl::InternalError(absl::StrCat("replicated event '", record.event_id,
                                               "' is rejected here (", status.message(),
                                               "): the logs would diverge"));
     }
-    auto appended = txn.Append({record.event_id(), record.subject(), record.payload()});
+    auto appended = txn.Append(record);
     if (!appended.ok()) return appended.status();
-    if (appended->first != batch.first_position() + static_cast<uint64_t>(i)) {
+    if (appended->first != batch.first_position + i) {
       return absl::InternalError("replicated record landed at another position");
     }
   }
-  RecordSequence(txn, batch);
+  for (const auto& [key, value] : batch.state) txn.PutState(key, value);
   return absl::OkStatus();
 }
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& options,
                                                      LedgerObserver* observer) {
@@ -212,13 +187,11 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& option
 Ledger::Ledger(LedgerOptions options, std::unique_ptr<storage::Log> log, LedgerObserver* observer)
     : options_(std::move(options)), log_(std::move(log)), observer_(observer) {
   storage::GroupCommitOptions commit = options_.commit;
-  if (options_.replicate) {
-    commit.before_commit = [replicate = options_.replicate](storage::Txn& txn,
-                                                            absl::Time commit_time) {
-      v1::internal::ReplicatedBatch batch = ToReplicatedBatch(txn, commit_time);
-      if (auto status = replicate(batch); !status.ok()) return status;
-      RecordSequence(txn, batch);
-      return absl::OkStatus();
+  if (options_.replicated) {
+    commit.before_commit = [this](storage::Txn& txn, absl::Time commit_time) {
+      std::lock_guard lock(hook_mu_);
+      if (hook_ == nullptr) return absl::UnavailableError("no replicated node is running");
+      return hook_->BeforeCommit(txn, commit_time);
     };
   }
   committer_ = std::make_unique<storage::GroupCommitter>(*log_, commit);
@@ -255,15 +228,13 @@ std::function<void()> Ledger::WakeOnCommit(std::function<void()> wake) {
   return [this, handle] { RemoveCommitListener(handle); };
 }
 
-absl::StatusOr<int64_t> Ledger::ReplicationSequence() const {
-  auto value = log_->GetState(kReplicationSequenceKey);
-  if (!value.ok()) return value.status();
-  if (!value->has_value()) return 0;
-  int64_t sequence = 0;
-  if (!absl::SimpleAtoi(**value, &sequence) || sequence < 0) {
-    return absl::DataLossError(absl::StrCat("bad replication sequence '", **value, "'"));
+absl::Status Ledger::SetReplicationHook(ReplicationHook* hook) {
+  if (!options_.replicated) {
+    return absl::FailedPreconditionError("the ledger was not opened for replication");
   }
-  return sequence;
+  std::lock_guard lock(hook_mu_);
+  hook_ = hook;
+  return absl::OkStatus();
 }
 
 void Ledger::Stop() {
@@ -313,21 +284,20 @@ void Ledger::Append(AppendBatch batch, DoneFn done) {
   }
 }
 
-void Ledger::ApplyReplicated(v1::internal::ReplicatedBatch batch,
-                             std::function<void(absl::Status)> done) {
-  auto shared = std::make_shared<v1::internal::ReplicatedBatch>(std::move(batch));
-  const absl::Time commit_time = absl::FromUnixMicros(shared->commit_time_micros());
+void Ledger::ApplyCommitted(CommittedBatch batch, std::function<void(absl::Status)> done) {
+  auto shared = std::make_shared<CommittedBatch>(std::move(batch));
+  const absl::Time commit_time = shared->commit_time;
   auto status = committer_->SubmitAt(
-      commit_time, [shared](storage::Txn& txn) { return StageReplicated(txn, *shared); },
+      commit_time, [shared](storage::Txn& txn) { return StageCommitted(txn, *shared); },
       [done](absl::Status status) { done(std::move(status)); });
   if (!status.ok()) done(status);
 }
 
-absl::Status Ledger::ApplyReplicatedAndWait(v1::internal::ReplicatedBatch batch) {
+absl::Status Ledger::ApplyCommittedAndWait(CommittedBatch batch) {
   std::promise<absl::Status> promise;
   auto future = promise.get_future();
-  ApplyReplicated(std::move(batch),
-                  [&promise](absl::Status status) { promise.set_value(std::move(status)); });
+  ApplyCommitted(std::move(batch),
+                 [&promise](absl::Status status) { promise.set_value(std::move(status)); });
   return future.get();
 }
 

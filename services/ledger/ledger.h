@@ -14,7 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "lodestone/v1/state.pb.h"
+#include "absl/time/time.h"
 #include "services/domain/event.h"
 #include "services/domain/rules.h"
 #include "storage/group_commit.h"
@@ -25,11 +25,10 @@ namespace lodestone::ledger {
 struct LedgerOptions {
   storage::LogOptions log;
   storage::GroupCommitOptions commit;
-  // Distributed mode: called with every group before it is written locally; the group is
-  // acknowledged only if this returns OK (e.g. after a fenced etcd commit). It may set the
-  // batch's `sequence`, which is then recorded (ReplicationSequence) in the same write as the
-  // group. Unset: local only.
-  std::function<absl::Status(v1::internal::ReplicatedBatch&)> replicate;
+  // Distributed mode: every group goes through the replication hook (Ledger::SetReplication-
+  // Hook) before it is written locally; while no hook is set, appends fail UNAVAILABLE. False:
+  // local only.
+  bool replicated = false;
   // An event_time later than the commit time plus this is INVALID_ARGUMENT (domain
   // CheckEventTimes). Judged by the committing node only: followers apply what it committed.
   absl::Duration max_future_skew = domain::kDefaultMaxFutureSkew;
@@ -53,6 +52,29 @@ struct AppendOutcome {
   std::vector<EventPosition> results;  // one per event, in batch order
   bool duplicate = false;              // every event was appended before with identical content
   uint64_t log_size = 0;
+};
+
+// Records another node committed, to be applied here at `first_position` with `commit_time`
+// (payloads: canonical event bytes, as the other log holds them).
+struct CommittedBatch {
+  uint64_t first_position = 0;
+  absl::Time commit_time;
+  std::vector<storage::RecordInput> records;
+  // State written atomically with the records (e.g. the replication bookkeeping), in keys
+  // outside the write model's key spaces.
+  std::vector<std::pair<std::string, std::string>> state;
+};
+
+// The ledger's side of the distributed mode: how its commit groups are replicated is not its
+// business (services/replication implements this).
+class ReplicationHook {
+ public:
+  virtual ~ReplicationHook() = default;
+  // Called on the committer thread with every group before it is written locally: `txn` holds
+  // the group's staged records (Txn::StagedRecords, from Txn::base_position) and `commit_time`
+  // is the time they commit with. The group is written and acknowledged only if this returns
+  // OK; state the hook stages in `txn` (PutState) commits atomically with the group.
+  virtual absl::Status BeforeCommit(storage::Txn& txn, absl::Time commit_time) = 0;
 };
 
 // Observes outcomes for metrics; called on the committer thread (keep it cheap).
@@ -81,15 +103,17 @@ class Ledger {
   absl::StatusOr<AppendOutcome> AppendAndWait(AppendBatch batch);
 
   // A follower applies a batch its leader committed: the events go through the same rules and
-  // are committed with the leader's commit time at the same positions. FAILED_PRECONDITION when
-  // the batch does not start at this log's size (a gap or a batch already applied); INTERNAL
-  // when a rule rejects an event the leader accepted (the logs would diverge). `done` runs once.
-  void ApplyReplicated(v1::internal::ReplicatedBatch batch, std::function<void(absl::Status)> done);
-  absl::Status ApplyReplicatedAndWait(v1::internal::ReplicatedBatch batch);
+  // are committed with the leader's commit time at the same positions, with the batch's state
+  // in the same write. FAILED_PRECONDITION when the batch does not start at this log's size (a
+  // gap or a batch already applied); DATA_LOSS when a payload does not parse; INTERNAL when a
+  // rule rejects an event the leader accepted (the logs would diverge). `done` runs once.
+  void ApplyCommitted(CommittedBatch batch, std::function<void(absl::Status)> done);
+  absl::Status ApplyCommittedAndWait(CommittedBatch batch);
 
-  // The `sequence` of the last applied replicated batch that carried one (0: none), read from
-  // the log's state, where it is written atomically with the batch's records.
-  absl::StatusOr<int64_t> ReplicationSequence() const;
+  // Sets the replication hook (null: clears it; appends then fail UNAVAILABLE); waits for a
+  // call of the previous hook in flight. The hook must stay valid until it is cleared or the
+  // ledger stopped. FAILED_PRECONDITION unless the ledger was opened with `replicated`.
+  absl::Status SetReplicationHook(ReplicationHook* hook);
 
   // Stops accepting appends (UNAVAILABLE), commits what is queued. Idempotent.
   void Stop();
@@ -114,6 +138,8 @@ class Ledger {
   std::unique_ptr<storage::Log> log_;
   std::unique_ptr<storage::GroupCommitter> committer_;
   LedgerObserver* const observer_;
+  std::mutex hook_mu_;  // held during a BeforeCommit call, so that clearing waits for it
+  ReplicationHook* hook_ = nullptr;
   std::mutex listeners_mu_;
   std::vector<std::pair<int, std::function<void(const storage::Head&)>>> listeners_;
   int next_listener_ = 0;

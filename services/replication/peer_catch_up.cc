@@ -9,6 +9,7 @@
 #include "grpcpp/client_context.h"
 #include "services/codec/event_codec.h"
 #include "services/codec/record_codec.h"
+#include "services/replication/replicated_batch.h"
 #include "services/rpc/grpc_status.h"
 #include "storage/format.h"
 #include "storage/merkle.h"
@@ -45,7 +46,7 @@ absl::Status Apply(ledger::Ledger& ledger, const std::vector<v1::StoredEvent>& e
       record->set_payload(payloads[end]);
     }
     if (end == events.size()) batch.set_sequence(last_sequence);
-    if (auto status = ledger.ApplyReplicatedAndWait(std::move(batch)); !status.ok()) {
+    if (auto status = ApplyReplicatedAndWait(ledger, std::move(batch)); !status.ok()) {
       return absl::InternalError(absl::StrCat("verified records from position ",
                                               events[begin].position(),
                                               " were rejected here: ", status.message()));

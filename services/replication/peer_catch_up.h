@@ -25,7 +25,7 @@ struct PeerCatchUpOptions {
 // frontier at n with them, and checks the resulting root against window.root_before with the
 // peer's consistency proof (k, m) (at k == m: the root itself and the chain value
 // window.prev_chain). Only a verified chunk is applied, through the write-model rules
-// (Ledger::ApplyReplicated, one group per commit time); the last group carries
+// (ApplyReplicated in replicated_batch.h, one group per commit time); the last group carries
 // `final_sequence`, recorded atomically with it. Returns
 //   DATA_LOSS   the peer's data does not verify (nothing of that chunk was applied);
 //   UNAVAILABLE the peer could not be reached or had too little;

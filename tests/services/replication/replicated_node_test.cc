@@ -95,10 +95,9 @@ class FlippingPeer final : public v1::LedgerService::Service {
   const uint64_t flip_position_;
 };
 
-// One ledger node: its own RocksDB, a Ledger whose replicate hook goes to its ReplicatedNode,
-// and a real gRPC server (peers catch up from it).
+// One ledger node: its own RocksDB, a Ledger whose replication hook is its ReplicatedNode, and
+// a real gRPC server (peers catch up from it).
 struct Node {
-  std::shared_ptr<NodeSlot> slot = std::make_shared<NodeSlot>();
   std::unique_ptr<ledger::Ledger> ledger;
   std::unique_ptr<ledger::LedgerServiceImpl> service;
   rpc::StartedServer server;
@@ -145,7 +144,7 @@ class ReplicatedNodeTest : public ::testing::Test {
     ledger::LedgerOptions options;
     options.log.path = dir_.Sub(absl::StrCat("node", i));
     options.log.sync = false;
-    options.replicate = ReplicatedNode::ReplicateHook(node->slot);
+    options.replicated = true;
     auto ledger = ledger::Ledger::Open(options);
     ASSERT_TRUE(ledger.ok()) << ledger.status();
     node->ledger = *std::move(ledger);
@@ -159,7 +158,7 @@ class ReplicatedNodeTest : public ::testing::Test {
     node_options.node_id = absl::StrCat("n", i);
     node_options.advertise_address = absl::StrCat("127.0.0.1:", node->server.port);
     node_options.observer = &observers_[i];
-    auto replicated = ReplicatedNode::Create(node_options, *node->ledger, node->slot);
+    auto replicated = ReplicatedNode::Create(node_options, *node->ledger);
     ASSERT_TRUE(replicated.ok()) << replicated.status();
     node->node = *std::move(replicated);
     ASSERT_TRUE(node->node->Start().ok());
@@ -438,8 +437,12 @@ TEST_F(ReplicatedNodeTest, AFollowerRestartsFromItsDurableSequence) {
   std::vector<std::string> acked;
   ASSERT_NO_FATAL_FAILURE(StartHistory(10, leader, acked));
   const int follower = (leader + 1) % 3;
+  // The log sizes converge a moment before the follower publishes the applied sequence it wrote
+  // with them: wait for the sequence too.
+  ASSERT_TRUE(WaitUntil([&] {
+    return nodes_[follower]->node->applied_sequence() == nodes_[leader]->node->applied_sequence();
+  }));
   const int64_t sequence = nodes_[follower]->node->applied_sequence();
-  EXPECT_EQ(sequence, nodes_[leader]->node->applied_sequence());
   StopNode(follower);
   {
     // The sequence is recorded in the follower's own log, with the records it came with.
@@ -447,7 +450,7 @@ TEST_F(ReplicatedNodeTest, AFollowerRestartsFromItsDurableSequence) {
     options.log.path = dir_.Sub(absl::StrCat("node", follower));
     auto reopened = ledger::Ledger::Open(options);
     ASSERT_TRUE(reopened.ok()) << reopened.status();
-    EXPECT_EQ(*(*reopened)->ReplicationSequence(), sequence);
+    EXPECT_EQ(*AppliedSequence((*reopened)->log()), sequence);
   }
   AppendLots(leader, 10, 10, acked);
   ASSERT_NO_FATAL_FAILURE(StartNode(follower));

@@ -1,11 +1,9 @@
 // Prometheus metrics of a distributed-mode ledger node (docs/replication.md section 10). Part of
 // the lodestone-ledger program, which alone links both the ledger and the replication module.
-#ifndef LODESTONE_SERVICES_LEDGER_REPLICATION_METRICS_H_
-#define LODESTONE_SERVICES_LEDGER_REPLICATION_METRICS_H_
+#ifndef LODESTONE_SERVICES_PROGRAMS_LEDGER_REPLICATION_METRICS_H_
+#define LODESTONE_SERVICES_PROGRAMS_LEDGER_REPLICATION_METRICS_H_
 
-#include <functional>
 #include <memory>
-#include <optional>
 
 #include "prometheus/collectable.h"
 #include "prometheus/counter.h"
@@ -14,15 +12,14 @@
 #include "services/replication/replicated_node.h"
 #include "services/rpc/metrics_endpoint.h"
 
-namespace lodestone::ledger {
+namespace lodestone::programs {
 
 class ReplicationMetrics final : public replication::ReplicationObserver {
  public:
-  // `status` is read at scrape time; nullopt while no node runs.
-  using StatusFn = std::function<std::optional<replication::ReplicationStatus>()>;
-
   ReplicationMetrics();
-  void Register(rpc::MetricsEndpoint& endpoint, StatusFn status);
+  // The node's status is read at scrape time (all zero while it does not run); `node` must
+  // outlive the endpoint's scrapes.
+  void Register(rpc::MetricsEndpoint& endpoint, const replication::ReplicatedNode& node);
 
   void OnCommit(absl::Duration etcd_txn, size_t records, size_t bytes) override;
   void OnFencingRejection() override { fencing_rejections_->Increment(); }
@@ -45,6 +42,6 @@ class ReplicationMetrics final : public replication::ReplicationObserver {
   prometheus::Histogram* batch_bytes_;
 };
 
-}  // namespace lodestone::ledger
+}  // namespace lodestone::programs
 
-#endif  // LODESTONE_SERVICES_LEDGER_REPLICATION_METRICS_H_
+#endif  // LODESTONE_SERVICES_PROGRAMS_LEDGER_REPLICATION_METRICS_H_

@@ -1,4 +1,4 @@
-#include "services/ledger/replication_metrics.h"
+#include "services/programs/ledger/replication_metrics.h"
 
 #include <string>
 #include <utility>
@@ -6,7 +6,7 @@
 
 #include "prometheus/metric_family.h"
 
-namespace lodestone::ledger {
+namespace lodestone::programs {
 namespace {
 
 using replication::NodeRole;
@@ -32,11 +32,11 @@ void AddValue(prometheus::MetricFamily& family, double value,
 // Scrape-time gauges over the node's status.
 class ReplicationMetrics::StatusGauges final : public prometheus::Collectable {
  public:
-  explicit StatusGauges(StatusFn status) : status_(std::move(status)) {}
+  explicit StatusGauges(const replication::ReplicatedNode& node) : node_(node) {}
 
   std::vector<prometheus::MetricFamily> Collect() const override {
-    const std::optional<replication::ReplicationStatus> status = status_();
-    const replication::ReplicationStatus s = status.value_or(replication::ReplicationStatus{});
+    replication::ReplicationStatus s = node_.GetStatus();
+    if (s.role == NodeRole::kStopped) s = {};  // not running: no stale figures
     auto role = Gauge("lodestone_replication_role", "1 for this node's current role, else 0.");
     for (NodeRole r :
          {NodeRole::kLeader, NodeRole::kFollower, NodeRole::kCatchingUp, NodeRole::kStopped}) {
@@ -63,7 +63,7 @@ class ReplicationMetrics::StatusGauges final : public prometheus::Collectable {
   }
 
  private:
-  StatusFn status_;
+  const replication::ReplicatedNode& node_;
 };
 
 ReplicationMetrics::ReplicationMetrics() : registry_(std::make_shared<prometheus::Registry>()) {
@@ -100,9 +100,10 @@ ReplicationMetrics::ReplicationMetrics() : registry_(std::make_shared<prometheus
                                                                        65536, 262144, 1048576});
 }
 
-void ReplicationMetrics::Register(rpc::MetricsEndpoint& endpoint, StatusFn status) {
+void ReplicationMetrics::Register(rpc::MetricsEndpoint& endpoint,
+                                  const replication::ReplicatedNode& node) {
   endpoint.Register(registry_);
-  endpoint.Register(std::make_shared<StatusGauges>(std::move(status)));
+  endpoint.Register(std::make_shared<StatusGauges>(node));
 }
 
 void ReplicationMetrics::OnCommit(absl::Duration etcd_txn, size_t records, size_t bytes) {
@@ -111,4 +112,4 @@ void ReplicationMetrics::OnCommit(absl::Duration etcd_txn, size_t records, size_
   batch_bytes_->Observe(static_cast<double>(bytes));
 }
 
-}  // namespace lodestone::ledger
+}  // namespace lodestone::programs

@@ -1,8 +1,11 @@
 // The replication building block of the distributed mode: every group the leader commits is
 // shipped as a batch; a follower re-applies it through the same rules with the leader's commit
 // time and ends with the same positions, events, hash chain and Merkle root.
+#include "services/replication/replicated_batch.h"
+
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -11,10 +14,13 @@
 #include "services/loadgen/workload.h"
 #include "tests/support/temp_dir.h"
 
-namespace lodestone::ledger {
+namespace lodestone::replication {
 namespace {
 
 namespace lg = ::lodestone::loadgen;
+using ledger::AppendBatch;
+using ledger::Ledger;
+using ledger::LedgerOptions;
 using v1::internal::ReplicatedBatch;
 
 AppendBatch Batch(std::vector<v1::Event> events) {
@@ -23,30 +29,35 @@ AppendBatch Batch(std::vector<v1::Event> events) {
   return batch;
 }
 
-std::unique_ptr<Ledger> OpenLedger(const std::string& path,
-                                   std::function<absl::Status(ReplicatedBatch&)> replicate) {
+// `hook` null: a local ledger (a follower).
+std::unique_ptr<Ledger> OpenLedger(const std::string& path, BatchReplicationHook* hook) {
   LedgerOptions options;
   options.log.path = path;
   options.log.sync = false;
-  options.replicate = std::move(replicate);
+  options.replicated = hook != nullptr;
   auto ledger = Ledger::Open(options);
   EXPECT_TRUE(ledger.ok()) << ledger.status();
+  if (hook != nullptr) {
+    EXPECT_TRUE((*ledger)->SetReplicationHook(hook).ok());
+  }
   return *std::move(ledger);
 }
 
 class ReplicatedBatchTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    leader_ = OpenLedger(dir_.Sub("leader"), [this](ReplicatedBatch& batch) {
+    hook_ = std::make_unique<BatchReplicationHook>([this](ReplicatedBatch& batch) {
       std::lock_guard lock(mu_);
       if (!fail_next_.ok()) return std::exchange(fail_next_, absl::OkStatus());
       shipped_.push_back(batch);
       return absl::OkStatus();
     });
+    leader_ = OpenLedger(dir_.Sub("leader"), hook_.get());
     follower_ = OpenLedger(dir_.Sub("follower"), nullptr);
   }
 
   testing::TempDir dir_;
+  std::unique_ptr<BatchReplicationHook> hook_;
   std::mutex mu_;
   std::vector<ReplicatedBatch> shipped_;
   absl::Status fail_next_;
@@ -101,7 +112,7 @@ TEST_F(ReplicatedBatchTest, FollowerApplyingShippedBatchesHasTheLeadersLogToTheB
   }
   ASSERT_EQ(batches.size(), 24u);  // one per accepted append; none for the rejected or the retry
   for (const auto& batch : batches) {
-    ASSERT_TRUE(follower_->ApplyReplicatedAndWait(batch).ok());
+    ASSERT_TRUE(ApplyReplicatedAndWait(*follower_, batch).ok());
   }
   const storage::Head leader = leader_->log().GetHead();
   const storage::Head follower = follower_->log().GetHead();
@@ -132,18 +143,18 @@ TEST_F(ReplicatedBatchTest, FollowerRefusesGapsReplaysAndBatchesItsRulesReject) 
                       "e1", "L1", "m-mine", v1::MATERIAL_ANTIMONY_ORE, "261710", 10)}))
                   .ok());
   ASSERT_EQ(shipped_.size(), 2u);
-  EXPECT_EQ(follower_->ApplyReplicatedAndWait(shipped_[1]).code(),
+  EXPECT_EQ(ApplyReplicatedAndWait(*follower_, shipped_[1]).code(),
             absl::StatusCode::kFailedPrecondition);  // a gap
-  ASSERT_TRUE(follower_->ApplyReplicatedAndWait(shipped_[0]).ok());
-  EXPECT_EQ(follower_->ApplyReplicatedAndWait(shipped_[0]).code(),
+  ASSERT_TRUE(ApplyReplicatedAndWait(*follower_, shipped_[0]).ok());
+  EXPECT_EQ(ApplyReplicatedAndWait(*follower_, shipped_[0]).code(),
             absl::StatusCode::kFailedPrecondition);  // a replay
   ReplicatedBatch forged = shipped_[1];
   v1::Event event =
       lg::LotExtracted("e1", "L1", "no-such-mine", v1::MATERIAL_ANTIMONY_ORE, "261710", 10);
   forged.mutable_records(0)->set_payload(event.SerializeAsString());
-  EXPECT_EQ(follower_->ApplyReplicatedAndWait(forged).code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(ApplyReplicatedAndWait(*follower_, forged).code(), absl::StatusCode::kInternal);
   EXPECT_EQ(follower_->log().GetHead().size, 2u);  // nothing of the forged batch
-  ASSERT_TRUE(follower_->ApplyReplicatedAndWait(shipped_[1]).ok());
+  ASSERT_TRUE(ApplyReplicatedAndWait(*follower_, shipped_[1]).ok());
   EXPECT_EQ(follower_->log().GetHead().root, leader_->log().GetHead().root);
 }
 
@@ -166,4 +177,4 @@ TEST_F(ReplicatedBatchTest, AGroupThatCannotBeReplicatedIsNotAcknowledgedNorWrit
 }
 
 }  // namespace
-}  // namespace lodestone::ledger
+}  // namespace lodestone::replication

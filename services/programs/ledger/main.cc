@@ -4,9 +4,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <string>
 
 #include "absl/flags/flag.h"
@@ -17,7 +15,7 @@
 #include "services/ledger/ledger.h"
 #include "services/ledger/ledger_metrics.h"
 #include "services/ledger/ledger_service.h"
-#include "services/ledger/replication_metrics.h"
+#include "services/programs/ledger/replication_metrics.h"
 #include "services/replication/replicated_node.h"
 #include "services/rpc/metrics_endpoint.h"
 #include "services/rpc/server_builder.h"
@@ -68,6 +66,8 @@ namespace {
 
 int Run() {
   using lodestone::ledger::Ledger;
+  using lodestone::replication::NodeRole;
+  using lodestone::replication::ReplicatedNode;
   auto transport = lodestone::rpc::ProgramTransportFromFlags(
       {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_ca)});
   if (!transport.ok()) {
@@ -83,9 +83,8 @@ int Run() {
   options.commit.max_queue_requests = absl::GetFlag(FLAGS_max_queue);
 
   const bool distributed = !absl::GetFlag(FLAGS_etcd_endpoints).empty();
-  auto slot = std::make_shared<lodestone::replication::NodeSlot>();
   if (distributed) {
-    options.replicate = lodestone::replication::ReplicatedNode::ReplicateHook(slot);
+    options.replicated = true;  // the node below is the ledger's replication hook once started
     // One commit group is one etcd value (at most 1 MiB): an append carries at most 256 KiB of
     // events and a group stops growing past 512 KiB (docs/replication.md section 3).
     options.max_batch_bytes = std::min<size_t>(options.max_batch_bytes, size_t{256} << 10);
@@ -98,6 +97,30 @@ int Run() {
     return 1;
   }
   metrics->AttachLedger(ledger->get());
+  // Distributed mode: the node exists from here on (it outlives the service, the server and the
+  // metrics endpoint, declared after it); it runs from Start, once the port is bound, until
+  // Stop. While it is not running (role kStopped) this node forwards nothing and reports no
+  // replication status.
+  std::unique_ptr<ReplicatedNode> node;
+  lodestone::replication::ReplicatedNodeOptions node_options;
+  auto replication_metrics = std::make_unique<lodestone::programs::ReplicationMetrics>();
+  if (distributed) {
+    node_options.etcd_endpoints = absl::GetFlag(FLAGS_etcd_endpoints);
+    node_options.cluster = absl::GetFlag(FLAGS_cluster);
+    node_options.advertise_address = absl::GetFlag(FLAGS_advertise_address);
+    node_options.node_id = absl::GetFlag(FLAGS_node_id);
+    node_options.lease_ttl = absl::Milliseconds(absl::GetFlag(FLAGS_lease_ttl_ms));
+    node_options.min_durable_copies = absl::GetFlag(FLAGS_min_durable_copies);
+    node_options.window_min_batches = absl::GetFlag(FLAGS_window_min_batches);
+    node_options.observer = replication_metrics.get();
+    node_options.peer_credentials = transport->client;  // catch-up from peers, as forwarding
+    auto created = ReplicatedNode::Create(node_options, **ledger);
+    if (!created.ok()) {
+      std::cerr << "lodestone-ledger: " << created.status() << "\n";
+      return 1;
+    }
+    node = *std::move(created);
+  }
   auto endpoint = lodestone::rpc::MetricsEndpoint::Start(absl::GetFlag(FLAGS_metrics_listen));
   if (!endpoint.ok()) {
     std::cerr << "lodestone-ledger: " << endpoint.status() << "\n";
@@ -105,38 +128,30 @@ int Run() {
   }
   metrics->Register(**endpoint);
   lodestone::ledger::LedgerServiceImpl service(**ledger, metrics.get());
-  // Distributed mode: a follower forwards appends to the leader. The node is created once the
-  // port is bound; until then (and after it stops) this node forwards nothing.
-  struct NodeHolder {
-    std::shared_mutex mu;  // shared by readers: a slow leader lookup never blocks a reaction
-    lodestone::replication::ReplicatedNode* node = nullptr;
-  };
-  auto holder = std::make_shared<NodeHolder>();
   if (distributed) {
+    // A follower forwards appends to the leader.
     lodestone::ledger::Forwarding forwarding;
-    forwarding.is_leader = [holder] {
-      std::shared_lock lock(holder->mu);
-      return holder->node == nullptr ||
-             holder->node->role() == lodestone::replication::NodeRole::kLeader;
+    forwarding.is_leader = [&node = *node] {
+      const NodeRole role = node.role();
+      return role == NodeRole::kStopped || role == NodeRole::kLeader;
     };
-    forwarding.leader_address = [holder] {
-      std::shared_lock lock(holder->mu);
-      return holder->node == nullptr ? std::string() : holder->node->leader_address();
+    forwarding.leader_address = [&node = *node] {
+      return node.role() == NodeRole::kStopped ? std::string() : node.leader_address();
     };
     forwarding.credentials = transport->client;
     service.EnableForwarding(std::move(forwarding));
-    service.SetNodeStatus([holder]() -> std::optional<lodestone::v1::NodeStatus> {
-      std::shared_lock lock(holder->mu);
-      if (holder->node == nullptr) return std::nullopt;
-      const lodestone::replication::ReplicationStatus status = holder->node->GetStatus();
+    service.SetNodeStatus([&node = *node]() -> std::optional<lodestone::v1::NodeStatus> {
+      const lodestone::replication::ReplicationStatus status = node.GetStatus();
+      if (status.role == NodeRole::kStopped) return std::nullopt;
       lodestone::v1::NodeStatus out;
-      out.set_node_id(holder->node->node_id());
+      out.set_node_id(node.node_id());
       out.set_role(lodestone::replication::NodeRoleName(status.role));
       out.set_leader_id(status.leader_id);
       out.set_applied_sequence(status.applied_sequence);
       out.set_committed_sequence(status.committed_sequence);
       return out;
     });
+    replication_metrics->Register(**endpoint, *node);
   }
   auto server =
       lodestone::rpc::StartServer(absl::GetFlag(FLAGS_listen), {&service}, {},
@@ -145,44 +160,18 @@ int Run() {
     std::cerr << "lodestone-ledger: " << server.status() << "\n";
     return 1;
   }
-  std::unique_ptr<lodestone::replication::ReplicatedNode> node;
-  auto replication_metrics = std::make_unique<lodestone::ledger::ReplicationMetrics>();
   if (distributed) {
-    lodestone::replication::ReplicatedNodeOptions node_options;
-    node_options.etcd_endpoints = absl::GetFlag(FLAGS_etcd_endpoints);
-    node_options.cluster = absl::GetFlag(FLAGS_cluster);
-    node_options.advertise_address = absl::GetFlag(FLAGS_advertise_address);
-    if (node_options.advertise_address.empty()) {
-      node_options.advertise_address = "127.0.0.1:" + std::to_string(server->port);
-    }
-    node_options.node_id = absl::GetFlag(FLAGS_node_id);
-    if (node_options.node_id.empty()) node_options.node_id = node_options.advertise_address;
-    node_options.lease_ttl = absl::Milliseconds(absl::GetFlag(FLAGS_lease_ttl_ms));
-    node_options.min_durable_copies = absl::GetFlag(FLAGS_min_durable_copies);
-    node_options.window_min_batches = absl::GetFlag(FLAGS_window_min_batches);
-    node_options.observer = replication_metrics.get();
-    node_options.peer_credentials = transport->client;  // catch-up from peers, as forwarding
-    replication_metrics->Register(**endpoint, [holder]() {
-      std::shared_lock lock(holder->mu);
-      return holder->node == nullptr ? std::nullopt
-                                     : std::optional<lodestone::replication::ReplicationStatus>(
-                                           holder->node->GetStatus());
-    });
-    auto created = lodestone::replication::ReplicatedNode::Create(node_options, **ledger, slot);
-    if (!created.ok()) {
-      std::cerr << "lodestone-ledger: " << created.status() << "\n";
+    std::string advertise_address = absl::GetFlag(FLAGS_advertise_address);
+    if (advertise_address.empty()) advertise_address = "127.0.0.1:" + std::to_string(server->port);
+    if (auto status = node->SetAdvertiseAddress(advertise_address); !status.ok()) {
+      std::cerr << "lodestone-ledger: " << status << "\n";
       return 1;
     }
-    node = *std::move(created);
     if (auto status = node->Start(); !status.ok()) {
       std::cerr << "lodestone-ledger: " << status << "\n";
       return 1;
     }
-    {
-      std::lock_guard lock(holder->mu);
-      holder->node = node.get();
-    }
-    std::cout << "lodestone-ledger: distributed mode, node " << node_options.node_id << ", etcd "
+    std::cout << "lodestone-ledger: distributed mode, node " << node->node_id() << ", etcd "
               << node_options.etcd_endpoints << std::endl;
   }
   std::cout << "lodestone-ledger: " << transport->description;
@@ -203,13 +192,7 @@ int Run() {
   const int signal = lodestone::rpc::WaitForStopSignal();
   std::cout << "lodestone-ledger: signal " << signal << ", draining" << std::endl;
   service.Shutdown();
-  if (node) {
-    {
-      std::lock_guard lock(holder->mu);
-      holder->node = nullptr;
-    }
-    node->Stop();  // resigns: another node takes over at once
-  }
+  if (node) node->Stop();  // resigns: another node takes over at once
   server->Shutdown(std::chrono::system_clock::now() +
                    std::chrono::milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms)));
   (*ledger)->Stop();
