@@ -1,3 +1,6 @@
+// The evaluation core of the compliance rules: rule windows, verdict assembly, names, rule-set
+// validation and the helpers the rule files share (compliance_internal.h). The rules
+// themselves are in compliance_{lot,shipment,portfolio}_rules.cc.
 #include "services/domain/compliance.h"
 
 #include <algorithm>
@@ -18,14 +21,12 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "services/domain/codes.h"
+#include "services/domain/compliance_internal.h"
 #include "services/domain/rules.h"
 #include "services/domain/string_view_compat.h"
 
 namespace lodestone::domain {
-namespace {
-
-// Shares within this distance of a threshold count as at it: mixing rounds in the last bits.
-constexpr double kShareTolerance = 1e-12;
+namespace compliance_internal {
 
 // ---- Text ----
 
@@ -101,16 +102,7 @@ std::string MaterialList(const std::vector<Material>& materials) {
 
 std::string Quoted(std::string_view id) { return absl::StrCat("'", ToAbsl(id), "'"); }
 
-std::string LotText(const std::string& lot_id, Material material) {
-  return absl::StrCat("lot ", Quoted(lot_id), " (", ToAbsl(MaterialName(material)), ")");
-}
-
 // ---- Small helpers ----
-
-template <typename T>
-bool Contains(const std::vector<T>& values, const T& value) {
-  return std::find(values.begin(), values.end(), value) != values.end();
-}
 
 bool ContainsCountry(const std::vector<std::string>& values, std::string_view value) {
   return std::find(values.begin(), values.end(), value) != values.end();
@@ -127,11 +119,6 @@ Grams SaturatingAdd(Grams a, Grams b) {
 }
 
 // ---- Windows and verdicts ----
-
-struct Window {
-  bool in_force = true;
-  std::string why;  // why not in force; empty when in force
-};
 
 Window WindowAt(const Rule& rule, absl::Time t) {
   if (t < rule.effective_from) {
@@ -156,19 +143,13 @@ bool AlwaysInForce(const Rule& rule) {
          rule.effective_until == absl::InfiniteFuture() && rule.suspensions.empty();
 }
 
-// The result of a rule as if in force.
-struct Finding {
-  Outcome outcome = Outcome::kNotApplicable;
-  ShareBasis basis = ShareBasis::kMass;
-  std::string summary;  // a sentence without its final period
-  std::vector<Evidence> evidence;
-};
-
 Finding NotApplicable(std::string summary) {
   Finding f;
   f.summary = std::move(summary);
   return f;
 }
+
+namespace {
 
 std::string_view WouldText(Outcome outcome) {
   switch (outcome) {
@@ -184,6 +165,8 @@ std::string_view WouldText(Outcome outcome) {
   }
   return "would not apply";
 }
+
+}  // namespace
 
 // `unknown_time`: the evaluation time is not known (a shipment without a dispatch time).
 Verdict Assemble(const RuleSet& set, const Rule& rule, const Window& window, bool unknown_time,
@@ -214,6 +197,31 @@ Verdict Assemble(const RuleSet& set, const Rule& rule, const Window& window, boo
     v.summary = absl::StrCat(finding.summary, ".");
   }
   return v;
+}
+
+}  // namespace compliance_internal
+
+namespace {
+
+using compliance_internal::AlwaysInForce;
+using compliance_internal::Assemble;
+using compliance_internal::Contains;
+using compliance_internal::ContainsCountry;
+using compliance_internal::Covers;
+using compliance_internal::DayText;
+using compliance_internal::Finding;
+using compliance_internal::Join;
+using compliance_internal::kShareTolerance;
+using compliance_internal::MaterialList;
+using compliance_internal::MaterialName;
+using compliance_internal::NotApplicable;
+using compliance_internal::Percent;
+using compliance_internal::Quoted;
+using compliance_internal::SaturatingAdd;
+using compliance_internal::WindowAt;
+
+std::string LotText(const std::string& lot_id, Material material) {
+  return absl::StrCat("lot ", Quoted(lot_id), " (", ToAbsl(MaterialName(material)), ")");
 }
 
 // ---- Lot rules ----
