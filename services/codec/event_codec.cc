@@ -108,6 +108,20 @@ absl::StatusOr<d::ExportLicenceGranted> FromProto(const v1::ExportLicenceGranted
   return out;
 }
 
+// RoleGranted and RoleRevoked carry the same fields.
+template <typename To, typename From>
+To RoleFromProto(const From& p) {
+  return {p.party_id(), EnumCast<d::Role>(p.role()), p.country(), p.principal_party_id()};
+}
+
+template <typename To, typename From>
+void RoleToProto(const From& e, To* p) {
+  p->set_party_id(e.party_id);
+  p->set_role(EnumCast<v1::Role>(e.role));
+  p->set_country(e.country);
+  p->set_principal_party_id(e.principal_party_id);
+}
+
 d::EventRetracted FromProto(const v1::EventRetracted& p) {
   d::EventRetracted out;
   out.retracted_event_id = p.retracted_event_id();
@@ -265,6 +279,7 @@ absl::StatusOr<domain::Event> EventFromProto(const v1::Event& proto) {
   event.event_id = proto.event_id();
   event.subject = proto.subject();
   event.actor = proto.actor();
+  event.attested_by = proto.attested_by();
   if (proto.has_event_time()) {
     auto time = TimeFromProto(proto.event_time());
     if (!time.ok()) {
@@ -308,6 +323,12 @@ absl::StatusOr<domain::Event> EventFromProto(const v1::Event& proto) {
     case v1::Event::kEventRetracted:
       event.payload = FromProto(proto.event_retracted());
       break;
+    case v1::Event::kRoleGranted:
+      event.payload = RoleFromProto<d::RoleGranted>(proto.role_granted());
+      break;
+    case v1::Event::kRoleRevoked:
+      event.payload = RoleFromProto<d::RoleRevoked>(proto.role_revoked());
+      break;
     case v1::Event::PAYLOAD_NOT_SET:
       break;
   }
@@ -322,6 +343,7 @@ void EventToProto(const domain::Event& event, v1::Event* proto) {
   }
   proto->set_subject(event.subject);
   proto->set_actor(event.actor);
+  proto->set_attested_by(event.attested_by);
   std::visit(
       [proto](const auto& payload) {
         using T = std::decay_t<decltype(payload)>;
@@ -343,6 +365,10 @@ void EventToProto(const domain::Event& event, v1::Event* proto) {
           ToProto(payload, proto->mutable_export_licence_granted());
         } else if constexpr (std::is_same_v<T, d::EventRetracted>) {
           ToProto(payload, proto->mutable_event_retracted());
+        } else if constexpr (std::is_same_v<T, d::RoleGranted>) {
+          RoleToProto(payload, proto->mutable_role_granted());
+        } else if constexpr (std::is_same_v<T, d::RoleRevoked>) {
+          RoleToProto(payload, proto->mutable_role_revoked());
         }
       },
       event.payload);

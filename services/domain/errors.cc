@@ -15,6 +15,7 @@ constexpr Rejection kAllRejections[] = {
     Rejection::kWrongLocation,     Rejection::kMassBalance,   Rejection::kLineageCycle,
     Rejection::kAlreadyExists,     Rejection::kWrongState,    Rejection::kVersionConflict,
     Rejection::kDuplicateConflict, Rejection::kBatchTooLarge, Rejection::kOverloaded,
+    Rejection::kPermissionDenied,
 };
 
 constexpr std::string_view kInternalLabel = "internal";
@@ -41,6 +42,8 @@ absl::StatusCode CodeOf(Rejection rejection) {
       return absl::StatusCode::kAborted;
     case Rejection::kOverloaded:
       return absl::StatusCode::kResourceExhausted;
+    case Rejection::kPermissionDenied:
+      return absl::StatusCode::kPermissionDenied;
   }
   return absl::StatusCode::kInternal;  // a value outside the enum: a bug, never OK
 }
@@ -71,6 +74,8 @@ std::string_view LabelOf(Rejection rejection) {
       return "batch_too_large";
     case Rejection::kOverloaded:
       return "overloaded";
+    case Rejection::kPermissionDenied:
+      return "permission_denied";
   }
   return kInternalLabel;
 }

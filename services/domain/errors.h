@@ -25,6 +25,7 @@ enum class Rejection : int {
   kDuplicateConflict = 10,  // ALREADY_EXISTS: event id reused with different content
   kBatchTooLarge = 11,      // INVALID_ARGUMENT: too many events or bytes in one append
   kOverloaded = 12,         // RESOURCE_EXHAUSTED: the commit queue is full; retry later
+  kPermissionDenied = 13,   // PERMISSION_DENIED: the attester may not say this (security.md)
 };
 
 absl::StatusCode CodeOf(Rejection rejection);

@@ -193,9 +193,38 @@ struct EventRetracted {
   friend bool operator==(const EventRetracted&, const EventRetracted&) = default;
 };
 
+// Who may say what (docs/security.md). Persisted: never renumber.
+enum class Role : int {
+  kUnspecified = 0,
+  kRegistrar = 1,           // registers parties and facilities, grants and revokes roles
+  kLicensingAuthority = 2,  // of `country`: the only issuer of its export licences
+  kAuditor = 3,             // reads everything
+  kDelegate = 4,            // appends on behalf of `principal_party_id`
+};
+inline constexpr int kRoleMax = 4;
+
+// Grants `party_id` a role: a licensing authority names its `country`, a delegate the
+// `principal_party_id` it may act for; other roles leave both empty.
+struct RoleGranted {
+  std::string party_id;
+  Role role = Role::kUnspecified;
+  std::string country;
+  std::string principal_party_id;
+  friend bool operator==(const RoleGranted&, const RoleGranted&) = default;
+};
+
+// Takes a granted role back (the same fields as the grant).
+struct RoleRevoked {
+  std::string party_id;
+  Role role = Role::kUnspecified;
+  std::string country;
+  std::string principal_party_id;
+  friend bool operator==(const RoleRevoked&, const RoleRevoked&) = default;
+};
+
 using Payload = std::variant<std::monostate, PartyRegistered, FacilityRegistered, LotExtracted,
                              LotRegistered, LotTransformed, ShipmentDispatched, ShipmentArrived,
-                             ExportLicenceGranted, EventRetracted>;
+                             ExportLicenceGranted, EventRetracted, RoleGranted, RoleRevoked>;
 
 // The envelope. `payload` holds std::monostate only when the wire event had no payload, which
 // validation rejects.
@@ -203,7 +232,9 @@ struct Event {
   std::string event_id;
   absl::Time event_time = absl::InfinitePast();  // InfinitePast: not given (rejected)
   std::string subject;                           // "<kind>/<id>"
-  std::string actor;
+  std::string actor;                             // the party on whose behalf the event is appended
+  std::string attested_by;  // the authenticated party that appended it (set by the ledger);
+                            // empty only for events committed before attestation existed
   Payload payload;
   friend bool operator==(const Event&, const Event&) = default;
 };

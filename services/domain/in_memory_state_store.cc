@@ -68,6 +68,20 @@ absl::Status InMemoryStateStore::PutLicence(std::string_view id, const LicenceSt
   return absl::OkStatus();
 }
 
+absl::StatusOr<bool> InMemoryStateStore::HasRole(std::string_view party_id, Role role,
+                                                 std::string_view scope) {
+  return roles_.contains(RoleKey(party_id, role, scope));
+}
+absl::Status InMemoryStateStore::PutRole(std::string_view party_id, Role role,
+                                         std::string_view scope, bool held) {
+  if (held) {
+    roles_.insert(RoleKey(party_id, role, scope));
+  } else {
+    roles_.erase(RoleKey(party_id, role, scope));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::optional<std::string>> InMemoryStateStore::GetTransformation(
     std::string_view id) {
   return Lookup(transformations_, id);
@@ -103,12 +117,13 @@ bool operator==(const InMemoryStateStore& a, const InMemoryStateStore& b) {
   return a.parties_ == b.parties_ && a.facilities_ == b.facilities_ && a.lots_ == b.lots_ &&
          a.shipments_ == b.shipments_ && a.licences_ == b.licences_ &&
          a.transformations_ == b.transformations_ && a.events_ == b.events_ &&
-         a.retracted_ == b.retracted_;
+         a.retracted_ == b.retracted_ && a.roles_ == b.roles_;
 }
 
-absl::Status ApplyAndRecord(const Event& event, InMemoryStateStore& store) {
+absl::Status ApplyAndRecord(const Event& event, InMemoryStateStore& store,
+                            const Authority& authority) {
   InMemoryStateStore snapshot = store;
-  absl::Status status = ApplyEvent(event, store);
+  absl::Status status = ApplyEvent(event, store, authority);
   if (status.ok()) status = store.RecordEvent(event);
   if (!status.ok()) store = std::move(snapshot);
   return status;

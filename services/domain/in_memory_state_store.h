@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "services/domain/event.h"
+#include "services/domain/rules.h"
 #include "services/domain/state_store.h"
 
 namespace lodestone::domain {
@@ -45,6 +46,11 @@ class InMemoryStateStore : public StateStore {
   absl::StatusOr<std::optional<std::string>> GetTransformation(std::string_view id) override;
   absl::Status PutTransformation(std::string_view id, std::string_view event_id) override;
 
+  absl::StatusOr<bool> HasRole(std::string_view party_id, Role role,
+                               std::string_view scope) override;
+  absl::Status PutRole(std::string_view party_id, Role role, std::string_view scope,
+                       bool held) override;
+
   // Finds events recorded with RecordEvent.
   absl::StatusOr<std::optional<Event>> FindEvent(std::string_view event_id) override;
   absl::StatusOr<bool> IsRetracted(std::string_view event_id) override;
@@ -70,12 +76,14 @@ class InMemoryStateStore : public StateStore {
   absl::flat_hash_map<std::string, std::string> transformations_;  // id -> event id
   absl::flat_hash_map<std::string, Event> events_;                 // event id -> event
   absl::flat_hash_set<std::string> retracted_;                     // event ids
+  absl::flat_hash_set<std::string> roles_;                         // RoleKey of held roles
 };
 
 // ApplyEvent(event, store), then RecordEvent(event) on success. On any error the store is
 // restored to its state before the call (a snapshot copy: meant for tests and small replays, not
 // for hot paths).
-absl::Status ApplyAndRecord(const Event& event, InMemoryStateStore& store);
+absl::Status ApplyAndRecord(const Event& event, InMemoryStateStore& store,
+                            const Authority& authority = {});
 
 }  // namespace lodestone::domain
 

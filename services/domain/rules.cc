@@ -422,6 +422,42 @@ absl::Status CheckFields(const Rejector& r, const ExportLicenceGranted& l) {
   return absl::OkStatus();
 }
 
+// RoleGranted and RoleRevoked carry the same fields.
+template <typename RoleEvent>
+absl::Status CheckRoleFields(const Rejector& r, std::string_view name, const RoleEvent& e) {
+  const std::string head(name);
+  LODESTONE_RETURN_IF_ERROR(CheckId(r, Field(head + ".party_id"), e.party_id));
+  LODESTONE_RETURN_IF_ERROR(CheckEnum(r, Field(head + ".role"), e.role, kRoleMax));
+  const bool authority = e.role == Role::kLicensingAuthority;
+  const bool delegate = e.role == Role::kDelegate;
+  if (authority) {
+    LODESTONE_RETURN_IF_ERROR(CheckCountry(r, Field(head + ".country"), e.country));
+  } else if (!e.country.empty()) {
+    return r.Fail(Rejection::kMalformed, Field(head + ".country"),
+                  "must be empty: only a licensing authority has a country");
+  }
+  if (delegate) {
+    LODESTONE_RETURN_IF_ERROR(
+        CheckId(r, Field(head + ".principal_party_id"), e.principal_party_id));
+    if (e.principal_party_id == e.party_id) {
+      return r.Fail(Rejection::kMalformed, Field(head + ".principal_party_id"),
+                    "must differ from party_id: a party acts for itself without a delegation");
+    }
+  } else if (!e.principal_party_id.empty()) {
+    return r.Fail(Rejection::kMalformed, Field(head + ".principal_party_id"),
+                  "must be empty: only a delegate has a principal");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckFields(const Rejector& r, const RoleGranted& g) {
+  return CheckRoleFields(r, "role_granted", g);
+}
+
+absl::Status CheckFields(const Rejector& r, const RoleRevoked& g) {
+  return CheckRoleFields(r, "role_revoked", g);
+}
+
 absl::Status CheckFields(const Rejector& r, const EventRetracted& e, const Event& event) {
   constexpr std::string_view kCorrective = "event_retracted.corrective_event_ids";
   const Field target("event_retracted.retracted_event_id");
@@ -476,6 +512,12 @@ absl::Status CheckSubjectConcerns(const Rejector& r, const Event& event,
   } else if (const auto* l = std::get_if<ExportLicenceGranted>(&event.payload)) {
     ok = is("licence", l->licence_id);
     expected = absl::StrCat("licence/", l->licence_id);
+  } else if (const auto* g = std::get_if<RoleGranted>(&event.payload)) {
+    ok = is("party", g->party_id);
+    expected = absl::StrCat("party/", g->party_id);
+  } else if (const auto* v = std::get_if<RoleRevoked>(&event.payload)) {
+    ok = is("party", v->party_id);
+    expected = absl::StrCat("party/", v->party_id);
   } else if (std::holds_alternative<EventRetracted>(event.payload)) {
     ok = true;  // ApplyEvent checks it equals the retracted event's subject
   }
@@ -501,6 +543,8 @@ class Applier {
   absl::Status Apply(const ShipmentArrived& s);
   absl::Status Apply(const ExportLicenceGranted& l);
   absl::Status Apply(const EventRetracted& e);
+  absl::Status Apply(const RoleGranted& g);
+  absl::Status Apply(const RoleRevoked& v);
 
  private:
   // The referenced entity when it is registered and not retracted; else kUnknownEntity (never
@@ -536,6 +580,16 @@ class Applier {
   absl::Status Retract(const Event& target, const ShipmentDispatched& s);
   absl::Status Retract(const Event& target, const ShipmentArrived& s);
   absl::Status Retract(const Event& target, const ExportLicenceGranted& l);
+  // Role events are not retracted: a wrong grant is revoked, a wrong revocation granted again,
+  // so the history of who held what stays readable.
+  template <typename RoleEvent>
+  absl::Status RetractRoleEvent(const Event& target);
+  absl::Status Retract(const Event& target, const RoleGranted&) {
+    return RetractRoleEvent<RoleGranted>(target);
+  }
+  absl::Status Retract(const Event& target, const RoleRevoked&) {
+    return RetractRoleEvent<RoleRevoked>(target);
+  }
   // A lot created by `target`, checked to be retractable (not in transit).
   absl::StatusOr<LotState> CreatedLot(const Event& target, std::string_view lot_id);
 
@@ -966,6 +1020,44 @@ absl::Status Applier::Apply(const ExportLicenceGranted& l) {
   return store_.PutLicence(l.licence_id, licence);
 }
 
+std::string_view RoleScope(Role role, std::string_view country, std::string_view principal) {
+  if (role == Role::kLicensingAuthority) return country;
+  if (role == Role::kDelegate) return principal;
+  return {};
+}
+
+absl::Status Applier::Apply(const RoleGranted& g) {
+  LODESTONE_RETURN_IF_ERROR(ActiveParty(Field("role_granted.party_id"), g.party_id).status());
+  if (g.role == Role::kDelegate) {
+    LODESTONE_RETURN_IF_ERROR(
+        ActiveParty(Field("role_granted.principal_party_id"), g.principal_party_id).status());
+  }
+  const std::string_view scope = RoleScope(g.role, g.country, g.principal_party_id);
+  LODESTONE_ASSIGN_OR_RETURN(bool held, store_.HasRole(g.party_id, g.role, scope));
+  if (held) {
+    return r_.Fail(Rejection::kAlreadyExists, Field("role_granted.role"),
+                   absl::StrCat("party ", Quote(g.party_id), " already holds this role"));
+  }
+  return store_.PutRole(g.party_id, g.role, scope, true);
+}
+
+absl::Status Applier::Apply(const RoleRevoked& v) {
+  const std::string_view scope = RoleScope(v.role, v.country, v.principal_party_id);
+  LODESTONE_ASSIGN_OR_RETURN(bool held, store_.HasRole(v.party_id, v.role, scope));
+  if (!held) {
+    return r_.Fail(Rejection::kWrongState, Field("role_revoked.role"),
+                   absl::StrCat("party ", Quote(v.party_id), " does not hold this role"));
+  }
+  return store_.PutRole(v.party_id, v.role, scope, false);
+}
+
+template <typename RoleEvent>
+absl::Status Applier::RetractRoleEvent(const Event& target) {
+  return r_.Fail(Rejection::kWrongState, Field("event_retracted.retracted_event_id"),
+                 absl::StrCat("names role event ", Quote(target.event_id),
+                              ": role events are not retracted; grant or revoke the role instead"));
+}
+
 absl::Status Applier::Apply(const EventRetracted& e) {
   const Field target_field("event_retracted.retracted_event_id");
   LODESTONE_ASSIGN_OR_RETURN(std::optional<Event> target, store_.FindEvent(e.retracted_event_id));
@@ -1254,6 +1346,9 @@ absl::Status ValidateEvent(const Event& event) {
     return r.Fail(Rejection::kMalformed, Field("actor"),
                   absl::StrCat("must be 1..", kMaxIdBytes, " bytes, got ", event.actor.size()));
   }
+  if (!event.attested_by.empty()) {
+    LODESTONE_RETURN_IF_ERROR(CheckId(r, Field("attested_by"), event.attested_by));
+  }
   if (std::holds_alternative<std::monostate>(event.payload)) {
     return r.Fail(Rejection::kMalformed, Field("payload"), "must be set");
   }
@@ -1280,8 +1375,108 @@ absl::Status ValidateEvent(const Event& event) {
   return CheckSubjectConcerns(r, event, *subject);
 }
 
-absl::Status ApplyEvent(const Event& event, StateStore& store) {
+namespace {
+
+// Who may say what (docs/security.md): the attester acts for the actor, and the actor may say
+// this. References to entities that do not exist are left to the Applier (NOT_FOUND).
+class Authorizer {
+ public:
+  Authorizer(const Event& event, StateStore& store) : event_(event), r_(event), store_(store) {}
+
+  absl::Status Check(const Authority& authority) {
+    const std::string& caller = event_.attested_by;
+    if (caller.empty()) return absl::OkStatus();  // committed before attestation existed
+    if (!authority.admin_party.empty() && caller == authority.admin_party) {
+      return absl::OkStatus();  // the bootstrap administrator may say anything for anyone
+    }
+    if (caller != event_.actor) {
+      LODESTONE_ASSIGN_OR_RETURN(bool delegate,
+                                 store_.HasRole(caller, Role::kDelegate, event_.actor));
+      if (!delegate) {
+        return Deny("actor", absl::StrCat(Quote(caller), " may not append on behalf of ",
+                                          Quote(event_.actor), ": it is not its delegate"));
+      }
+    }
+    LODESTONE_ASSIGN_OR_RETURN(std::optional<PartyState> actor, store_.GetParty(event_.actor));
+    if (!actor.has_value() || actor->status != EntityStatus::kActive) {
+      return Deny("actor",
+                  absl::StrCat("actor ", Quote(event_.actor), " is not a registered party"));
+    }
+    return std::visit([this](const auto& payload) { return May(payload); }, event_.payload);
+  }
+
+ private:
+  absl::Status Deny(std::string_view rule, std::string_view why) const {
+    return r_.Fail(Rejection::kPermissionDenied, Field("actor"),
+                   absl::StrCat(ToAbsl(why), " (rule: ", ToAbsl(rule), ")"));
+  }
+
+  absl::Status Registrar(std::string_view what) {
+    LODESTONE_ASSIGN_OR_RETURN(bool held, store_.HasRole(event_.actor, Role::kRegistrar, ""));
+    if (held) return absl::OkStatus();
+    return Deny("registrar", absl::StrCat(Quote(event_.actor), " is not a registrar and may not ",
+                                          ToAbsl(what)));
+  }
+
+  absl::Status Operates(std::string_view facility_id, std::string_view what) {
+    LODESTONE_ASSIGN_OR_RETURN(std::optional<FacilityState> facility,
+                               store_.GetFacility(facility_id));
+    if (!facility.has_value() || facility->operator_party_id == event_.actor) {
+      return absl::OkStatus();
+    }
+    return Deny("operator", absl::StrCat(Quote(event_.actor), " may not ", ToAbsl(what),
+                                         " facility ", Quote(facility_id), ", operated by ",
+                                         Quote(facility->operator_party_id)));
+  }
+
+  absl::Status May(const std::monostate&) { return absl::OkStatus(); }
+  absl::Status May(const PartyRegistered&) { return Registrar("register parties"); }
+  absl::Status May(const FacilityRegistered&) { return Registrar("register facilities"); }
+  absl::Status May(const LotExtracted& l) { return Operates(l.facility_id, "extract lots at"); }
+  absl::Status May(const LotRegistered& l) { return Operates(l.facility_id, "register lots at"); }
+  absl::Status May(const LotTransformed& t) { return Operates(t.facility_id, "transform lots at"); }
+  absl::Status May(const ShipmentDispatched& s) {
+    return Operates(s.from_facility_id, "dispatch from");
+  }
+  absl::Status May(const ShipmentArrived& s) {
+    return Operates(s.facility_id, "record arrivals at");
+  }
+  absl::Status May(const ExportLicenceGranted& l) {
+    LODESTONE_ASSIGN_OR_RETURN(
+        bool held, store_.HasRole(event_.actor, Role::kLicensingAuthority, l.issuing_country));
+    if (held) return absl::OkStatus();
+    return Deny("licensing_authority",
+                absl::StrCat(Quote(event_.actor), " is not the licensing authority of ",
+                             l.issuing_country, " and may not grant its export licences"));
+  }
+  template <typename RoleEvent>
+  absl::Status MayChangeRole(const RoleEvent& e) {
+    // A party may name (or dismiss) its own delegates; every other role is the registrar's.
+    if (e.role == Role::kDelegate && e.principal_party_id == event_.actor) {
+      return absl::OkStatus();
+    }
+    return Registrar("grant or revoke roles");
+  }
+  absl::Status May(const RoleGranted& g) { return MayChangeRole(g); }
+  absl::Status May(const RoleRevoked& v) { return MayChangeRole(v); }
+  absl::Status May(const EventRetracted& e) {
+    LODESTONE_ASSIGN_OR_RETURN(std::optional<Event> target, store_.FindEvent(e.retracted_event_id));
+    if (!target.has_value() || target->actor == event_.actor) return absl::OkStatus();
+    return Deny("own_events", absl::StrCat(Quote(event_.actor), " may not retract event ",
+                                           Quote(e.retracted_event_id), " of ",
+                                           Quote(target->actor), ": only its own"));
+  }
+
+  const Event& event_;
+  const Rejector r_;
+  StateStore& store_;
+};
+
+}  // namespace
+
+absl::Status ApplyEvent(const Event& event, StateStore& store, const Authority& authority) {
   LODESTONE_RETURN_IF_ERROR(ValidateEvent(event));
+  LODESTONE_RETURN_IF_ERROR(Authorizer(event, store).Check(authority));
   Applier applier(event, store);
   return std::visit(
       [&](const auto& payload) -> absl::Status {

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -67,10 +68,21 @@ inline constexpr absl::Duration kDefaultMaxFutureSkew = absl::Minutes(5);
 absl::Status CheckEventTimes(const Event& event, absl::Time commit_time,
                              absl::Duration max_future_skew);
 
+// Who holds authority outside the ledger's own data (docs/security.md).
+struct Authority {
+  // The bootstrap administrator party (--admin_party): may append anything on behalf of any
+  // party, grant and revoke roles, retract any event. Empty: none.
+  std::string admin_party;
+};
+
 // Checks `event` against the write model and applies its effects to `store`. Calls
-// ValidateEvent first. On error, `store` may hold some of this event's writes: the caller rolls
-// them back (the ledger discards the whole batch).
-absl::Status ApplyEvent(const Event& event, StateStore& store);
+// ValidateEvent first, then authorizes an attested event (`attested_by` set): the attester is
+// the actor, a delegate of it, or the administrator, and the actor may say this (registrar for
+// parties, facilities and roles; operator of the facility for lots, dispatches and arrivals;
+// licensing authority of the issuing country for licences; only its own events retracted).
+// Denials are kPermissionDenied (PERMISSION_DENIED) naming the rule. On error, `store` may hold
+// some of this event's writes: the caller rolls them back (the ledger discards the whole batch).
+absl::Status ApplyEvent(const Event& event, StateStore& store, const Authority& authority = {});
 
 }  // namespace lodestone::domain
 

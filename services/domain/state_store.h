@@ -85,6 +85,17 @@ struct LicenceState {
   friend bool operator==(const LicenceState&, const LicenceState&) = default;
 };
 
+// A role held by a party, as one string: party id, 0x00, the role's number, 0x00, scope (ids never
+// hold 0x00). Persisted by the ledger's store: never change.
+inline std::string RoleKey(std::string_view party_id, Role role, std::string_view scope) {
+  std::string key(party_id);
+  key.push_back('\0');
+  key += std::to_string(static_cast<int>(role));
+  key.push_back('\0');
+  key.append(scope);
+  return key;
+}
+
 // Reads see every write made earlier through the same store, including earlier events of the
 // batch being validated. Errors from the store (I/O, corruption) are returned unchanged.
 class StateStore {
@@ -104,6 +115,13 @@ class StateStore {
   virtual absl::StatusOr<std::optional<std::string>> GetTransformation(std::string_view id) = 0;
   // Records that transformation `id` was made by event `event_id`.
   virtual absl::Status PutTransformation(std::string_view id, std::string_view event_id) = 0;
+
+  // Whether `party_id` holds `role` with `scope` (the licensing authority's country, the
+  // delegate's principal party, empty for the other roles), and grant or revoke it.
+  virtual absl::StatusOr<bool> HasRole(std::string_view party_id, Role role,
+                                       std::string_view scope) = 0;
+  virtual absl::Status PutRole(std::string_view party_id, Role role, std::string_view scope,
+                               bool held) = 0;
 
   // An event accepted earlier (committed, or earlier in the current batch), by event id.
   virtual absl::StatusOr<std::optional<Event>> FindEvent(std::string_view event_id) = 0;

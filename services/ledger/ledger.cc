@@ -119,7 +119,8 @@ absl::Status CheckExpectedVersions(storage::Txn& txn, const AppendBatch& batch) 
   return absl::OkStatus();
 }
 
-absl::Status Stage(storage::Txn& txn, PendingBatch& pending, absl::Duration max_future_skew) {
+absl::Status Stage(storage::Txn& txn, PendingBatch& pending, absl::Duration max_future_skew,
+                   const domain::Authority& authority) {
   auto duplicate = CheckDuplicates(txn, pending);
   if (!duplicate.ok()) return duplicate.status();
   if (*duplicate) return absl::OkStatus();
@@ -133,7 +134,7 @@ absl::Status Stage(storage::Txn& txn, PendingBatch& pending, absl::Duration max_
         !status.ok()) {
       return WithEventContext(status, i);
     }
-    if (auto status = domain::ApplyEvent(event, store); !status.ok()) {
+    if (auto status = domain::ApplyEvent(event, store, authority); !status.ok()) {
       return WithEventContext(status, i);
     }
     auto appended = txn.Append({event.event_id, event.subject, pending.payloads[i]});
@@ -145,7 +146,8 @@ absl::Status Stage(storage::Txn& txn, PendingBatch& pending, absl::Duration max_
 
 // A follower's stage: every event of the leader's batch, through the same rules, at the same
 // positions, then the batch's state.
-absl::Status StageCommitted(storage::Txn& txn, const CommittedBatch& batch) {
+absl::Status StageCommitted(storage::Txn& txn, const CommittedBatch& batch,
+                            const domain::Authority& authority) {
   if (txn.base_position() != batch.first_position) {
     return absl::FailedPreconditionError(absl::StrCat("replicated batch starts at position ",
                                                       batch.first_position, " but the log holds ",
@@ -160,7 +162,7 @@ absl::Status StageCommitted(storage::Txn& txn, const CommittedBatch& batch) {
     }
     auto event = codec::EventFromProto(proto);
     if (!event.ok()) return event.status();
-    if (auto status = domain::ApplyEvent(*event, store); !status.ok()) {
+    if (auto status = domain::ApplyEvent(*event, store, authority); !status.ok()) {
       return absl::InternalError(absl::StrCat("replicated event '", record.event_id,
                                               "' is rejected here (", status.message(),
                                               "): the logs would diverge"));
@@ -241,7 +243,29 @@ void Ledger::Stop() {
   if (committer_ != nullptr) committer_->Stop();
 }
 
+// Attests every event of the batch by its caller (AppendBatch::attester).
+absl::Status Attest(AppendBatch& batch) {
+  if (batch.attester.empty() || batch.pre_attested) return absl::OkStatus();
+  for (size_t i = 0; i < batch.events.size(); ++i) {
+    domain::Event& event = batch.events[i];
+    if (event.attested_by.empty()) {
+      event.attested_by = batch.attester;
+    } else if (event.attested_by != batch.attester) {
+      return domain::Reject(
+          Rejection::kPermissionDenied,
+          absl::StrCat("events[", i, "]: event '", event.event_id, "': attested_by '",
+                       event.attested_by, "' is not the caller '", batch.attester, "'"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 void Ledger::Append(AppendBatch batch, DoneFn done) {
+  if (auto status = Attest(batch); !status.ok()) {
+    if (observer_ != nullptr) observer_->OnAppendDone(status, nullptr, batch.events.size());
+    done(status);
+    return;
+  }
   auto pending = std::make_shared<PendingBatch>();
   pending->payloads.reserve(batch.events.size());
   for (const auto& event : batch.events) {
@@ -262,8 +286,8 @@ void Ledger::Append(AppendBatch batch, DoneFn done) {
     }
   }
   pending->batch = std::move(batch);
-  auto stage = [pending, skew = options_.max_future_skew](storage::Txn& txn) {
-    return Stage(txn, *pending, skew);
+  auto stage = [this, pending](storage::Txn& txn) {
+    return Stage(txn, *pending, options_.max_future_skew, options_.authority);
   };
   auto on_done = [this, pending, done, batch_events](absl::Status status) {
     if (!status.ok()) {
@@ -288,7 +312,10 @@ void Ledger::ApplyCommitted(CommittedBatch batch, std::function<void(absl::Statu
   auto shared = std::make_shared<CommittedBatch>(std::move(batch));
   const absl::Time commit_time = shared->commit_time;
   auto status = committer_->SubmitAt(
-      commit_time, [shared](storage::Txn& txn) { return StageCommitted(txn, *shared); },
+      commit_time,
+      [this, shared](storage::Txn& txn) {
+        return StageCommitted(txn, *shared, options_.authority);
+      },
       [done](absl::Status status) { done(std::move(status)); });
   if (!status.ok()) done(status);
 }

@@ -32,6 +32,9 @@ struct LedgerOptions {
   // An event_time later than the commit time plus this is INVALID_ARGUMENT (domain
   // CheckEventTimes). Judged by the committing node only: followers apply what it committed.
   absl::Duration max_future_skew = domain::kDefaultMaxFutureSkew;
+  // Authority outside the ledger's data (the bootstrap administrator); every node of a cluster
+  // must be given the same, or followers refuse what the leader accepted.
+  domain::Authority authority;
   size_t max_batch_events = 10000;  // more: INVALID_ARGUMENT (batch_too_large)
   size_t max_batch_bytes = size_t{8}
                            << 20;  // canonical bytes of all events; more: INVALID_ARGUMENT
@@ -40,6 +43,13 @@ struct LedgerOptions {
 struct AppendBatch {
   std::vector<domain::Event> events;
   std::vector<std::pair<std::string, uint64_t>> expected_versions;  // (subject, version)
+  // The authenticated party appending: every event is attested by it (`attested_by` set to it;
+  // an event naming another attester is PERMISSION_DENIED) and authorized as its statement
+  // (domain ApplyEvent). Empty: an in-process caller that attests nothing (tests and tools).
+  std::string attester;
+  // The events carry the attester a ledger node authenticated before forwarding them; taken as
+  // given (set only for callers with a node identity).
+  bool pre_attested = false;
 };
 
 struct EventPosition {

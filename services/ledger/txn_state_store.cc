@@ -18,6 +18,7 @@ constexpr std::string_view kShipment = "s/";
 constexpr std::string_view kLicence = "c/";
 constexpr std::string_view kTransformation = "t/";
 constexpr std::string_view kRetracted = "r/";
+constexpr std::string_view kRole = "o/";  // + domain::RoleKey; present (empty value) = held
 
 std::string Key(std::string_view prefix, std::string_view id) {
   std::string key;
@@ -175,6 +176,24 @@ absl::StatusOr<std::optional<std::string>> TxnStateStore::GetTransformation(std:
 
 absl::Status TxnStateStore::PutTransformation(std::string_view id, std::string_view event_id) {
   txn_.PutState(Key(kTransformation, id), event_id);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> TxnStateStore::HasRole(std::string_view party_id, d::Role role,
+                                            std::string_view scope) {
+  auto value = txn_.GetState(Key(kRole, d::RoleKey(party_id, role, scope)));
+  if (!value.ok()) return value.status();
+  return value->has_value();
+}
+
+absl::Status TxnStateStore::PutRole(std::string_view party_id, d::Role role, std::string_view scope,
+                                    bool held) {
+  const std::string key = Key(kRole, d::RoleKey(party_id, role, scope));
+  if (held) {
+    txn_.PutState(key, "");
+  } else {
+    txn_.DeleteState(key);
+  }
   return absl::OkStatus();
 }
 

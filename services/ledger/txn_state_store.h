@@ -28,6 +28,10 @@ class TxnStateStore final : public domain::StateStore {
   absl::Status PutLicence(std::string_view id, const domain::LicenceState& state) override;
   absl::StatusOr<std::optional<std::string>> GetTransformation(std::string_view id) override;
   absl::Status PutTransformation(std::string_view id, std::string_view event_id) override;
+  absl::StatusOr<bool> HasRole(std::string_view party_id, domain::Role role,
+                               std::string_view scope) override;
+  absl::Status PutRole(std::string_view party_id, domain::Role role, std::string_view scope,
+                       bool held) override;
   absl::StatusOr<std::optional<domain::Event>> FindEvent(std::string_view event_id) override;
   absl::StatusOr<bool> IsRetracted(std::string_view event_id) override;
   absl::Status MarkRetracted(std::string_view event_id) override;

@@ -105,6 +105,8 @@ void IndexedEvent(const v1::Event& event, v1::Event* out) {
       out->mutable_event_retracted()->set_retracted_event_id(
           event.event_retracted().retracted_event_id());
       break;
+    case v1::Event::kRoleGranted:
+    case v1::Event::kRoleRevoked:  // authority, not material: nothing to look up later
     case v1::Event::PAYLOAD_NOT_SET:
       break;
   }
@@ -295,6 +297,9 @@ absl::Status Projector::ApplyPayload(const v1::StoredEvent& stored) {
       return OnArrived(stored);
     case v1::Event::kEventRetracted:
       return OnRetracted(event, position);
+    case v1::Event::kRoleGranted:
+    case v1::Event::kRoleRevoked:
+      return absl::OkStatus();  // who may say what: the write side's concern, no origin view
     case v1::Event::PAYLOAD_NOT_SET:
       return Inconsistent("event without payload");
   }
@@ -569,6 +574,9 @@ absl::Status Projector::OnRetracted(const v1::Event& event, uint64_t /*position*
       views_.Put(keys::Shipment(a.shipment_id()), *shipment);
       return Recompute(lots);
     }
+    case v1::Event::kRoleGranted:
+    case v1::Event::kRoleRevoked:
+      return Inconsistent("retraction of a role event (the write model refuses it)");
     case v1::Event::kEventRetracted:
     case v1::Event::PAYLOAD_NOT_SET:
       return Inconsistent("retraction of a retraction");

@@ -1464,5 +1464,148 @@ TEST(InMemoryStateStoreTest, ApplyAndRecordRollsBackOnRejection) {
   EXPECT_EQ(store.FindEvent("e-2").value(), std::nullopt);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Authorization: who may say what (docs/security.md). The world of WorldTest, plus a registrar,
+// China's licensing authority, an auditor, and a logistics provider that is p-cn's delegate.
+
+Event As(Event event, std::string actor, std::string attester) {
+  event.actor = std::move(actor);
+  event.attested_by = std::move(attester);
+  return event;
+}
+
+Event GrantEvent(std::string event_id, std::string party_id, Role role, std::string country = "",
+                 std::string principal = "") {
+  RoleGranted g{party_id, role, std::move(country), std::move(principal)};
+  return Envelope(std::move(event_id), "party/" + party_id, g);
+}
+
+Event RevokeEvent(std::string event_id, std::string party_id, Role role, std::string country = "",
+                  std::string principal = "") {
+  RoleRevoked v{party_id, role, std::move(country), std::move(principal)};
+  return Envelope(std::move(event_id), "party/" + party_id, v);
+}
+
+class AuthorityTest : public WorldTest {
+ protected:
+  void SetUp() override {
+    WorldTest::SetUp();
+    for (const char* party : {"reg", "cn-mofcom", "aud", "logi"}) {
+      Accept(PartyEvent(absl::StrCat("e-", party), party, "CN"));
+    }
+    Allow(As(GrantEvent("g-1", "reg", Role::kRegistrar), "admin", "admin"));
+    Allow(As(GrantEvent("g-2", "cn-mofcom", Role::kLicensingAuthority, "CN"), "reg", "reg"));
+    Allow(As(GrantEvent("g-3", "aud", Role::kAuditor), "reg", "reg"));
+    // p-cn names its own delegate.
+    Allow(As(GrantEvent("g-4", "logi", Role::kDelegate, "", "p-cn"), "p-cn", "p-cn"));
+  }
+
+  void Allow(const Event& event) {
+    const absl::Status status = ApplyAndRecord(event, store_, authority_);
+    ASSERT_TRUE(status.ok()) << status;
+  }
+
+  // Refused with PERMISSION_DENIED naming `rule`, and nothing changed.
+  AssertionResult Denied(const Event& event, std::string_view rule) {
+    const InMemoryStateStore before = store_;
+    const absl::Status status = ApplyEvent(event, store_, authority_);
+    AssertionResult result = IsRejection(status, absl::StatusCode::kPermissionDenied,
+                                         "permission_denied", event.event_id, "actor");
+    if (!result) return result;
+    if (Msg(status).find("(rule: " + std::string(rule) + ")") == std::string::npos) {
+      return AssertionFailure() << "does not name rule " << rule << ": " << status;
+    }
+    if (!(store_ == before)) return AssertionFailure() << "the denied event changed the store";
+    return AssertionSuccess();
+  }
+
+  const Authority authority_{"admin"};
+};
+
+TEST_F(AuthorityTest, LotsAreExtractedOnlyAtFacilitiesTheActorOperates) {
+  Allow(As(ExtractEvent("e-1", "ore-3", "f-mine", 10), "p-cn", "p-cn"));
+  EXPECT_TRUE(Denied(As(ExtractEvent("e-2", "ore-4", "f-mine", 10), "p-th", "p-th"), "operator"));
+  EXPECT_TRUE(
+      Denied(As(RegisterLotEvent("e-3", "ox-1", "f-mine", 10), "p-us", "p-us"), "operator"));
+  Allow(As(RegisterLotEvent("e-4", "ox-2", "f-refinery", 10), "p-th", "p-th"));
+  EXPECT_TRUE(
+      Denied(As(TransformEvent("e-5", "t-1", "f-mine", {{"ore-1", 10}}, {Output("ox-3", 10)}),
+                "p-th", "p-th"),
+             "operator"));
+}
+
+TEST_F(AuthorityTest, TheAttesterActsForItselfOrAsADelegate) {
+  const Event for_p_cn = ExtractEvent("e-1", "ore-3", "f-mine", 10);
+  EXPECT_TRUE(Denied(As(for_p_cn, "p-cn", "p-th"), "actor"));  // p-th is no delegate of p-cn
+  Allow(As(for_p_cn, "p-cn", "logi"));                         // the logistics provider is
+  EXPECT_TRUE(Denied(As(ExtractEvent("e-2", "ox-1", "f-refinery", 10), "p-th", "logi"), "actor"));
+  EXPECT_TRUE(Denied(As(PartyEvent("e-3", "ghost-2"), "ghost", "ghost"), "actor"));
+  // Revoked at a position, refused from there on.
+  Allow(As(RevokeEvent("v-1", "logi", Role::kDelegate, "", "p-cn"), "p-cn", "p-cn"));
+  EXPECT_TRUE(Denied(As(ExtractEvent("e-4", "ore-4", "f-mine", 10), "p-cn", "logi"), "actor"));
+}
+
+TEST_F(AuthorityTest, PartiesFacilitiesAndRolesAreTheRegistrars) {
+  EXPECT_TRUE(Denied(As(FacilityEvent("e-1", "f-new", "p-th", FacilityKind::kMine), "p-cn", "p-cn"),
+                     "registrar"));
+  EXPECT_TRUE(Denied(As(PartyEvent("e-2", "p-new"), "p-cn", "p-cn"), "registrar"));
+  EXPECT_TRUE(Denied(As(GrantEvent("e-3", "p-cn", Role::kRegistrar), "p-cn", "p-cn"), "registrar"));
+  EXPECT_TRUE(Denied(As(GrantEvent("e-4", "p-th", Role::kDelegate, "", "p-cn"), "p-th", "p-th"),
+                     "registrar"));  // only the principal (or the registrar) names a delegate
+  Allow(As(FacilityEvent("e-5", "f-new", "p-th", FacilityKind::kMine), "reg", "reg"));
+  Allow(As(PartyEvent("e-6", "p-new"), "reg", "reg"));
+  EXPECT_TRUE(store_.HasRole("aud", Role::kAuditor, "").value());
+}
+
+TEST_F(AuthorityTest, LicencesAreGrantedOnlyByTheAuthorityOfTheIssuingCountry) {
+  EXPECT_TRUE(
+      Denied(As(LicenceEvent("e-1", "l-1", "p-cn"), "p-cn", "p-cn"), "licensing_authority"));
+  Allow(As(LicenceEvent("e-2", "l-2", "p-cn"), "cn-mofcom", "cn-mofcom"));
+  Event thai = LicenceEvent("e-3", "l-3", "p-th");
+  Body<ExportLicenceGranted>(thai).issuing_country = "TH";
+  EXPECT_TRUE(Denied(As(thai, "cn-mofcom", "cn-mofcom"), "licensing_authority"));
+}
+
+TEST_F(AuthorityTest, ArrivalsAreRecordedByTheDestinationsOperator) {
+  Allow(As(DispatchEvent("e-1", "s-1", "f-mine", "f-port", {{"ore-1", 1000}}), "p-cn", "p-cn"));
+  EXPECT_TRUE(
+      Denied(As(DispatchEvent("e-2", "s-2", "f-mine", "f-port", {{"ore-2", 500}}), "p-us", "p-us"),
+             "operator"));
+  EXPECT_TRUE(Denied(As(ArriveEvent("e-3", "s-1", "f-port"), "p-cn", "p-cn"), "operator"));
+  Allow(As(ArriveEvent("e-4", "s-1", "f-port"), "p-us", "p-us"));
+}
+
+TEST_F(AuthorityTest, OnlyTheActorOrTheAdministratorRetractsAnEvent) {
+  Allow(As(ExtractEvent("e-1", "ore-3", "f-mine", 10), "p-cn", "p-cn"));
+  EXPECT_TRUE(Denied(As(RetractEvent("r-1", "e-1", "lot/ore-3"), "p-th", "p-th"), "own_events"));
+  Allow(As(RetractEvent("r-2", "e-1", "lot/ore-3"), "p-cn", "p-cn"));
+  Allow(As(ExtractEvent("e-2", "ore-4", "f-mine", 10), "p-cn", "p-cn"));
+  Allow(As(RetractEvent("r-3", "e-2", "lot/ore-4"), "admin", "admin"));
+}
+
+TEST_F(AuthorityTest, RoleEventsAreValidatedAndNeverRetracted) {
+  EXPECT_TRUE(
+      Malformed(GrantEvent("e-1", "p-cn", Role::kLicensingAuthority), "role_granted.country"));
+  EXPECT_TRUE(Malformed(GrantEvent("e-2", "p-cn", Role::kDelegate, "", "p-cn"),
+                        "role_granted.principal_party_id"));
+  EXPECT_TRUE(Malformed(GrantEvent("e-3", "p-cn", Role::kAuditor, "CN"), "role_granted.country"));
+  EXPECT_TRUE(Malformed(GrantEvent("e-4", "p-cn", Role::kUnspecified), "role_granted.role"));
+  const absl::Status twice =
+      ApplyEvent(As(GrantEvent("g-9", "aud", Role::kAuditor), "reg", "reg"), store_, authority_);
+  EXPECT_EQ(RejectionLabel(twice), "already_exists") << twice;
+  const absl::Status retract =
+      ApplyEvent(As(RetractEvent("r-1", "g-3", "party/aud"), "admin", "admin"), store_, authority_);
+  EXPECT_EQ(RejectionLabel(retract), "wrong_state") << retract;
+  EXPECT_THAT(Msg(retract), HasSubstr("grant or revoke the role instead"));
+  const absl::Status unheld =
+      ApplyEvent(As(RevokeEvent("v-1", "p-us", Role::kAuditor), "reg", "reg"), store_, authority_);
+  EXPECT_EQ(RejectionLabel(unheld), "wrong_state") << unheld;
+}
+
+TEST_F(AuthorityTest, UnattestedEventsFromBeforeAttestationAreNotJudged) {
+  // Replays of a log written before attestation existed: no attester, no authorization.
+  Accept(As(ExtractEvent("e-1", "ore-3", "f-mine", 10), "p-th", ""));
+}
+
 }  // namespace
 }  // namespace lodestone::domain

@@ -11,6 +11,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
+#include "services/codec/event_codec.h"
 #include "services/ledger/ledger.h"
 #include "services/ledger/ledger_metrics.h"
 #include "services/loadgen/workload.h"
@@ -311,6 +312,40 @@ TEST_F(LedgerServiceTest, FarFutureLicenceValidityIsStoredExactlyAndIdempotentBy
   EXPECT_EQ(Append({LicenceUntil("e-lic", year3000 + 31536000, 5)}).error_code(),
             grpc::StatusCode::ALREADY_EXISTS);
   EXPECT_EQ(Head().size(), 3u);
+}
+
+domain::Event Domain(const v1::Event& proto) {
+  auto event = codec::EventFromProto(proto);
+  EXPECT_TRUE(event.ok()) << event.status();
+  return event.ok() ? *event : domain::Event();
+}
+
+TEST_F(LedgerServiceTest, AnAttestedBatchIsBoundToItsCallerAndAuthorizedAsItsStatement) {
+  SeedMine(0);  // party m-party operates m-mine (appended unattested, as before attestation)
+  auto extraction = [](const std::string& id, const std::string& actor) {
+    auto event = lg::LotExtracted(id, "L-" + id, "m-mine", v1::MATERIAL_ANTIMONY_ORE, "261710", 5);
+    event.set_actor(actor);
+    return Domain(event);
+  };
+  // The operator extracts at its own mine: stored with the caller as attester.
+  auto own = ledger_->AppendAndWait({{extraction("e-own", "m-party")}, {}, "m-party"});
+  ASSERT_TRUE(own.ok()) << own.status();
+  EXPECT_EQ(ReadOne(*stub_, 2).event().attested_by(), "m-party");
+  // Another caller may not say it for the operator, nor name another attester.
+  auto other = ledger_->AppendAndWait({{extraction("e-other", "m-party")}, {}, "intruder"});
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kPermissionDenied) << other.status();
+  EXPECT_THAT(std::string(other.status().message()), HasSubstr("events[0]"));
+  EXPECT_THAT(std::string(other.status().message()), HasSubstr("(rule: actor)"));
+  domain::Event forged = extraction("e-forged", "m-party");
+  forged.attested_by = "m-party";
+  auto forged_outcome = ledger_->AppendAndWait({{forged}, {}, "intruder"});
+  EXPECT_EQ(forged_outcome.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(std::string(forged_outcome.status().message()), HasSubstr("is not the caller"));
+  EXPECT_EQ(Head().size(), 3u);  // nothing of the refused batches
+  // The same batch again from the same caller is a duplicate; from another, a conflict.
+  auto again = ledger_->AppendAndWait({{extraction("e-own", "m-party")}, {}, "m-party"});
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->duplicate);
 }
 
 TEST_F(LedgerServiceTest, ReadAllAndReadStreamArePaged) {
