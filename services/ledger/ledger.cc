@@ -245,7 +245,17 @@ void Ledger::Stop() {
 
 // Attests every event of the batch by its caller (AppendBatch::attester).
 absl::Status Attest(AppendBatch& batch) {
-  if (batch.attester.empty() || batch.pre_attested) return absl::OkStatus();
+  if (batch.pre_attested) {
+    for (size_t i = 0; i < batch.events.size(); ++i) {
+      if (batch.events[i].attested_by.empty()) {
+        return domain::Reject(Rejection::kPermissionDenied,
+                              absl::StrCat("events[", i, "]: event '", batch.events[i].event_id,
+                                           "': a forwarded event must carry its attester"));
+      }
+    }
+    return absl::OkStatus();
+  }
+  if (batch.attester.empty()) return absl::OkStatus();
   for (size_t i = 0; i < batch.events.size(); ++i) {
     domain::Event& event = batch.events[i];
     if (event.attested_by.empty()) {

@@ -279,6 +279,9 @@ class AppendForwarder {
   struct Job {
     grpc::ServerUnaryReactor* reactor;
     const v1::AppendRequest* request;
+    // The request with every event attested by the caller this node authenticated, when
+    // appends are attested (then forwarded instead of `request`).
+    std::shared_ptr<const v1::AppendRequest> attested;
     v1::AppendResponse* response;
     std::chrono::system_clock::time_point deadline;
   };
@@ -334,12 +337,14 @@ class AppendForwarder {
         job.deadline,
         std::chrono::system_clock::now() + absl::ToChronoMilliseconds(forwarding_.max_deadline)));
     context->AddMetadata(kForwardedHeader, "1");
-    stub->async()->Append(context, job.request, job.response,
-                          [this, context, reactor = job.reactor](grpc::Status status) {
-                            reactor->Finish(status);
-                            delete context;
-                            Done();
-                          });
+    const v1::AppendRequest* request = job.attested ? job.attested.get() : job.request;
+    stub->async()->Append(
+        context, request, job.response,
+        [this, context, reactor = job.reactor, keep = job.attested](grpc::Status status) {
+          reactor->Finish(status);
+          delete context;
+          Done();
+        });
   }
 
   const Forwarding forwarding_;
@@ -380,13 +385,54 @@ size_t LedgerServiceImpl::PageSize(uint32_t requested) const {
   return std::min<size_t>(requested, limits_.max_page_events);
 }
 
+// Who attests an append (RequireAttestation): the attester, or a node's pre-attested events.
+struct AttestedBy {
+  std::string attester;
+  bool pre_attested = false;
+};
+
+absl::StatusOr<AttestedBy> Attester(const grpc::CallbackServerContext& context,
+                                    const rpc::IdentityOptions& identity,
+                                    const std::string& admin_party) {
+  auto caller = rpc::CallerFromContext(context, identity);
+  if (!caller.ok()) return caller.status();
+  switch (caller->kind) {
+    case rpc::Caller::Kind::kParty:
+      return AttestedBy{caller->id, false};
+    case rpc::Caller::Kind::kNode:
+      return AttestedBy{"", true};
+    case rpc::Caller::Kind::kLocalAdmin:
+      if (admin_party.empty()) {
+        return absl::PermissionDeniedError(
+            "a local caller appends as the administrator, and no administrator party is set "
+            "(--admin_party)");
+      }
+      return AttestedBy{admin_party, false};
+  }
+  return absl::InternalError("unknown caller kind");
+}
+
 grpc::ServerUnaryReactor* LedgerServiceImpl::Append(grpc::CallbackServerContext* context,
                                                     const v1::AppendRequest* request,
                                                     v1::AppendResponse* response) {
+  AttestedBy attested;
+  if (identity_.has_value()) {
+    auto by = Attester(*context, *identity_, ledger_.options().authority.admin_party);
+    if (!by.ok()) return FinishWith(context, by.status());
+    attested = *std::move(by);
+  }
   if (forwarder_ != nullptr && !forwarder_->is_leader() &&
       context->client_metadata().count(kForwardedHeader) == 0) {
     auto* reactor = context->DefaultReactor();
-    if (!forwarder_->Enqueue({reactor, request, response, context->deadline()})) {
+    std::shared_ptr<v1::AppendRequest> copy;
+    if (!attested.attester.empty()) {
+      // The leader sees this node, not the caller: the events carry their attester.
+      copy = std::make_shared<v1::AppendRequest>(*request);
+      for (auto& event : *copy->mutable_events()) {
+        if (event.attested_by().empty()) event.set_attested_by(attested.attester);
+      }
+    }
+    if (!forwarder_->Enqueue({reactor, request, copy, response, context->deadline()})) {
       reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                                    "too many appends waiting to be forwarded to the leader"));
     }
@@ -394,6 +440,8 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::Append(grpc::CallbackServerContext*
   }
   auto batch = DecodeAppend(*request);
   if (!batch.ok()) return FinishWith(context, batch.status());
+  batch->attester = std::move(attested.attester);
+  batch->pre_attested = attested.pre_attested;
   auto* reactor = context->DefaultReactor();
   const absl::Time start = absl::Now();
   ledger_.Append(*std::move(batch),

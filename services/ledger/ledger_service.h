@@ -13,6 +13,7 @@
 #include "lodestone/v1/ledger.grpc.pb.h"
 #include "services/ledger/ledger.h"
 #include "services/ledger/ledger_metrics.h"
+#include "services/rpc/identity.h"
 
 namespace lodestone::ledger {
 
@@ -48,6 +49,14 @@ class LedgerServiceImpl final : public v1::LedgerService::CallbackService {
   // Appends received while not the leader are forwarded to the leader (once: a forwarded append
   // is never forwarded again) on a forwarder thread, and its answer is returned.
   void EnableForwarding(Forwarding forwarding);
+
+  // Every append is attested by its caller (docs/security.md): the party named by its client
+  // certificate; a plain-text local caller (`identity.allow_local_admin`) is the ledger's
+  // administrator (LedgerOptions::authority.admin_party); a node forwarding for a caller it
+  // authenticated passes the events' attester on. A caller without an identity is
+  // UNAUTHENTICATED. Not called: appends are not attested (in-process tests and tools only).
+  // Set before the server starts.
+  void RequireAttestation(rpc::IdentityOptions identity) { identity_ = identity; }
 
   // Distributed mode: GetHead also reports this node's replication status (nullopt: none).
   // Set before the server starts; called on gRPC threads (keep it cheap).
@@ -88,6 +97,7 @@ class LedgerServiceImpl final : public v1::LedgerService::CallbackService {
   int listener_ = -1;
   std::unique_ptr<AppendForwarder> forwarder_;
   std::function<std::optional<v1::NodeStatus>()> node_status_;
+  std::optional<rpc::IdentityOptions> identity_;
 };
 
 }  // namespace lodestone::ledger

@@ -201,12 +201,25 @@ absl::StatusOr<Caller> CallerFromContext(const grpc::ServerContextBase& context,
                      ") has no identity: this server names callers only by "
                      "TLS client certificates"));
   }
-  if (!IsLoopbackPeer(peer)) {
+  if (!options.plaintext_admin_from_any_address && !IsLoopbackPeer(peer)) {
     return absl::UnauthenticatedError(
         absl::StrCat("a plain-text caller from ", peer,
                      " is not on loopback: only local callers are the administrator without TLS"));
   }
   return Caller{Caller::Kind::kLocalAdmin, ""};
+}
+
+absl::StatusOr<IdentityOptions> ProgramIdentityOptions(bool tls,
+                                                       std::string_view plaintext_callers) {
+  IdentityOptions options;
+  if (plaintext_callers != "loopback" && plaintext_callers != "any") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--plaintext_callers must be loopback or any, got '", std::string(plaintext_callers), "'"));
+  }
+  if (tls) return options;  // callers are named by their certificates
+  options.allow_local_admin = true;
+  options.plaintext_admin_from_any_address = plaintext_callers == "any";
+  return options;
 }
 
 }  // namespace lodestone::rpc

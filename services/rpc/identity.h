@@ -39,6 +39,9 @@ struct IdentityOptions {
   // On a plain-text server, a caller from loopback (127.0.0.0/8, ::1, a Unix socket) is
   // kLocalAdmin. Off: plain-text callers are UNAUTHENTICATED. Never applies to TLS connections.
   bool allow_local_admin = false;
+  // With allow_local_admin: a plain-text caller from any address is kLocalAdmin too. Only for a
+  // network every client of which is trusted (programs: --plaintext_callers=any, logged loudly).
+  bool plaintext_admin_from_any_address = false;
 };
 
 // The caller of the call `context` belongs to.
@@ -74,6 +77,12 @@ absl::StatusOr<Caller> CallerFromCertificatePem(std::string_view pem);
 // True for a gRPC peer string on loopback: "ipv4:127.x.y.z:port", "ipv6:[::1]:port",
 // "ipv6:[::ffff:127.x.y.z]:port", "unix:..." and "unix-abstract:...".
 bool IsLoopbackPeer(std::string_view peer);
+
+// The identity options of a program: over TLS callers are named by their certificates; in plain
+// text `plaintext_callers` says who is the administrator: "loopback" (local callers only; the
+// embedded default) or "any" (every caller: a trusted network only). INVALID_ARGUMENT otherwise.
+absl::StatusOr<IdentityOptions> ProgramIdentityOptions(bool tls,
+                                                       std::string_view plaintext_callers);
 
 }  // namespace lodestone::rpc
 

@@ -102,6 +102,16 @@ app.kubernetes.io/component: {{ $component }}
 {{- end }}
 {{- end }}
 
+{{/* Who attests appends (docs/security.md): with TLS the party of each client certificate;
+without TLS every caller that reaches the port is the administrator, so plain text belongs on a
+trusted network only (the NetworkPolicy admits only labelled clients). */}}
+{{- define "lodestone.attestationFlags" -}}
+--admin_party={{ .Values.adminParty }}
+{{- if not .Values.tls.enabled }}
+--plaintext_callers=any
+{{- end }}
+{{- end }}
+
 {{/* Probes of a Lodestone container: (list $ grpcPort). */}}
 {{- define "lodestone.probes" -}}
 {{- $root := index . 0 }}{{ $port := index . 1 }}

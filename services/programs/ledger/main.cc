@@ -17,6 +17,7 @@
 #include "services/ledger/ledger_service.h"
 #include "services/programs/ledger/replication_metrics.h"
 #include "services/replication/replicated_node.h"
+#include "services/rpc/identity.h"
 #include "services/rpc/metrics_endpoint.h"
 #include "services/rpc/server_builder.h"
 #include "services/rpc/stop_signals.h"
@@ -33,6 +34,12 @@ ABSL_FLAG(bool, sync, true,
           "production)");
 ABSL_FLAG(int, max_batch_events, 10000, "Most events in one Append");
 ABSL_FLAG(int, max_queue, 4096, "Most append requests waiting to commit (then RESOURCE_EXHAUSTED)");
+ABSL_FLAG(std::string, admin_party, "lodestone-admin",
+          "the bootstrap administrator party: may append anything for any party and grant roles "
+          "(docs/security.md); every node of a cluster must name the same");
+ABSL_FLAG(std::string, plaintext_callers, "loopback",
+          "without TLS, who is the administrator: loopback (local callers only) or any (every "
+          "caller: only on a network whose every client is trusted)");
 ABSL_FLAG(int, shutdown_grace_ms, 5000, "How long SIGTERM waits for in-flight calls");
 ABSL_FLAG(std::string, etcd_endpoints, "",
           "distributed mode: comma-separated etcd 3.4 endpoints; empty = the embedded default "
@@ -74,7 +81,18 @@ int Run() {
     std::cerr << "lodestone-ledger: " << transport.status() << "\n";
     return 1;
   }
+  auto identity = lodestone::rpc::ProgramIdentityOptions(transport->tls,
+                                                         absl::GetFlag(FLAGS_plaintext_callers));
+  if (!identity.ok()) {
+    std::cerr << "lodestone-ledger: " << identity.status() << "\n";
+    return 1;
+  }
+  if (identity->plaintext_admin_from_any_address) {
+    std::cerr << "lodestone-ledger: WARNING: --plaintext_callers=any: every caller that reaches "
+                 "the port is the administrator; use it only on a network you trust\n";
+  }
   lodestone::ledger::LedgerOptions options;
+  options.authority.admin_party = absl::GetFlag(FLAGS_admin_party);
   options.log.path = absl::GetFlag(FLAGS_data_dir);
   options.log.block_cache_bytes = size_t(absl::GetFlag(FLAGS_block_cache_mb)) << 20;
   options.log.write_buffer_bytes = size_t(absl::GetFlag(FLAGS_write_buffer_mb)) << 20;
@@ -128,6 +146,7 @@ int Run() {
   }
   metrics->Register(**endpoint);
   lodestone::ledger::LedgerServiceImpl service(**ledger, metrics.get());
+  service.RequireAttestation(*identity);
   if (distributed) {
     // A follower forwards appends to the leader.
     lodestone::ledger::Forwarding forwarding;

@@ -14,6 +14,7 @@
 #include "services/ledger/ledger_metrics.h"
 #include "services/ledger/ledger_service.h"
 #include "services/provenance/provenance_node.h"
+#include "services/rpc/identity.h"
 #include "services/rpc/metrics_endpoint.h"
 #include "services/rpc/server_builder.h"
 #include "services/rpc/stop_signals.h"
@@ -31,6 +32,12 @@ ABSL_FLAG(bool, sync, true, "fsync every ledger commit group before acknowledgin
 ABSL_FLAG(int, max_batch_events, 10000, "Most events in one Append");
 ABSL_FLAG(bool, rebuild_views, false,
           "delete the provenance views and fold the ledger again from position 0");
+ABSL_FLAG(std::string, admin_party, "lodestone-admin",
+          "the bootstrap administrator party: may append anything for any party and grant roles "
+          "(docs/security.md); every node of a cluster must name the same");
+ABSL_FLAG(std::string, plaintext_callers, "loopback",
+          "without TLS, who is the administrator: loopback (local callers only) or any (every "
+          "caller: only on a network whose every client is trusted)");
 ABSL_FLAG(int, shutdown_grace_ms, 5000, "How long SIGTERM waits for in-flight calls");
 ABSL_FLAG(std::string, tls_cert, "",
           "PEM certificate chain of this program; with --tls_key, gRPC is served over TLS");
@@ -53,6 +60,13 @@ int Run() {
   auto transport = lodestone::rpc::ProgramTransportFromFlags(
       {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_ca)});
   if (!transport.ok()) return Fail(transport.status());
+  auto identity = lodestone::rpc::ProgramIdentityOptions(transport->tls,
+                                                         absl::GetFlag(FLAGS_plaintext_callers));
+  if (!identity.ok()) return Fail(identity.status());
+  if (identity->plaintext_admin_from_any_address) {
+    std::cerr << "lodestone-server: WARNING: --plaintext_callers=any: every caller that reaches "
+                 "the port is the administrator; use it only on a network you trust\n";
+  }
   const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
   std::error_code error;
   std::filesystem::create_directories(data_dir, error);
@@ -62,6 +76,7 @@ int Run() {
   const size_t buffers = size_t(absl::GetFlag(FLAGS_write_buffer_mb)) << 20;
 
   lodestone::ledger::LedgerOptions ledger_options;
+  ledger_options.authority.admin_party = absl::GetFlag(FLAGS_admin_party);
   ledger_options.log.path = data_dir + "/ledger";
   ledger_options.log.block_cache_bytes = cache;
   ledger_options.log.write_buffer_bytes = buffers;
@@ -95,6 +110,7 @@ int Run() {
   (*node)->Start();
 
   lodestone::ledger::LedgerServiceImpl ledger_service(**ledger, ledger_metrics.get());
+  ledger_service.RequireAttestation(*identity);
   auto server = lodestone::rpc::StartServer(
       absl::GetFlag(FLAGS_listen), {&ledger_service, &(*node)->service()}, {},
       {transport->server, absl::GetFlag(FLAGS_health_listen)});

@@ -34,13 +34,14 @@ class LedgerServiceTest : public ::testing::Test {
   void SetUp() override { Start(); }
   void TearDown() override { Stop(); }
 
-  void Start(LedgerOptions options = {}) {
+  void Start(LedgerOptions options = {}, std::optional<rpc::IdentityOptions> identity = {}) {
     options.log.path = dir_.Sub("ledger");
     options.log.sync = false;  // durability is the crash test's subject; keep unit tests fast
     auto ledger = Ledger::Open(options, &metrics_);
     ASSERT_TRUE(ledger.ok()) << ledger.status();
     ledger_ = *std::move(ledger);
     service_ = std::make_unique<LedgerServiceImpl>(*ledger_, &metrics_);
+    if (identity.has_value()) service_->RequireAttestation(*identity);
     auto server = rpc::StartServer("127.0.0.1:0", {service_.get()}, {});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(server->server);
@@ -346,6 +347,32 @@ TEST_F(LedgerServiceTest, AnAttestedBatchIsBoundToItsCallerAndAuthorizedAsItsSta
   auto again = ledger_->AppendAndWait({{extraction("e-own", "m-party")}, {}, "m-party"});
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_TRUE(again->duplicate);
+}
+
+TEST_F(LedgerServiceTest, ALocalPlainTextCallerAppendsAsTheAdministrator) {
+  Stop();
+  LedgerOptions options;
+  options.authority.admin_party = "adm";
+  Start(options, rpc::IdentityOptions{.allow_local_admin = true});
+  SeedMine(1);  // appended over gRPC from loopback: attested by the administrator
+  EXPECT_EQ(ReadOne(*stub_, 2).event().attested_by(), "adm");
+  // A client may name itself as attester only if it is the caller.
+  auto forged =
+      lg::LotExtracted("e-forged", "L9", "m-mine", v1::MATERIAL_ANTIMONY_ORE, "261710", 5);
+  forged.set_attested_by("m-party");
+  const grpc::Status status = Append({forged});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+  EXPECT_EQ(Head().size(), 3u);
+}
+
+TEST_F(LedgerServiceTest, APlainTextCallerWithoutTheLocalAdministratorRuleIsUnauthenticated) {
+  Stop();
+  LedgerOptions options;
+  options.authority.admin_party = "adm";
+  Start(options, rpc::IdentityOptions{.allow_local_admin = false});
+  const grpc::Status status = Append(lg::MineSetup("m", "AU"));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << status.error_message();
+  EXPECT_EQ(Head().size(), 0u);
 }
 
 TEST_F(LedgerServiceTest, ReadAllAndReadStreamArePaged) {
