@@ -53,13 +53,19 @@ absl::Status CheckBatchShape(const AppendBatch& batch, const std::vector<std::st
                                          " bytes exceed the event limit"));
     }
   }
+  if (batch.expected_versions.size() > options.max_batch_events) {
+    return domain::Reject(
+        Rejection::kBatchTooLarge,
+        absl::StrCat("append: ", batch.expected_versions.size(),
+                     " expected versions exceed the limit of ", options.max_batch_events));
+  }
   absl::flat_hash_set<std::string_view> subjects;
   for (size_t i = 0; i < batch.expected_versions.size(); ++i) {
     const auto& subject = batch.expected_versions[i].first;
-    if (subject.empty() || !subjects.insert(subject).second) {
-      return domain::Reject(
-          Rejection::kMalformed,
-          absl::StrCat("expected_versions[", i, "]: subject '", subject, "' is empty or repeated"));
+    if (!domain::ParseSubject(subject).has_value() || !subjects.insert(subject).second) {
+      return domain::Reject(Rejection::kMalformed,
+                            absl::StrCat("expected_versions[", i, "]: subject '", subject,
+                                         "' is malformed or repeated"));
     }
   }
   return absl::OkStatus();
@@ -70,6 +76,18 @@ absl::Status WithEventContext(const absl::Status& status, size_t index) {
   status.ForEachPayload(
       [&out](absl::string_view url, const absl::Cord& payload) { out.SetPayload(url, payload); });
   return out;
+}
+
+// An event stored before attestation existed has no attester: the same event re-sent now, with
+// its caller as attester, is the same fact (a second `make run` on an older data directory).
+bool SameFactAppendedBeforeAttestation(const std::string& stored_payload,
+                                       const domain::Event& event) {
+  if (event.attested_by.empty()) return false;
+  v1::Event stored;
+  if (!stored.ParseFromString(stored_payload) || !stored.attested_by().empty()) return false;
+  domain::Event unattested = event;
+  unattested.attested_by.clear();
+  return codec::CanonicalEventBytes(unattested) == stored_payload;
 }
 
 // Idempotency: returns true when the whole batch was appended before with identical content
@@ -84,7 +102,8 @@ absl::StatusOr<bool> CheckDuplicates(storage::Txn& txn, PendingBatch& pending) {
     if (!position->has_value()) continue;
     auto record = txn.ReadRecord(**position);
     if (!record.ok()) return record.status();
-    if (record->payload != pending.payloads[i]) {
+    if (record->payload != pending.payloads[i] &&
+        !SameFactAppendedBeforeAttestation(record->payload, events[i])) {
       return domain::Reject(
           Rejection::kDuplicateConflict,
           absl::StrCat("events[", i, "]: event id '", events[i].event_id,

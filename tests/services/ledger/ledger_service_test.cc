@@ -174,6 +174,26 @@ TEST_F(LedgerServiceTest, WrongExpectedVersionIsAbortedAndAppendsNothing) {
   EXPECT_TRUE(ok.ok()) << ok.error_message();
 }
 
+TEST_F(LedgerServiceTest, ExpectedVersionsAreBoundedAndTheirSubjectsValidated) {
+  Stop();
+  LedgerOptions options;
+  options.max_batch_events = 3;
+  Start(options);
+  SeedMine(0);
+  auto event = lg::LotExtracted("e9", "L9", "m-mine", v1::MATERIAL_ANTIMONY_ORE, "261710", 1);
+  v1::AppendResponse response;
+  const grpc::Status too_many =
+      Append({event}, &response, {{"lot/a", 0}, {"lot/b", 0}, {"lot/c", 0}, {"lot/d", 0}});
+  EXPECT_EQ(too_many.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(too_many.error_message(), HasSubstr("expected versions exceed the limit of 3"));
+  const grpc::Status malformed = Append({event}, &response, {{"not a subject", 0}});
+  EXPECT_EQ(malformed.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(malformed.error_message(), HasSubstr("malformed or repeated"));
+  EXPECT_EQ(Append({event}, &response, {{"lot/L9", 0}, {"lot/L9", 0}}).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Head().size(), 2u);
+}
+
 TEST_F(LedgerServiceTest, InvalidEventRejectsWholeBatchWithInvalidArgument) {
   SeedMine(0);
   auto good = lg::LotExtracted("e1", "L1", "m-mine", v1::MATERIAL_ANTIMONY_ORE, "261710", 5000);
@@ -347,6 +367,21 @@ TEST_F(LedgerServiceTest, AnAttestedBatchIsBoundToItsCallerAndAuthorizedAsItsSta
   auto again = ledger_->AppendAndWait({{extraction("e-own", "m-party")}, {}, "m-party"});
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_TRUE(again->duplicate);
+  auto other_again = ledger_->AppendAndWait({{extraction("e-own", "m-party")}, {}, "m-admin"});
+  EXPECT_EQ(other_again.status().code(), absl::StatusCode::kAlreadyExists);
+}
+
+TEST_F(LedgerServiceTest, AnEventStoredBeforeAttestationIsTheSameFactWhenReSentAttested) {
+  SeedMine(1);  // unattested, as a data directory of an earlier build holds them
+  auto resent = ledger_->AppendAndWait({{Domain(lg::MineSetup("m", "AU")[0])}, {}, "m-party"});
+  ASSERT_TRUE(resent.ok()) << resent.status();
+  EXPECT_TRUE(resent->duplicate);
+  // Different content is still a conflict.
+  domain::Event changed = Domain(lg::MineSetup("m", "AU")[0]);
+  std::get<domain::PartyRegistered>(changed.payload).name = "another name";
+  auto conflict = ledger_->AppendAndWait({{changed}, {}, "m-party"});
+  EXPECT_EQ(conflict.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(Head().size(), 3u);
 }
 
 TEST_F(LedgerServiceTest, ALocalPlainTextCallerAppendsAsTheAdministrator) {
