@@ -5,6 +5,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "services/base/status_macros.h"
 #include "services/codec/event_codec.h"
 #include "services/domain/errors.h"
 #include "services/domain/rules.h"
@@ -262,6 +263,17 @@ void Ledger::Stop() {
   if (committer_ != nullptr) committer_->Stop();
 }
 
+absl::Status CheckAttester(size_t index, std::string_view event_id, std::string_view attested_by,
+                           std::string_view caller) {
+  if (attested_by.empty() || attested_by == caller) return absl::OkStatus();
+  return domain::Reject(
+      Rejection::kPermissionDenied,
+      absl::StrCat("events[", index, "]: event '", std::string(event_id), "': attested_by '",
+                   std::string(attested_by), "' is not the caller '", std::string(caller), "'"));
+}
+
+namespace {
+
 // Attests every event of the batch by its caller (AppendBatch::attester).
 absl::Status Attest(AppendBatch& batch) {
   if (batch.pre_attested) {
@@ -277,17 +289,13 @@ absl::Status Attest(AppendBatch& batch) {
   if (batch.attester.empty()) return absl::OkStatus();
   for (size_t i = 0; i < batch.events.size(); ++i) {
     domain::Event& event = batch.events[i];
-    if (event.attested_by.empty()) {
-      event.attested_by = batch.attester;
-    } else if (event.attested_by != batch.attester) {
-      return domain::Reject(
-          Rejection::kPermissionDenied,
-          absl::StrCat("events[", i, "]: event '", event.event_id, "': attested_by '",
-                       event.attested_by, "' is not the caller '", batch.attester, "'"));
-    }
+    LODESTONE_RETURN_IF_ERROR(CheckAttester(i, event.event_id, event.attested_by, batch.attester));
+    event.attested_by = batch.attester;
   }
   return absl::OkStatus();
 }
+
+}  // namespace
 
 void Ledger::Append(AppendBatch batch, DoneFn done) {
   if (auto status = Attest(batch); !status.ok()) {

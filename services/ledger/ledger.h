@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -51,6 +52,11 @@ struct AppendBatch {
   // given (set only for callers with a node identity).
   bool pre_attested = false;
 };
+
+// OK when an event's `attested_by` is empty or the caller; else PERMISSION_DENIED naming the
+// event (its index in the batch and its id).
+absl::Status CheckAttester(size_t index, std::string_view event_id, std::string_view attested_by,
+                           std::string_view caller);
 
 struct EventPosition {
   std::string event_id;

@@ -15,6 +15,7 @@
 #include "grpcpp/security/credentials.h"
 #include "services/codec/event_codec.h"
 #include "services/codec/record_codec.h"
+#include "services/domain/errors.h"
 #include "services/rpc/grpc_status.h"
 
 namespace lodestone::ledger {
@@ -423,15 +424,23 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::Append(grpc::CallbackServerContext*
   }
   if (forwarder_ != nullptr && !forwarder_->is_leader() &&
       context->client_metadata().count(kForwardedHeader) == 0) {
-    auto* reactor = context->DefaultReactor();
     std::shared_ptr<v1::AppendRequest> copy;
     if (!attested.attester.empty()) {
-      // The leader sees this node, not the caller: the events carry their attester.
+      // The leader sees this node, not the caller, and takes the events' attester as given:
+      // this node attests them, refusing one that names another attester (as the leader would).
       copy = std::make_shared<v1::AppendRequest>(*request);
-      for (auto& event : *copy->mutable_events()) {
-        if (event.attested_by().empty()) event.set_attested_by(attested.attester);
+      for (int i = 0; i < copy->events_size(); ++i) {
+        v1::Event& event = *copy->mutable_events(i);
+        if (event.attested_by().empty()) {
+          event.set_attested_by(attested.attester);
+        } else if (auto status =
+                       CheckAttester(i, event.event_id(), event.attested_by(), attested.attester);
+                   !status.ok()) {
+          return FinishWith(context, status);
+        }
       }
     }
+    auto* reactor = context->DefaultReactor();
     if (!forwarder_->Enqueue({reactor, request, copy, response, context->deadline()})) {
       reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                                    "too many appends waiting to be forwarded to the leader"));

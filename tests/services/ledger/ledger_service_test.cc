@@ -589,6 +589,67 @@ TEST_F(LedgerServiceTest, MetricsEndpointServesPrometheusTextWithAppendOutcomes)
 
 // Distributed mode with TLS: a follower forwards appends to a leader that requires client
 // certificates, with Forwarding::credentials (the ledger program passes its own certificate).
+TEST_F(LedgerServiceTest, AFollowerForwardsEventsAttestedByTheCallerItAuthenticated) {
+  const rpc::IdentityOptions local_admin{.allow_local_admin = true};
+  LedgerOptions leader_options;
+  leader_options.log.path = dir_.Sub("leader");
+  leader_options.log.sync = false;
+  leader_options.authority.admin_party = "adm";
+  auto leader = Ledger::Open(leader_options);
+  ASSERT_TRUE(leader.ok()) << leader.status();
+  LedgerServiceImpl leader_service(**leader, nullptr);
+  leader_service.RequireAttestation(local_admin);
+  auto leader_server = rpc::StartServer("127.0.0.1:0", {&leader_service}, {});
+  ASSERT_TRUE(leader_server.ok()) << leader_server.status();
+  const std::string leader_address = absl::StrCat("127.0.0.1:", leader_server->port);
+
+  LedgerOptions follower_options = leader_options;
+  follower_options.log.path = dir_.Sub("follower");
+  auto follower = Ledger::Open(follower_options);
+  ASSERT_TRUE(follower.ok()) << follower.status();
+  LedgerServiceImpl follower_service(**follower, nullptr);
+  follower_service.RequireAttestation(local_admin);
+  Forwarding forwarding;
+  forwarding.is_leader = [] { return false; };
+  forwarding.leader_address = [leader_address] { return leader_address; };
+  follower_service.EnableForwarding(std::move(forwarding));
+  auto follower_server = rpc::StartServer("127.0.0.1:0", {&follower_service}, {});
+  ASSERT_TRUE(follower_server.ok()) << follower_server.status();
+  auto stub = v1::LedgerService::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", follower_server->port), grpc::InsecureChannelCredentials()));
+  auto append = [&](std::vector<v1::Event> events) {
+    v1::AppendRequest request;
+    for (auto& event : events) *request.add_events() = std::move(event);
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    v1::AppendResponse response;
+    return stub->Append(&context, request, &response);
+  };
+
+  const grpc::Status ok = append(lg::MineSetup("m", "AU"));
+  ASSERT_TRUE(ok.ok()) << ok.error_message();
+  ASSERT_EQ((*leader)->log().GetHead().size, 2u);
+  v1::Event stored;
+  ASSERT_TRUE(stored.ParseFromString((*leader)->log().ReadRecord(0)->payload));
+  EXPECT_EQ(stored.attested_by(), "adm");
+  // An event naming another attester is refused by the follower itself, never forwarded as
+  // given (a leader takes a node's events' attesters as given): with the leader gone, a
+  // forwarded append would be UNAVAILABLE.
+  leader_service.Shutdown();
+  leader_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  auto forged =
+      lg::LotExtracted("e-forged", "L9", "m-mine", v1::MATERIAL_ANTIMONY_ORE, "261710", 5);
+  forged.set_attested_by("m-party");
+  const grpc::Status refused = append({forged});
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::PERMISSION_DENIED) << refused.error_message();
+  EXPECT_THAT(refused.error_message(), HasSubstr("is not the caller"));
+  EXPECT_EQ((*leader)->log().GetHead().size, 2u);
+  EXPECT_EQ((*follower)->log().GetHead().size, 0u);
+
+  follower_service.Shutdown();
+  follower_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+}
+
 TEST_F(LedgerServiceTest, ForwardingToATlsLeaderUsesTheForwardingCredentials) {
   std::string error;
   testing::TestPki pki;
