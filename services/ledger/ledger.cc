@@ -245,6 +245,13 @@ void Ledger::RemoveCommitListener(int handle) {
   std::erase_if(listeners_, [handle](const auto& entry) { return entry.first == handle; });
 }
 
+absl::StatusOr<bool> Ledger::HoldsRole(std::string_view party_id, domain::Role role,
+                                       std::string_view scope) const {
+  auto value = log_->GetState(TxnStateStore::RoleStateKey(party_id, role, scope));
+  if (!value.ok()) return value.status();
+  return value->has_value();
+}
+
 std::function<void()> Ledger::WakeOnCommit(std::function<void()> wake) {
   const int handle = AddCommitListener([wake = std::move(wake)](const storage::Head&) { wake(); });
   return [this, handle] { RemoveCommitListener(handle); };

@@ -142,6 +142,10 @@ class Ledger {
   // it (and must be called before the ledger is destroyed).
   std::function<void()> WakeOnCommit(std::function<void()> wake);
 
+  // Whether `party_id` holds `role` (with `scope`) as of the last commit.
+  absl::StatusOr<bool> HoldsRole(std::string_view party_id, domain::Role role,
+                                 std::string_view scope = {}) const;
+
   storage::Log& log() { return *log_; }
   const storage::Log& log() const { return *log_; }
   storage::GroupCommitter& committer() { return *committer_; }

@@ -499,9 +499,24 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::ReadStream(grpc::CallbackServerCont
   return FinishWith(context, absl::OkStatus());
 }
 
+absl::Status LedgerServiceImpl::MayReadAll(const grpc::CallbackServerContext& context) const {
+  if (!identity_.has_value()) return absl::OkStatus();
+  auto caller = rpc::CallerFromContext(context, *identity_);
+  if (!caller.ok()) return caller.status();
+  if (caller->kind != rpc::Caller::Kind::kParty) return absl::OkStatus();  // node, administrator
+  auto auditor = ledger_.HoldsRole(caller->id, domain::Role::kAuditor);
+  if (!auditor.ok()) return auditor.status();
+  if (*auditor) return absl::OkStatus();
+  return absl::PermissionDeniedError(
+      absl::StrCat("party '", caller->id,
+                   "' may not read the whole log: ReadAll and Subscribe are for "
+                   "ledger nodes, the administrator and auditors"));
+}
+
 grpc::ServerUnaryReactor* LedgerServiceImpl::ReadAll(grpc::CallbackServerContext* context,
                                                      const v1::ReadAllRequest* request,
                                                      v1::ReadAllResponse* response) {
+  if (auto status = MayReadAll(*context); !status.ok()) return FinishWith(context, status);
   const uint64_t size = ledger_.log().GetHead().size;
   auto records = ledger_.log().ReadAll(request->from_position(), PageSize(request->max_events()),
                                        limits_.max_page_bytes);
@@ -518,16 +533,17 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::ReadAll(grpc::CallbackServerContext
 }
 
 grpc::ServerWriteReactor<v1::SubscribeResponse>* LedgerServiceImpl::Subscribe(
-    grpc::CallbackServerContext* /*context*/, const v1::SubscribeRequest* request) {
+    grpc::CallbackServerContext* context, const v1::SubscribeRequest* request) {
+  class Refused final : public grpc::ServerWriteReactor<v1::SubscribeResponse> {
+   public:
+    explicit Refused(grpc::Status status) { Finish(status); }
+    void OnDone() override { delete this; }
+  };
+  if (auto status = MayReadAll(*context); !status.ok()) {
+    return new Refused(rpc::ToGrpcStatus(status));
+  }
   if (!hub_->TryAdd()) {
-    class Refused final : public grpc::ServerWriteReactor<v1::SubscribeResponse> {
-     public:
-      Refused() {
-        Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "too many subscribers"));
-      }
-      void OnDone() override { delete this; }
-    };
-    return new Refused();
+    return new Refused(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "too many subscribers"));
   }
   auto* reactor =
       new SubscribeReactor(hub_, metrics_, request->from_position(),

@@ -89,6 +89,9 @@ class LedgerServiceImpl final : public v1::LedgerService::CallbackService {
 
  private:
   size_t PageSize(uint32_t requested) const;
+  // With attestation: whole-log reads (ReadAll, Subscribe) are for nodes, the administrator and
+  // auditors; a party is PERMISSION_DENIED, a caller without identity UNAUTHENTICATED.
+  absl::Status MayReadAll(const grpc::CallbackServerContext& context) const;
 
   Ledger& ledger_;
   LedgerMetrics* const metrics_;

@@ -179,16 +179,21 @@ absl::Status TxnStateStore::PutTransformation(std::string_view id, std::string_v
   return absl::OkStatus();
 }
 
+std::string TxnStateStore::RoleStateKey(std::string_view party_id, d::Role role,
+                                        std::string_view scope) {
+  return Key(kRole, d::RoleKey(party_id, role, scope));
+}
+
 absl::StatusOr<bool> TxnStateStore::HasRole(std::string_view party_id, d::Role role,
                                             std::string_view scope) {
-  auto value = txn_.GetState(Key(kRole, d::RoleKey(party_id, role, scope)));
+  auto value = txn_.GetState(RoleStateKey(party_id, role, scope));
   if (!value.ok()) return value.status();
   return value->has_value();
 }
 
 absl::Status TxnStateStore::PutRole(std::string_view party_id, d::Role role, std::string_view scope,
                                     bool held) {
-  const std::string key = Key(kRole, d::RoleKey(party_id, role, scope));
+  const std::string key = RoleStateKey(party_id, role, scope);
   if (held) {
     txn_.PutState(key, "");
   } else {

@@ -16,6 +16,10 @@ class TxnStateStore final : public domain::StateStore {
  public:
   explicit TxnStateStore(storage::Txn& txn) : txn_(txn) {}
 
+  // The state key of a held role (present = held), for reads of committed state.
+  static std::string RoleStateKey(std::string_view party_id, domain::Role role,
+                                  std::string_view scope);
+
   absl::StatusOr<std::optional<domain::PartyState>> GetParty(std::string_view id) override;
   absl::Status PutParty(std::string_view id, const domain::PartyState& state) override;
   absl::StatusOr<std::optional<domain::FacilityState>> GetFacility(std::string_view id) override;

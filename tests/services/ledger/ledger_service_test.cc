@@ -650,6 +650,117 @@ TEST_F(LedgerServiceTest, AFollowerForwardsEventsAttestedByTheCallerItAuthentica
   follower_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
 }
 
+// A client certificate of `party` (URI SAN urn:lodestone:party:<party>) signed by the test CA.
+std::shared_ptr<grpc::ChannelCredentials> PartyCredentials(const testing::TestPki& pki,
+                                                           const std::string& party, int serial) {
+  std::string error;
+  const std::string name = "party-" + party;
+  EXPECT_TRUE(testing::pki_internal::MakeLeaf(
+      pki.dir, name, party, "ca",
+      "extendedKeyUsage = clientAuth\nsubjectAltName = URI:urn:lodestone:party:" + party + "\n",
+      serial, &error))
+      << error;
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = testing::pki_internal::ReadText(pki.ca_cert);
+  ssl.pem_private_key = testing::pki_internal::ReadText(pki.dir + "/" + name + ".key");
+  ssl.pem_cert_chain = testing::pki_internal::ReadText(pki.dir + "/" + name + ".crt");
+  return grpc::SslCredentials(ssl);
+}
+
+TEST_F(LedgerServiceTest, OverTlsEachPartyWritesOnlyWhatItMaySayAndOnlyAuditorsReadTheLog) {
+  std::string error;
+  testing::TestPki pki;
+  ASSERT_TRUE(testing::MakeTestPki(dir_.path(), &pki, &error)) << error;
+  auto tls = rpc::ProgramTransportFromFlags({pki.server_cert, pki.server_key, pki.ca_cert});
+  ASSERT_TRUE(tls.ok()) << tls.status();
+  auto identity = rpc::ProgramIdentityOptions(true, "loopback");
+  ASSERT_TRUE(identity.ok());
+  LedgerOptions options;
+  options.log.path = dir_.Sub("tls-ledger");
+  options.log.sync = false;
+  options.authority.admin_party = "adm";
+  auto ledger = Ledger::Open(options);
+  ASSERT_TRUE(ledger.ok()) << ledger.status();
+  // The world, in process: m-party operates m-mine; "aud" is an auditor.
+  std::vector<domain::Event> world;
+  for (const auto& event : lg::MineSetup("m", "AU")) world.push_back(Domain(event));
+  for (const char* party : {"aud", "intruder"}) {
+    world.push_back(Domain(lg::PartyRegistered(std::string("e-") + party, party, "AU")));
+  }
+  domain::Event grant = world.front();
+  grant.event_id = "g-aud";
+  grant.subject = "party/aud";
+  grant.payload = domain::RoleGranted{"aud", domain::Role::kAuditor, "", ""};
+  world.push_back(grant);
+  ASSERT_TRUE((*ledger)->AppendAndWait({world, {}, "adm"}).ok());
+  LedgerServiceImpl service(**ledger, nullptr);
+  service.RequireAttestation(*identity);
+  auto server = rpc::StartServer("127.0.0.1:0", {&service}, {}, {tls->server, ""});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub_for = [&](std::shared_ptr<grpc::ChannelCredentials> credentials) {
+    return v1::LedgerService::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", server->port), credentials));
+  };
+  auto append = [](v1::LedgerService::Stub& stub, v1::Event event) {
+    v1::AppendRequest request;
+    *request.add_events() = std::move(event);
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    v1::AppendResponse response;
+    return stub.Append(&context, request, &response);
+  };
+  auto extraction = [](const std::string& id, const std::string& actor) {
+    auto event = lg::LotExtracted(id, "L-" + id, "m-mine", v1::MATERIAL_ANTIMONY_ORE, "261710", 5);
+    event.set_actor(actor);
+    return event;
+  };
+  auto operator_stub = stub_for(PartyCredentials(pki, "m-party", 3001));
+  auto intruder_stub = stub_for(PartyCredentials(pki, "intruder", 3002));
+  auto auditor_stub = stub_for(PartyCredentials(pki, "aud", 3003));
+  grpc::SslCredentialsOptions anonymous;  // a CA-signed certificate without an identity SAN
+  anonymous.pem_root_certs = testing::pki_internal::ReadText(pki.ca_cert);
+  anonymous.pem_private_key = testing::pki_internal::ReadText(pki.client_key);
+  anonymous.pem_cert_chain = testing::pki_internal::ReadText(pki.client_cert);
+  auto anonymous_stub = stub_for(grpc::SslCredentials(anonymous));
+  const uint64_t size = (*ledger)->log().GetHead().size;
+
+  grpc::Status status = append(*operator_stub, extraction("e-1", "m-party"));
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  v1::Event stored;
+  ASSERT_TRUE(stored.ParseFromString((*ledger)->log().ReadRecord(size)->payload));
+  EXPECT_EQ(stored.attested_by(), "m-party");
+  status = append(*intruder_stub, extraction("e-2", "m-party"));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("(rule: actor)"));
+  status = append(*intruder_stub, extraction("e-3", "intruder"));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("(rule: operator)"));
+  status = append(*anonymous_stub, extraction("e-4", "m-party"));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << status.error_message();
+  EXPECT_EQ((*ledger)->log().GetHead().size, size + 1);
+
+  auto read_all = [](v1::LedgerService::Stub& stub) {
+    v1::ReadAllRequest request;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    v1::ReadAllResponse response;
+    return stub.ReadAll(&context, request, &response);
+  };
+  EXPECT_EQ(read_all(*operator_stub).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(read_all(*anonymous_stub).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_TRUE(read_all(*auditor_stub).ok());
+  {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    auto reader = operator_stub->Subscribe(&context, v1::SubscribeRequest());
+    v1::SubscribeResponse message;
+    EXPECT_FALSE(reader->Read(&message));
+    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  }
+  service.Shutdown();
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+}
+
 TEST_F(LedgerServiceTest, ForwardingToATlsLeaderUsesTheForwardingCredentials) {
   std::string error;
   testing::TestPki pki;
