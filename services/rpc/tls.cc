@@ -19,36 +19,19 @@
 #include "absl/strings/string_view.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/security/server_credentials.h"
+#include "services/crypto/openssl_handles.h"
 
 namespace lodestone::rpc {
 namespace {
 
-struct BioFree {
-  void operator()(BIO* bio) const { BIO_free(bio); }
-};
-struct X509Free {
-  void operator()(X509* cert) const { X509_free(cert); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
-};
-using BioPtr = std::unique_ptr<BIO, BioFree>;
-using X509Ptr = std::unique_ptr<X509, X509Free>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
+using crypto::BioPtr;
+using crypto::MemoryBio;
+using crypto::PkeyPtr;
+using crypto::X509Ptr;
 
 constexpr absl::string_view kCertWhat = "TLS certificate";
 constexpr absl::string_view kKeyWhat = "TLS private key";
 constexpr absl::string_view kCaWhat = "TLS CA certificates";
-
-// The oldest queued OpenSSL error as text (the queue is cleared).
-std::string OpenSslError() {
-  const unsigned long code = ERR_peek_error();
-  ERR_clear_error();
-  if (code == 0) return "no detail";
-  char text[256];
-  ERR_error_string_n(code, text, sizeof(text));
-  return text;
-}
 
 std::string TimeText(const ASN1_TIME* time) {
   BioPtr bio(BIO_new(BIO_s_mem()));
@@ -129,7 +112,7 @@ absl::StatusOr<std::vector<X509Ptr>> ParseCertificates(const std::string& pem,
     return absl::InvalidArgumentError(absl::StrCat(
         "the ", what, " ", path, " holds no PEM certificate (-----BEGIN CERTIFICATE-----)"));
   }
-  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  BioPtr bio = MemoryBio(pem);
   if (bio == nullptr) return absl::ResourceExhaustedError("BIO_new_mem_buf failed");
   std::vector<X509Ptr> certs;
   for (size_t i = 0; i < blocks; ++i) {
@@ -137,7 +120,7 @@ absl::StatusOr<std::vector<X509Ptr>> ParseCertificates(const std::string& pem,
     if (cert == nullptr) {
       return absl::InvalidArgumentError(
           absl::StrCat("the ", what, " ", path, ": certificate ", i + 1, " of ", blocks,
-                       " is not a valid PEM certificate (", OpenSslError(), ")"));
+                       " is not a valid PEM certificate (", crypto::TakeOpenSslError(), ")"));
     }
     certs.push_back(std::move(cert));
   }
@@ -156,12 +139,13 @@ absl::StatusOr<PkeyPtr> ParsePrivateKey(const std::string& pem, const std::strin
         absl::StrCat("the ", kKeyWhat, " ", path,
                      " holds no PEM private key (-----BEGIN ... PRIVATE KEY-----)"));
   }
-  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  BioPtr bio = MemoryBio(pem);
   if (bio == nullptr) return absl::ResourceExhaustedError("BIO_new_mem_buf failed");
   PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, NoPassphrase, nullptr));
   if (key == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the ", kKeyWhat, " ", path, " is not a valid PEM private key (", OpenSslError(), ")"));
+    return absl::InvalidArgumentError(absl::StrCat("the ", kKeyWhat, " ", path,
+                                                   " is not a valid PEM private key (",
+                                                   crypto::TakeOpenSslError(), ")"));
   }
   return key;
 }
