@@ -112,6 +112,11 @@ void IndexedEvent(const v1::Event& event, v1::Event* out) {
   }
 }
 
+std::string PayloadKind(const v1::Event& event) {
+  const auto* field = v1::Event::descriptor()->FindFieldByNumber(event.payload_case());
+  return field == nullptr ? "" : field->name();
+}
+
 // A lot whose creation was retracted, declared again, keeps its place in the creation order
 // (its consumers were created after it), what was consumed from it, and what happened to it
 // since: its arrivals (so its route) and where they took it.
@@ -214,6 +219,7 @@ absl::Status Projector::Apply(const v1::StoredEvent& stored) {
     return absl::FailedPreconditionError(
         absl::StrCat("projector expects position ", next_position_, ", got ", stored.position()));
   }
+  views_.SetWritePosition(stored.position());
   if (auto status = ApplyPayload(stored); !status.ok()) {
     return absl::Status(
         status.code(), absl::StrCat("position ", stored.position(), " event '",
@@ -223,6 +229,14 @@ absl::Status Projector::Apply(const v1::StoredEvent& stored) {
   entry.set_position(stored.position());
   IndexedEvent(stored.event(), entry.mutable_event());
   views_.Put(keys::Event(stored.event().event_id()), entry);
+  v1::views::PositionEntry at;
+  at.set_event_id(stored.event().event_id());
+  at.set_subject(stored.event().subject());
+  at.set_kind(PayloadKind(stored.event()));
+  if (stored.event().has_event_retracted()) {
+    at.set_retracted_event_id(stored.event().event_retracted().retracted_event_id());
+  }
+  views_.Put(keys::PositionEvent(stored.position()), at);
   ++next_position_;
   ++stats_.events_applied;
   return absl::OkStatus();
