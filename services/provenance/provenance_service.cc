@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "services/provenance/compliance_queries.h"
+#include "services/provenance/history.h"
 #include "services/rpc/grpc_status.h"
 
 namespace lodestone::provenance {
@@ -23,7 +24,7 @@ ProvenanceServiceImpl::ProvenanceServiceImpl(const Queries& queries, ProjectorRu
 
 grpc::ServerUnaryReactor* ProvenanceServiceImpl::Serve(grpc::CallbackServerContext* context,
                                                        const char* method, uint64_t min_position,
-                                                       v1::ViewPosition* view,
+                                                       uint64_t at_position, v1::ViewPosition* view,
                                                        std::function<absl::Status()> query) {
   auto* reactor = context->DefaultReactor();
   const absl::Time start = absl::Now();
@@ -34,8 +35,10 @@ grpc::ServerUnaryReactor* ProvenanceServiceImpl::Serve(grpc::CallbackServerConte
         prometheus::Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
                                                 0.025, 0.05, 0.1, 0.25, 1, 5});
   }
-  auto run = [this, reactor, view, query = std::move(query), histogram, start,
-              min_position](bool reached) {
+  // An answer at a position the views have not reached yet waits for it like min_position.
+  min_position = std::max(min_position, at_position);
+  auto run = [this, reactor, view, query = std::move(query), histogram, start, min_position,
+              at_position](bool reached) {
     if (!reached) {
       reactor->Finish(
           grpc::Status(grpc::StatusCode::UNAVAILABLE,
@@ -45,7 +48,10 @@ grpc::ServerUnaryReactor* ProvenanceServiceImpl::Serve(grpc::CallbackServerConte
     }
     const uint64_t applied = runner_.applied_position();
     absl::Status status = query();
-    if (status.ok()) view->set_applied_position(applied);
+    if (status.ok()) {
+      view->set_applied_position(applied);
+      view->set_at_position(at_position == 0 ? applied : at_position);
+    }
     if (histogram != nullptr) histogram->Observe(absl::ToDoubleSeconds(absl::Now() - start));
     reactor->Finish(rpc::ToGrpcStatus(status));
   };
@@ -65,50 +71,64 @@ grpc::ServerUnaryReactor* ProvenanceServiceImpl::Serve(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* ProvenanceServiceImpl::GetLot(grpc::CallbackServerContext* context,
                                                         const v1::GetLotRequest* request,
                                                         v1::GetLotResponse* response) {
-  return Serve(context, "GetLot", request->min_position(), response->mutable_view(),
-               [=, this] { return queries_.GetLot(*request, response); });
+  return Serve(context, "GetLot", request->min_position(), request->at_position(),
+               response->mutable_view(), [=, this] { return queries_.GetLot(*request, response); });
 }
 
 grpc::ServerUnaryReactor* ProvenanceServiceImpl::TraceOrigin(grpc::CallbackServerContext* context,
                                                              const v1::TraceOriginRequest* request,
                                                              v1::TraceOriginResponse* response) {
-  return Serve(context, "TraceOrigin", request->min_position(), response->mutable_view(),
+  return Serve(context, "TraceOrigin", request->min_position(), request->at_position(),
+               response->mutable_view(),
                [=, this] { return queries_.TraceOrigin(*request, response); });
 }
 
 grpc::ServerUnaryReactor* ProvenanceServiceImpl::TraceDownstream(
     grpc::CallbackServerContext* context, const v1::TraceDownstreamRequest* request,
     v1::TraceDownstreamResponse* response) {
-  return Serve(context, "TraceDownstream", request->min_position(), response->mutable_view(),
+  return Serve(context, "TraceDownstream", request->min_position(), request->at_position(),
+               response->mutable_view(),
                [=, this] { return queries_.TraceDownstream(*request, response); });
 }
 
 grpc::ServerUnaryReactor* ProvenanceServiceImpl::GetShipment(grpc::CallbackServerContext* context,
                                                              const v1::GetShipmentRequest* request,
                                                              v1::GetShipmentResponse* response) {
-  return Serve(context, "GetShipment", request->min_position(), response->mutable_view(),
+  return Serve(context, "GetShipment", request->min_position(), request->at_position(),
+               response->mutable_view(),
                [=, this] { return queries_.GetShipment(*request, response); });
 }
 
 grpc::ServerUnaryReactor* ProvenanceServiceImpl::ListFlags(grpc::CallbackServerContext* context,
                                                            const v1::ListFlagsRequest* request,
                                                            v1::ListFlagsResponse* response) {
-  return Serve(context, "ListFlags", request->min_position(), response->mutable_view(),
+  return Serve(context, "ListFlags", request->min_position(), request->at_position(),
+               response->mutable_view(),
                [=, this] { return queries_.ListFlags(*request, response); });
 }
 
 grpc::ServerUnaryReactor* ProvenanceServiceImpl::CheckCompliance(
     grpc::CallbackServerContext* context, const v1::CheckComplianceRequest* request,
     v1::CheckComplianceResponse* response) {
-  return Serve(context, "CheckCompliance", request->min_position(), response->mutable_view(),
+  return Serve(context, "CheckCompliance", request->min_position(), request->at_position(),
+               response->mutable_view(),
                [=, this] { return provenance::CheckCompliance(queries_, *request, response); });
 }
 
 grpc::ServerUnaryReactor* ProvenanceServiceImpl::GetExposure(grpc::CallbackServerContext* context,
                                                              const v1::GetExposureRequest* request,
                                                              v1::GetExposureResponse* response) {
-  return Serve(context, "GetExposure", request->min_position(), response->mutable_view(),
+  return Serve(context, "GetExposure", request->min_position(), request->at_position(),
+               response->mutable_view(),
                [=, this] { return provenance::GetExposure(queries_, *request, response); });
+}
+
+grpc::ServerUnaryReactor* ProvenanceServiceImpl::GetHistory(grpc::CallbackServerContext* context,
+                                                            const v1::GetHistoryRequest* request,
+                                                            v1::GetHistoryResponse* response) {
+  return Serve(context, "GetHistory", request->min_position(), request->at_position(),
+               response->mutable_view(),
+               [=, this] { return provenance::GetHistory(queries_, *request, response); });
 }
 
 }  // namespace lodestone::provenance

@@ -48,13 +48,16 @@ class ProvenanceServiceImpl final : public v1::ProvenanceService::CallbackServic
   grpc::ServerUnaryReactor* GetExposure(grpc::CallbackServerContext* context,
                                         const v1::GetExposureRequest* request,
                                         v1::GetExposureResponse* response) override;
+  grpc::ServerUnaryReactor* GetHistory(grpc::CallbackServerContext* context,
+                                       const v1::GetHistoryRequest* request,
+                                       v1::GetHistoryResponse* response) override;
 
  private:
-  // Runs `query` once the views reflect `min_position`, then finishes the call. `view` is the
-  // response's ViewPosition, filled with the position the answer reflects (at least).
+  // Runs `query` once the views reflect `min_position` and `at_position`, then finishes the call.
+  // `view` is the response's ViewPosition, filled with the position the answer reflects (at least).
   grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context, const char* method,
-                                  uint64_t min_position, v1::ViewPosition* view,
-                                  std::function<absl::Status()> query);
+                                  uint64_t min_position, uint64_t at_position,
+                                  v1::ViewPosition* view, std::function<absl::Status()> query);
 
   const Queries& queries_;
   ProjectorRunner& runner_;
