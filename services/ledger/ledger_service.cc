@@ -390,6 +390,7 @@ size_t LedgerServiceImpl::PageSize(uint32_t requested) const {
 struct AttestedBy {
   std::string attester;
   bool pre_attested = false;
+  bool is_party = false;  // a partner's certificate: never a forwarding node
 };
 
 absl::StatusOr<AttestedBy> Attester(const grpc::CallbackServerContext& context,
@@ -399,7 +400,7 @@ absl::StatusOr<AttestedBy> Attester(const grpc::CallbackServerContext& context,
   if (!caller.ok()) return caller.status();
   switch (caller->kind) {
     case rpc::Caller::Kind::kParty:
-      return AttestedBy{caller->id, false};
+      return AttestedBy{caller->id, false, true};
     case rpc::Caller::Kind::kNode:
       return AttestedBy{"", true};
     case rpc::Caller::Kind::kLocalAdmin:
@@ -422,8 +423,17 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::Append(grpc::CallbackServerContext*
     if (!by.ok()) return FinishWith(context, by.status());
     attested = *std::move(by);
   }
-  if (forwarder_ != nullptr && !forwarder_->is_leader() &&
-      context->client_metadata().count(kForwardedHeader) == 0) {
+  const bool forwarded = context->client_metadata().count(kForwardedHeader) != 0;
+  if (forwarded && attested.is_party) {
+    // Only a node (or, on a plaintext loopback server, the local administrator) forwards: a
+    // partner's "already forwarded" claim would make a follower judge an append that belongs
+    // to the leader.
+    return FinishWith(context,
+                      absl::PermissionDeniedError(absl::StrCat(
+                          "the ", kForwardedHeader,
+                          " header is accepted from nodes only, not from party certificates")));
+  }
+  if (forwarder_ != nullptr && !forwarder_->is_leader() && !forwarded) {
     std::shared_ptr<v1::AppendRequest> copy;
     if (!attested.attester.empty()) {
       // The leader sees this node, not the caller, and takes the events' attester as given:
