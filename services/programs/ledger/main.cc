@@ -12,6 +12,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "services/domain/rules.h"
 #include "services/ledger/ledger.h"
 #include "services/ledger/ledger_metrics.h"
 #include "services/ledger/ledger_service.h"
@@ -34,6 +35,10 @@ ABSL_FLAG(bool, sync, true,
           "production)");
 ABSL_FLAG(int, max_batch_events, 10000, "Most events in one Append");
 ABSL_FLAG(int, max_queue, 4096, "Most append requests waiting to commit (then RESOURCE_EXHAUSTED)");
+ABSL_FLAG(absl::Duration, max_future_skew, lodestone::domain::kDefaultMaxFutureSkew,
+          "an event_time later than the commit time plus this is refused (INVALID_ARGUMENT)");
+ABSL_FLAG(absl::Duration, late_after, lodestone::domain::kDefaultLateAfter,
+          "an event committed more than this after its event_time is late: judged at both times");
 ABSL_FLAG(std::string, admin_party, "lodestone-admin",
           "the bootstrap administrator party: may append anything for any party and grant roles "
           "(docs/security.md); every node of a cluster must name the same");
@@ -93,6 +98,8 @@ int Run() {
   }
   lodestone::ledger::LedgerOptions options;
   options.authority.admin_party = absl::GetFlag(FLAGS_admin_party);
+  options.max_future_skew = absl::GetFlag(FLAGS_max_future_skew);
+  options.late_after = absl::GetFlag(FLAGS_late_after);
   options.log.path = absl::GetFlag(FLAGS_data_dir);
   options.log.block_cache_bytes = size_t(absl::GetFlag(FLAGS_block_cache_mb)) << 20;
   options.log.write_buffer_bytes = size_t(absl::GetFlag(FLAGS_write_buffer_mb)) << 20;
