@@ -329,8 +329,21 @@ absl::StatusOr<domain::Event> EventFromProto(const v1::Event& proto) {
     case v1::Event::kRoleRevoked:
       event.payload = RoleFromProto<d::RoleRevoked>(proto.role_revoked());
       break;
+    case v1::Event::kSigningKeyRegistered: {
+      const auto& k = proto.signing_key_registered();
+      event.payload =
+          d::SigningKeyRegistered{k.party_id(), k.key_id(), k.public_key(), k.replaces_key_id()};
+      break;
+    }
+    case v1::Event::kSigningKeyRevoked:
+      event.payload = d::SigningKeyRevoked{proto.signing_key_revoked().party_id(),
+                                           proto.signing_key_revoked().key_id()};
+      break;
     case v1::Event::PAYLOAD_NOT_SET:
       break;
+  }
+  if (proto.has_signature()) {
+    event.signature = {proto.signature().key_id(), proto.signature().signature()};
   }
   return event;
 }
@@ -369,9 +382,22 @@ void EventToProto(const domain::Event& event, v1::Event* proto) {
           RoleToProto(payload, proto->mutable_role_granted());
         } else if constexpr (std::is_same_v<T, d::RoleRevoked>) {
           RoleToProto(payload, proto->mutable_role_revoked());
+        } else if constexpr (std::is_same_v<T, d::SigningKeyRegistered>) {
+          v1::SigningKeyRegistered* k = proto->mutable_signing_key_registered();
+          k->set_party_id(payload.party_id);
+          k->set_key_id(payload.key_id);
+          k->set_public_key(payload.public_key);
+          k->set_replaces_key_id(payload.replaces_key_id);
+        } else if constexpr (std::is_same_v<T, d::SigningKeyRevoked>) {
+          proto->mutable_signing_key_revoked()->set_party_id(payload.party_id);
+          proto->mutable_signing_key_revoked()->set_key_id(payload.key_id);
         }
       },
       event.payload);
+  if (!event.signature.empty()) {
+    proto->mutable_signature()->set_key_id(event.signature.key_id);
+    proto->mutable_signature()->set_signature(event.signature.signature);
+  }
 }
 
 std::string DeterministicEventBytes(const v1::Event& proto) {
@@ -389,6 +415,53 @@ std::string CanonicalEventBytes(const domain::Event& event) {
   v1::Event proto;
   EventToProto(event, &proto);
   return DeterministicEventBytes(proto);
+}
+
+std::string SignedMessage(const domain::Event& event) {
+  v1::Event proto;
+  EventToProto(event, &proto);
+  proto.clear_signature();
+  return SignedMessage(proto);
+}
+
+std::string SignedMessage(const v1::Event& proto) {
+  std::string message(kSignatureContext);
+  if (proto.has_signature()) {
+    v1::Event unsigned_event = proto;
+    unsigned_event.clear_signature();
+    message += DeterministicEventBytes(unsigned_event);
+  } else {
+    message += DeterministicEventBytes(proto);
+  }
+  return message;
+}
+
+absl::StatusOr<std::string> SignedMessageOfStoredBytes(std::string_view stored, v1::Event* event) {
+  if (!event->ParseFromArray(stored.data(), static_cast<int>(stored.size()))) {
+    return absl::DataLossError("the stored bytes are not an event");
+  }
+  std::string message(kSignatureContext);
+  if (!event->has_signature()) {
+    message.append(stored);
+    return message;
+  }
+  // The trailing field: tag (field 100, length-delimited), length, the signature message.
+  std::string field;
+  {
+    google::protobuf::io::StringOutputStream stream(&field);
+    google::protobuf::io::CodedOutputStream out(&stream);
+    out.SetSerializationDeterministic(true);
+    const std::string body = event->signature().SerializeAsString();
+    constexpr uint32_t kLengthDelimited = 2;  // the protobuf wire type
+    out.WriteTag((static_cast<uint32_t>(v1::Event::kSignatureFieldNumber) << 3) | kLengthDelimited);
+    out.WriteVarint32(static_cast<uint32_t>(body.size()));
+    out.WriteString(body);
+  }
+  if (stored.size() < field.size() || stored.substr(stored.size() - field.size()) != field) {
+    return absl::DataLossError("the event's signature is not the last field of its stored bytes");
+  }
+  message.append(stored.substr(0, stored.size() - field.size()));
+  return message;
 }
 
 }  // namespace lodestone::codec

@@ -89,6 +89,40 @@ absl::StatusOr<SigningKey> SigningKey::FromPem(std::string_view pem) {
   return SigningKey(std::move(key), *std::move(public_key));
 }
 
+absl::StatusOr<SigningKey> SigningKey::Generate() {
+  PkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
+  if (key == nullptr) {
+    return absl::InternalError(
+        absl::StrCat("cannot generate an Ed25519 key: ", TakeOpenSslError()));
+  }
+  auto public_key = RawPublicKey(key.get(), "generated key");
+  if (!public_key.ok()) return public_key.status();
+  return SigningKey(std::move(key), *std::move(public_key));
+}
+
+std::string SigningKey::PrivateKeyPem() const {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (bio == nullptr || key_ == nullptr ||
+      PEM_write_bio_PrivateKey(bio.get(), key_.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+    ERR_clear_error();
+    return std::string();
+  }
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(bio.get(), &data);
+  return size > 0 ? std::string(data, static_cast<size_t>(size)) : std::string();
+}
+
+std::string SigningKey::PublicKeyPem() const {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (bio == nullptr || key_ == nullptr || PEM_write_bio_PUBKEY(bio.get(), key_.get()) != 1) {
+    ERR_clear_error();
+    return std::string();
+  }
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(bio.get(), &data);
+  return size > 0 ? std::string(data, static_cast<size_t>(size)) : std::string();
+}
+
 std::string SigningKey::Sign(std::string_view message) const {
   MdCtxPtr ctx(EVP_MD_CTX_new());
   std::string signature(kEd25519SignatureBytes, '\0');

@@ -29,6 +29,9 @@ class SigningKey {
   // encrypted, another algorithm, larger than kMaxKeyPemBytes); no passphrase is ever asked for.
   static absl::StatusOr<SigningKey> FromPem(std::string_view pem);
 
+  // A new random key (OpenSSL's CSPRNG). INTERNAL only if OpenSSL fails.
+  static absl::StatusOr<SigningKey> Generate();
+
   SigningKey(SigningKey&& other) noexcept;
   SigningKey& operator=(SigningKey&& other) noexcept;
   ~SigningKey();
@@ -37,6 +40,11 @@ class SigningKey {
   // the same key and message always give the same signature. Empty only if OpenSSL fails to
   // allocate (a valid key never makes signing fail otherwise).
   std::string Sign(std::string_view message) const;
+
+  // PKCS#8 PEM of the private key, unencrypted (what FromPem reads), and SubjectPublicKeyInfo
+  // PEM of the public key (what PublicKeyFromPem reads). Empty only if OpenSSL fails.
+  std::string PrivateKeyPem() const;
+  std::string PublicKeyPem() const;
 
   // The raw kEd25519PublicKeyBytes-byte public key (RFC 8032 encoding).
   std::string PublicKey() const { return public_key_; }

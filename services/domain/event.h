@@ -3,6 +3,7 @@
 #ifndef LODESTONE_SERVICES_DOMAIN_EVENT_H_
 #define LODESTONE_SERVICES_DOMAIN_EVENT_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <variant>
@@ -222,9 +223,40 @@ struct RoleRevoked {
   friend bool operator==(const RoleRevoked&, const RoleRevoked&) = default;
 };
 
-using Payload = std::variant<std::monostate, PartyRegistered, FacilityRegistered, LotExtracted,
-                             LotRegistered, LotTransformed, ShipmentDispatched, ShipmentArrived,
-                             ExportLicenceGranted, EventRetracted, RoleGranted, RoleRevoked>;
+// Registers `public_key` (raw Ed25519, kEd25519PublicKeyBytes bytes; the domain treats it as
+// opaque) under `key_id` for `party_id`; `replaces_key_id`, when given, names an active key of
+// the same party revoked by this registration (a rotation). Key ids are never reused per party.
+struct SigningKeyRegistered {
+  std::string party_id;
+  std::string key_id;
+  std::string public_key;
+  std::string replaces_key_id;  // empty: none
+  friend bool operator==(const SigningKeyRegistered&, const SigningKeyRegistered&) = default;
+};
+inline constexpr size_t kEd25519PublicKeyBytes = 32;
+inline constexpr size_t kEd25519SignatureBytes = 64;
+
+// Revokes a signing key from this position on.
+struct SigningKeyRevoked {
+  std::string party_id;
+  std::string key_id;
+  friend bool operator==(const SigningKeyRevoked&, const SigningKeyRevoked&) = default;
+};
+
+using Payload =
+    std::variant<std::monostate, PartyRegistered, FacilityRegistered, LotExtracted, LotRegistered,
+                 LotTransformed, ShipmentDispatched, ShipmentArrived, ExportLicenceGranted,
+                 EventRetracted, RoleGranted, RoleRevoked, SigningKeyRegistered, SigningKeyRevoked>;
+
+// A detached signature of the event by its attester, under one of the attester's registered
+// keys. The domain checks that the key is the attester's and active at the event's position;
+// the cryptography (over the event's canonical bytes without the signature) is the ledger's.
+struct EventSignature {
+  std::string key_id;
+  std::string signature;  // kEd25519SignatureBytes bytes
+  bool empty() const { return key_id.empty() && signature.empty(); }
+  friend bool operator==(const EventSignature&, const EventSignature&) = default;
+};
 
 // The envelope. `payload` holds std::monostate only when the wire event had no payload, which
 // validation rejects.
@@ -236,6 +268,7 @@ struct Event {
   std::string attested_by;  // the authenticated party that appended it (set by the ledger);
                             // empty only for events committed before attestation existed
   Payload payload;
+  EventSignature signature;  // empty: unsigned
   friend bool operator==(const Event&, const Event&) = default;
 };
 

@@ -82,6 +82,16 @@ absl::Status InMemoryStateStore::PutRole(std::string_view party_id, Role role,
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::optional<SigningKeyState>> InMemoryStateStore::GetSigningKey(
+    std::string_view party_id, std::string_view key_id) {
+  return Lookup(keys_, SigningKeyKey(party_id, key_id));
+}
+absl::Status InMemoryStateStore::PutSigningKey(std::string_view party_id, std::string_view key_id,
+                                               const SigningKeyState& state) {
+  Store(keys_, SigningKeyKey(party_id, key_id), state);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::optional<std::string>> InMemoryStateStore::GetTransformation(
     std::string_view id) {
   return Lookup(transformations_, id);
@@ -117,7 +127,7 @@ bool operator==(const InMemoryStateStore& a, const InMemoryStateStore& b) {
   return a.parties_ == b.parties_ && a.facilities_ == b.facilities_ && a.lots_ == b.lots_ &&
          a.shipments_ == b.shipments_ && a.licences_ == b.licences_ &&
          a.transformations_ == b.transformations_ && a.events_ == b.events_ &&
-         a.retracted_ == b.retracted_ && a.roles_ == b.roles_;
+         a.retracted_ == b.retracted_ && a.roles_ == b.roles_ && a.keys_ == b.keys_;
 }
 
 absl::Status ApplyAndRecord(const Event& event, InMemoryStateStore& store,

@@ -51,6 +51,11 @@ class InMemoryStateStore : public StateStore {
   absl::Status PutRole(std::string_view party_id, Role role, std::string_view scope,
                        bool held) override;
 
+  absl::StatusOr<std::optional<SigningKeyState>> GetSigningKey(std::string_view party_id,
+                                                               std::string_view key_id) override;
+  absl::Status PutSigningKey(std::string_view party_id, std::string_view key_id,
+                             const SigningKeyState& state) override;
+
   // Finds events recorded with RecordEvent.
   absl::StatusOr<std::optional<Event>> FindEvent(std::string_view event_id) override;
   absl::StatusOr<bool> IsRetracted(std::string_view event_id) override;
@@ -77,6 +82,7 @@ class InMemoryStateStore : public StateStore {
   absl::flat_hash_map<std::string, Event> events_;                 // event id -> event
   absl::flat_hash_set<std::string> retracted_;                     // event ids
   absl::flat_hash_set<std::string> roles_;                         // RoleKey of held roles
+  absl::flat_hash_map<std::string, SigningKeyState> keys_;         // SigningKeyKey -> state
 };
 
 // ApplyEvent(event, store), then RecordEvent(event) on success. On any error the store is

@@ -458,6 +458,42 @@ absl::Status CheckFields(const Rejector& r, const RoleRevoked& g) {
   return CheckRoleFields(r, "role_revoked", g);
 }
 
+absl::Status CheckFields(const Rejector& r, const SigningKeyRegistered& k) {
+  LODESTONE_RETURN_IF_ERROR(CheckId(r, Field("signing_key_registered.party_id"), k.party_id));
+  LODESTONE_RETURN_IF_ERROR(CheckId(r, Field("signing_key_registered.key_id"), k.key_id));
+  if (k.public_key.size() != kEd25519PublicKeyBytes) {
+    return r.Fail(Rejection::kMalformed, Field("signing_key_registered.public_key"),
+                  absl::StrCat("must be a raw Ed25519 key of ", kEd25519PublicKeyBytes,
+                               " bytes, got ", k.public_key.size()));
+  }
+  const Field replaces("signing_key_registered.replaces_key_id");
+  LODESTONE_RETURN_IF_ERROR(CheckOptionalId(r, replaces, k.replaces_key_id));
+  if (k.replaces_key_id == k.key_id) {
+    return r.Fail(Rejection::kMalformed, replaces, "must name another key than key_id");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckFields(const Rejector& r, const SigningKeyRevoked& k) {
+  LODESTONE_RETURN_IF_ERROR(CheckId(r, Field("signing_key_revoked.party_id"), k.party_id));
+  return CheckId(r, Field("signing_key_revoked.key_id"), k.key_id);
+}
+
+absl::Status CheckSignatureFields(const Rejector& r, const Event& event) {
+  if (event.signature.empty()) return absl::OkStatus();
+  LODESTONE_RETURN_IF_ERROR(CheckId(r, Field("signature.key_id"), event.signature.key_id));
+  if (event.signature.signature.size() != kEd25519SignatureBytes) {
+    return r.Fail(Rejection::kMalformed, Field("signature.signature"),
+                  absl::StrCat("must be an Ed25519 signature of ", kEd25519SignatureBytes,
+                               " bytes, got ", event.signature.signature.size()));
+  }
+  if (event.attested_by.empty()) {
+    return r.Fail(Rejection::kMalformed, Field("attested_by"),
+                  "must name the signer: a signed event carries its attester in the signed bytes");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckFields(const Rejector& r, const EventRetracted& e, const Event& event) {
   constexpr std::string_view kCorrective = "event_retracted.corrective_event_ids";
   const Field target("event_retracted.retracted_event_id");
@@ -518,6 +554,12 @@ absl::Status CheckSubjectConcerns(const Rejector& r, const Event& event,
   } else if (const auto* v = std::get_if<RoleRevoked>(&event.payload)) {
     ok = is("party", v->party_id);
     expected = absl::StrCat("party/", v->party_id);
+  } else if (const auto* k = std::get_if<SigningKeyRegistered>(&event.payload)) {
+    ok = is("party", k->party_id);
+    expected = absl::StrCat("party/", k->party_id);
+  } else if (const auto* k = std::get_if<SigningKeyRevoked>(&event.payload)) {
+    ok = is("party", k->party_id);
+    expected = absl::StrCat("party/", k->party_id);
   } else if (std::holds_alternative<EventRetracted>(event.payload)) {
     ok = true;  // ApplyEvent checks it equals the retracted event's subject
   }
@@ -545,6 +587,8 @@ class Applier {
   absl::Status Apply(const EventRetracted& e);
   absl::Status Apply(const RoleGranted& g);
   absl::Status Apply(const RoleRevoked& v);
+  absl::Status Apply(const SigningKeyRegistered& k);
+  absl::Status Apply(const SigningKeyRevoked& k);
 
  private:
   // The referenced entity when it is registered and not retracted; else kUnknownEntity (never
@@ -590,6 +634,14 @@ class Applier {
   absl::Status Retract(const Event& target, const RoleRevoked&) {
     return RetractRoleEvent<RoleRevoked>(target);
   }
+  absl::Status Retract(const Event& target, const SigningKeyRegistered&) {
+    return RetractRoleEvent<SigningKeyRegistered>(target);
+  }
+  absl::Status Retract(const Event& target, const SigningKeyRevoked&) {
+    return RetractRoleEvent<SigningKeyRevoked>(target);
+  }
+  // Marks `key_id` of `party_id` revoked by this event and counts it off the party.
+  absl::Status RevokeKey(const Field& field, std::string_view party_id, std::string_view key_id);
   // A lot created by `target`, checked to be retractable (not in transit).
   absl::StatusOr<LotState> CreatedLot(const Event& target, std::string_view lot_id);
 
@@ -1053,9 +1105,65 @@ absl::Status Applier::Apply(const RoleRevoked& v) {
 
 template <typename RoleEvent>
 absl::Status Applier::RetractRoleEvent(const Event& target) {
-  return r_.Fail(Rejection::kWrongState, Field("event_retracted.retracted_event_id"),
-                 absl::StrCat("names role event ", Quote(target.event_id),
-                              ": role events are not retracted; grant or revoke the role instead"));
+  constexpr bool kKey = std::is_same_v<RoleEvent, SigningKeyRegistered> ||
+                        std::is_same_v<RoleEvent, SigningKeyRevoked>;
+  return r_.Fail(
+      Rejection::kWrongState, Field("event_retracted.retracted_event_id"),
+      absl::StrCat(
+          "names ", kKey ? "signing key" : "role", " event ", Quote(target.event_id), ": ",
+          kKey ? "key" : "role", " events are not retracted; ",
+          kKey ? "revoke or register the key instead" : "grant or revoke the role instead"));
+}
+
+absl::Status Applier::RevokeKey(const Field& field, std::string_view party_id,
+                                std::string_view key_id) {
+  LODESTONE_ASSIGN_OR_RETURN(std::optional<SigningKeyState> key,
+                             store_.GetSigningKey(party_id, key_id));
+  if (!key.has_value()) {
+    return r_.Fail(
+        Rejection::kUnknownEntity, field,
+        absl::StrCat("names unknown signing key ", Quote(key_id), " of party ", Quote(party_id)));
+  }
+  if (key->status != KeyStatus::kActive) {
+    return r_.Fail(Rejection::kWrongState, field,
+                   absl::StrCat("names signing key ", Quote(key_id), " of party ", Quote(party_id),
+                                ", already revoked by event ", Quote(key->revoked_by_event_id)));
+  }
+  key->status = KeyStatus::kRevoked;
+  key->revoked_by_event_id = event_.event_id;
+  LODESTONE_RETURN_IF_ERROR(store_.PutSigningKey(party_id, key_id, *key));
+  LODESTONE_ASSIGN_OR_RETURN(PartyState party, ActiveParty(field, party_id));
+  if (party.active_signing_keys > 0) --party.active_signing_keys;
+  return store_.PutParty(party_id, party);
+}
+
+absl::Status Applier::Apply(const SigningKeyRegistered& k) {
+  const Field party_field("signing_key_registered.party_id");
+  LODESTONE_RETURN_IF_ERROR(ActiveParty(party_field, k.party_id).status());
+  LODESTONE_ASSIGN_OR_RETURN(std::optional<SigningKeyState> existing,
+                             store_.GetSigningKey(k.party_id, k.key_id));
+  if (existing.has_value()) {
+    return r_.Fail(Rejection::kAlreadyExists, Field("signing_key_registered.key_id"),
+                   absl::StrCat("names key ", Quote(k.key_id), " of party ", Quote(k.party_id),
+                                ", registered by event ", Quote(existing->registered_by_event_id),
+                                ": key ids are never reused"));
+  }
+  if (!k.replaces_key_id.empty()) {
+    LODESTONE_RETURN_IF_ERROR(
+        RevokeKey(Field("signing_key_registered.replaces_key_id"), k.party_id, k.replaces_key_id));
+  }
+  SigningKeyState key;
+  key.public_key = k.public_key;
+  key.status = KeyStatus::kActive;
+  key.registered_by_event_id = event_.event_id;
+  LODESTONE_RETURN_IF_ERROR(store_.PutSigningKey(k.party_id, k.key_id, key));
+  LODESTONE_ASSIGN_OR_RETURN(PartyState party, ActiveParty(party_field, k.party_id));
+  ++party.active_signing_keys;
+  return store_.PutParty(k.party_id, party);
+}
+
+absl::Status Applier::Apply(const SigningKeyRevoked& k) {
+  return RevokeKey(Field("signing_key_revoked.key_id"), k.party_id, k.key_id);
 }
 
 absl::Status Applier::Apply(const EventRetracted& e) {
@@ -1352,6 +1460,7 @@ absl::Status ValidateEvent(const Event& event) {
   if (std::holds_alternative<std::monostate>(event.payload)) {
     return r.Fail(Rejection::kMalformed, Field("payload"), "must be set");
   }
+  LODESTONE_RETURN_IF_ERROR(CheckSignatureFields(r, event));
   const std::optional<SubjectRef> subject = ParseSubject(event.subject);
   if (!subject.has_value()) {
     return r.Fail(Rejection::kMalformed, Field("subject"),
@@ -1387,7 +1496,7 @@ class Authorizer {
     const std::string& caller = event_.attested_by;
     if (caller.empty()) return absl::OkStatus();  // committed before attestation existed
     if (!authority.admin_party.empty() && caller == authority.admin_party) {
-      return absl::OkStatus();  // the bootstrap administrator may say anything for anyone
+      return CheckSignatureKey(caller);  // the administrator may say anything for anyone
     }
     if (caller != event_.actor) {
       LODESTONE_ASSIGN_OR_RETURN(bool delegate,
@@ -1402,6 +1511,7 @@ class Authorizer {
       return Deny("actor",
                   absl::StrCat("actor ", Quote(event_.actor), " is not a registered party"));
     }
+    LODESTONE_RETURN_IF_ERROR(CheckSignatureKey(caller));
     return std::visit([this](const auto& payload) { return May(payload); }, event_.payload);
   }
 
@@ -1409,6 +1519,37 @@ class Authorizer {
   absl::Status Deny(std::string_view rule, std::string_view why) const {
     return r_.Fail(Rejection::kPermissionDenied, Field("actor"),
                    absl::StrCat(ToAbsl(why), " (rule: ", ToAbsl(rule), ")"));
+  }
+
+  // A signed event names an active key of its attester; an attester with an active key signs.
+  absl::Status CheckSignatureKey(const std::string& attester) {
+    const EventSignature& signature = event_.signature;
+    if (signature.empty()) {
+      LODESTONE_ASSIGN_OR_RETURN(std::optional<PartyState> party, store_.GetParty(attester));
+      if (party.has_value() && party->active_signing_keys > 0) {
+        return DenySignature(absl::StrCat(Quote(attester),
+                                          " has a registered signing key: its events must be "
+                                          "signed"));
+      }
+      return absl::OkStatus();
+    }
+    LODESTONE_ASSIGN_OR_RETURN(std::optional<SigningKeyState> key,
+                               store_.GetSigningKey(attester, signature.key_id));
+    if (!key.has_value()) {
+      return DenySignature(absl::StrCat("signing key ", Quote(signature.key_id),
+                                        " is not a key of ", Quote(attester)));
+    }
+    if (key->status != KeyStatus::kActive) {
+      return DenySignature(absl::StrCat("signing key ", Quote(signature.key_id), " of ",
+                                        Quote(attester), " was revoked by event ",
+                                        Quote(key->revoked_by_event_id)));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status DenySignature(std::string_view why) const {
+    return r_.Fail(Rejection::kPermissionDenied, Field("signature"),
+                   absl::StrCat(ToAbsl(why), " (rule: signature)"));
   }
 
   absl::Status Registrar(std::string_view what) {
@@ -1459,6 +1600,8 @@ class Authorizer {
   }
   absl::Status May(const RoleGranted& g) { return MayChangeRole(g); }
   absl::Status May(const RoleRevoked& v) { return MayChangeRole(v); }
+  absl::Status May(const SigningKeyRegistered&) { return Registrar("register signing keys"); }
+  absl::Status May(const SigningKeyRevoked&) { return Registrar("revoke signing keys"); }
   absl::Status May(const EventRetracted& e) {
     LODESTONE_ASSIGN_OR_RETURN(std::optional<Event> target, store_.FindEvent(e.retracted_event_id));
     if (!target.has_value() || target->actor == event_.actor) return absl::OkStatus();
@@ -1485,6 +1628,46 @@ absl::Status ApplyEvent(const Event& event, StateStore& store, const Authority& 
           return absl::InternalError("unreachable: ValidateEvent rejects a missing payload");
         } else {
           return applier.Apply(payload);
+        }
+      },
+      event.payload);
+}
+
+bool IsPartyTo(const Event& event, std::string_view party,
+               const std::function<std::string(std::string_view facility_id)>& operator_of,
+               const std::function<std::optional<Event>(std::string_view event_id)>& find_event) {
+  if (party.empty()) return false;
+  if (event.attested_by == party || event.actor == party) return true;
+  auto operates = [&](std::string_view facility_id) {
+    return !facility_id.empty() && operator_of(facility_id) == party;
+  };
+  return std::visit(
+      [&](const auto& p) -> bool {
+        using T = std::decay_t<decltype(p)>;
+        if constexpr (std::is_same_v<T, PartyRegistered>) {
+          return p.party_id == party || p.parent_party_id == party;
+        } else if constexpr (std::is_same_v<T, FacilityRegistered>) {
+          return p.operator_party_id == party;
+        } else if constexpr (std::is_same_v<T, LotExtracted> || std::is_same_v<T, LotRegistered> ||
+                             std::is_same_v<T, LotTransformed>) {
+          return operates(p.facility_id);
+        } else if constexpr (std::is_same_v<T, ShipmentDispatched>) {
+          return operates(p.from_facility_id) || operates(p.to_facility_id);
+        } else if constexpr (std::is_same_v<T, ShipmentArrived>) {
+          return operates(p.facility_id);
+        } else if constexpr (std::is_same_v<T, ExportLicenceGranted>) {
+          return p.exporter_party_id == party || p.end_user_party_id == party;
+        } else if constexpr (std::is_same_v<T, RoleGranted> || std::is_same_v<T, RoleRevoked>) {
+          return p.party_id == party || p.principal_party_id == party;
+        } else if constexpr (std::is_same_v<T, SigningKeyRegistered> ||
+                             std::is_same_v<T, SigningKeyRevoked>) {
+          return p.party_id == party;
+        } else if constexpr (std::is_same_v<T, EventRetracted>) {
+          std::optional<Event> target = find_event(p.retracted_event_id);
+          return target.has_value() && !std::holds_alternative<EventRetracted>(target->payload) &&
+                 IsPartyTo(*target, party, operator_of, find_event);
+        } else {
+          return false;
         }
       },
       event.payload);

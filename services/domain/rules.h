@@ -4,6 +4,7 @@
 #define LODESTONE_SERVICES_DOMAIN_RULES_H_
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -83,6 +84,16 @@ struct Authority {
 // Denials are kPermissionDenied (PERMISSION_DENIED) naming the rule. On error, `store` may hold
 // some of this event's writes: the caller rolls them back (the ledger discards the whole batch).
 absl::Status ApplyEvent(const Event& event, StateStore& store, const Authority& authority = {});
+
+// Read authorization (docs/security.md): whether `party` is party to `event`, so that a partner
+// may read it: it appended it (attested_by), it is its actor, the event is about the party
+// itself (its registration, roles, keys), it operates a facility the event names (where a lot
+// was extracted, registered or transformed, a shipment's origin, destination or arrival), or it
+// is a licence's exporter or end user. `operator_of` answers a facility's operator (empty when
+// unknown). A retraction concerns the party when the retracted event does (`find_event`).
+bool IsPartyTo(const Event& event, std::string_view party,
+               const std::function<std::string(std::string_view facility_id)>& operator_of,
+               const std::function<std::optional<Event>(std::string_view event_id)>& find_event);
 
 }  // namespace lodestone::domain
 

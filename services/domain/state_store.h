@@ -4,6 +4,7 @@
 #ifndef LODESTONE_SERVICES_DOMAIN_STATE_STORE_H_
 #define LODESTONE_SERVICES_DOMAIN_STATE_STORE_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -40,6 +41,7 @@ struct PartyState {
   std::string parent_party_id;
   EntityStatus status = EntityStatus::kActive;
   std::string created_by_event_id;
+  uint32_t active_signing_keys = 0;  // registered, not revoked: its events must be signed
   friend bool operator==(const PartyState&, const PartyState&) = default;
 };
 
@@ -85,6 +87,27 @@ struct LicenceState {
   friend bool operator==(const LicenceState&, const LicenceState&) = default;
 };
 
+enum class KeyStatus : int {
+  kActive = 1,
+  kRevoked = 2,
+};
+
+struct SigningKeyState {
+  std::string public_key;
+  KeyStatus status = KeyStatus::kActive;
+  std::string registered_by_event_id;
+  std::string revoked_by_event_id;  // empty while active
+  friend bool operator==(const SigningKeyState&, const SigningKeyState&) = default;
+};
+
+// A party's key as one string: party id, 0x00, key id. Persisted by the ledger's store.
+inline std::string SigningKeyKey(std::string_view party_id, std::string_view key_id) {
+  std::string key(party_id);
+  key.push_back('\0');
+  key.append(key_id);
+  return key;
+}
+
 // A role held by a party, as one string: party id, 0x00, the role's number, 0x00, scope (ids never
 // hold 0x00). Persisted by the ledger's store: never change.
 inline std::string RoleKey(std::string_view party_id, Role role, std::string_view scope) {
@@ -122,6 +145,12 @@ class StateStore {
                                        std::string_view scope) = 0;
   virtual absl::Status PutRole(std::string_view party_id, Role role, std::string_view scope,
                                bool held) = 0;
+
+  // A signing key registered for `party_id` under `key_id` (active or revoked).
+  virtual absl::StatusOr<std::optional<SigningKeyState>> GetSigningKey(std::string_view party_id,
+                                                                       std::string_view key_id) = 0;
+  virtual absl::Status PutSigningKey(std::string_view party_id, std::string_view key_id,
+                                     const SigningKeyState& state) = 0;
 
   // An event accepted earlier (committed, or earlier in the current batch), by event id.
   virtual absl::StatusOr<std::optional<Event>> FindEvent(std::string_view event_id) = 0;

@@ -1,12 +1,15 @@
 #include "services/ledger/ledger.h"
 
 #include <future>
+#include <optional>
 #include <utility>
+#include <variant>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "services/base/status_macros.h"
 #include "services/codec/event_codec.h"
+#include "services/crypto/ed25519.h"
 #include "services/domain/errors.h"
 #include "services/domain/rules.h"
 #include "services/ledger/txn_state_store.h"
@@ -252,6 +255,40 @@ absl::StatusOr<bool> Ledger::HoldsRole(std::string_view party_id, domain::Role r
   return value->has_value();
 }
 
+absl::StatusOr<bool> Ledger::IsPartyTo(const domain::Event& event, std::string_view party) const {
+  absl::Status error;
+  auto operator_of = [&](std::string_view facility_id) -> std::string {
+    auto value = log_->GetState(TxnStateStore::FacilityStateKey(facility_id));
+    if (!value.ok()) {
+      error.Update(value.status());
+      return {};
+    }
+    auto id = TxnStateStore::DecodeFacilityOperator(*value);
+    if (!id.ok()) error.Update(id.status());
+    return id.ok() ? *id : std::string();
+  };
+  auto find_event = [&](std::string_view event_id) -> std::optional<domain::Event> {
+    auto position = log_->FindEventId(event_id);
+    if (!position.ok() || !position->has_value()) {
+      if (!position.ok()) error.Update(position.status());
+      return std::nullopt;
+    }
+    auto record = log_->ReadRecord(**position);
+    v1::Event proto;
+    if (!record.ok() || !proto.ParseFromString(record->payload)) {
+      error.Update(record.ok() ? absl::DataLossError("cannot parse a stored event")
+                               : record.status());
+      return std::nullopt;
+    }
+    auto parsed = codec::EventFromProto(proto);
+    if (!parsed.ok()) return std::nullopt;
+    return *std::move(parsed);
+  };
+  const bool party_to = domain::IsPartyTo(event, party, operator_of, find_event);
+  if (!error.ok()) return error;
+  return party_to;
+}
+
 std::function<void()> Ledger::WakeOnCommit(std::function<void()> wake) {
   const int handle = AddCommitListener([wake = std::move(wake)](const storage::Head&) { wake(); });
   return [this, handle] { RemoveCommitListener(handle); };
@@ -304,6 +341,44 @@ absl::Status Attest(AppendBatch& batch) {
 
 }  // namespace
 
+absl::Status Ledger::VerifySignatures(const AppendBatch& batch) const {
+  for (size_t i = 0; i < batch.events.size(); ++i) {
+    const domain::Event& event = batch.events[i];
+    if (event.signature.empty()) continue;
+    const std::string& party = event.attested_by;
+    const std::string& key_id = event.signature.key_id;
+    // The key: registered earlier in this batch, or committed. Key ids are never reused, so the
+    // key found here is the one the write model checks (active, the attester's) at commit.
+    std::optional<std::string> public_key;
+    for (size_t j = 0; j < i && !public_key.has_value(); ++j) {
+      const auto* k = std::get_if<domain::SigningKeyRegistered>(&batch.events[j].payload);
+      if (k != nullptr && k->party_id == party && k->key_id == key_id) public_key = k->public_key;
+    }
+    if (!public_key.has_value()) {
+      auto value = log_->GetState(TxnStateStore::SigningKeyStateKey(party, key_id));
+      if (!value.ok()) return value.status();
+      auto key = TxnStateStore::DecodeSigningKey(*value);
+      if (!key.ok()) return key.status();
+      if (key->has_value()) public_key = (*key)->public_key;
+    }
+    auto deny = [&](std::string_view why) {
+      return domain::Reject(Rejection::kPermissionDenied,
+                            absl::StrCat("events[", i, "]: event '", event.event_id,
+                                         "': ", std::string(why), " (rule: signature)"));
+    };
+    if (!public_key.has_value()) {
+      return deny(absl::StrCat("signing key '", key_id, "' is not a key of '", party, "'"));
+    }
+    if (!crypto::VerifySignature(*public_key, codec::SignedMessage(event),
+                                 event.signature.signature)) {
+      return deny(absl::StrCat("the signature does not verify under key '", key_id, "' of '", party,
+                               "' (it signs the event's canonical bytes without the signature, "
+                               "attested_by included)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 void Ledger::Append(AppendBatch batch, DoneFn done) {
   if (auto status = Attest(batch); !status.ok()) {
     if (observer_ != nullptr) observer_->OnAppendDone(status, nullptr, batch.events.size());
@@ -328,6 +403,12 @@ void Ledger::Append(AppendBatch batch, DoneFn done) {
       done(status);
       return;
     }
+  }
+  // The cryptography runs here, on the caller's thread, not on the committer's.
+  if (auto status = VerifySignatures(batch); !status.ok()) {
+    if (observer_ != nullptr) observer_->OnAppendDone(status, nullptr, batch_events);
+    done(status);
+    return;
   }
   pending->batch = std::move(batch);
   auto stage = [this, pending](storage::Txn& txn) {

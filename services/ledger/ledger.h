@@ -110,9 +110,10 @@ class Ledger {
                                                       LedgerObserver* observer = nullptr);
   ~Ledger();
 
-  // Checks the batch statelessly (shape, limits, duplicate ids and subjects within it), then
-  // queues it. `done` runs exactly once: inline for a batch rejected before queueing, otherwise
-  // on the committer thread after the batch committed (or was rejected). All-or-nothing.
+  // Checks the batch statelessly (shape, limits, duplicate ids and subjects within it) and
+  // verifies its signatures on the calling thread, then queues it. `done` runs exactly once: inline
+  // for a batch rejected before queueing, otherwise on the committer thread after the batch
+  // committed (or was rejected). All-or-nothing.
   void Append(AppendBatch batch, DoneFn done);
 
   // Synchronous convenience for tests and tools.
@@ -146,6 +147,10 @@ class Ledger {
   absl::StatusOr<bool> HoldsRole(std::string_view party_id, domain::Role role,
                                  std::string_view scope = {}) const;
 
+  // Whether `party` may read `event` as a partner (domain::IsPartyTo against the write model
+  // as of the last commit).
+  absl::StatusOr<bool> IsPartyTo(const domain::Event& event, std::string_view party) const;
+
   storage::Log& log() { return *log_; }
   const storage::Log& log() const { return *log_; }
   storage::GroupCommitter& committer() { return *committer_; }
@@ -153,6 +158,11 @@ class Ledger {
 
  private:
   Ledger(LedgerOptions options, std::unique_ptr<storage::Log> log, LedgerObserver* observer);
+
+  // PERMISSION_DENIED unless every signed event's signature verifies under the key it names
+  // (registered earlier in the batch or committed); whether that key is the attester's and
+  // active at the batch's position is the write model's (domain ApplyEvent) judgement.
+  absl::Status VerifySignatures(const AppendBatch& batch) const;
 
   const LedgerOptions options_;
   std::unique_ptr<storage::Log> log_;

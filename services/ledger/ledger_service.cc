@@ -390,6 +390,7 @@ size_t LedgerServiceImpl::PageSize(uint32_t requested) const {
 struct AttestedBy {
   std::string attester;
   bool pre_attested = false;
+  bool is_party = false;  // a partner's certificate: never a forwarding node
 };
 
 absl::StatusOr<AttestedBy> Attester(const grpc::CallbackServerContext& context,
@@ -399,7 +400,7 @@ absl::StatusOr<AttestedBy> Attester(const grpc::CallbackServerContext& context,
   if (!caller.ok()) return caller.status();
   switch (caller->kind) {
     case rpc::Caller::Kind::kParty:
-      return AttestedBy{caller->id, false};
+      return AttestedBy{caller->id, false, true};
     case rpc::Caller::Kind::kNode:
       return AttestedBy{"", true};
     case rpc::Caller::Kind::kLocalAdmin:
@@ -422,8 +423,17 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::Append(grpc::CallbackServerContext*
     if (!by.ok()) return FinishWith(context, by.status());
     attested = *std::move(by);
   }
-  if (forwarder_ != nullptr && !forwarder_->is_leader() &&
-      context->client_metadata().count(kForwardedHeader) == 0) {
+  const bool forwarded = context->client_metadata().count(kForwardedHeader) != 0;
+  if (forwarded && attested.is_party) {
+    // Only a node (or, on a plaintext loopback server, the local administrator) forwards: a
+    // partner's "already forwarded" claim would make a follower judge an append that belongs
+    // to the leader.
+    return FinishWith(context,
+                      absl::PermissionDeniedError(absl::StrCat(
+                          "the ", kForwardedHeader,
+                          " header is accepted from nodes only, not from party certificates")));
+  }
+  if (forwarder_ != nullptr && !forwarder_->is_leader() && !forwarded) {
     std::shared_ptr<v1::AppendRequest> copy;
     if (!attested.attester.empty()) {
       // The leader sees this node, not the caller, and takes the events' attester as given:
@@ -479,6 +489,8 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::ReadStream(grpc::CallbackServerCont
   if (request->subject().empty()) {
     return FinishWith(context, absl::InvalidArgumentError("subject must not be empty"));
   }
+  auto reader = PartnerReader(*context);
+  if (!reader.ok()) return FinishWith(context, reader.status());
   const uint64_t from = std::max<uint64_t>(request->from_version(), 1);
   auto records = ledger_.log().ReadStream(request->subject(), from, PageSize(request->max_events()),
                                           limits_.max_page_bytes);
@@ -490,6 +502,12 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::ReadStream(grpc::CallbackServerCont
                       absl::NotFoundError(absl::StrCat("no stream '", request->subject(), "'")));
   }
   for (const auto& record : *records) {
+    auto readable = MayRead(*reader, record);
+    if (!readable.ok()) return FinishWith(context, readable.status());
+    if (!*readable) {
+      response->set_withheld(response->withheld() + 1);
+      continue;
+    }
     if (auto status = codec::RecordToProto(record, response->add_events()); !status.ok()) {
       return FinishWith(context, status);
     }
@@ -499,16 +517,38 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::ReadStream(grpc::CallbackServerCont
   return FinishWith(context, absl::OkStatus());
 }
 
-absl::Status LedgerServiceImpl::MayReadAll(const grpc::CallbackServerContext& context) const {
-  if (!identity_.has_value()) return absl::OkStatus();
+absl::StatusOr<std::string> LedgerServiceImpl::PartnerReader(
+    const grpc::CallbackServerContext& context) const {
+  if (!identity_.has_value()) return std::string();
   auto caller = rpc::CallerFromContext(context, *identity_);
   if (!caller.ok()) return caller.status();
-  if (caller->kind != rpc::Caller::Kind::kParty) return absl::OkStatus();  // node, administrator
+  if (caller->kind != rpc::Caller::Kind::kParty) return std::string();  // node, administrator
+  if (caller->id == ledger_.options().authority.admin_party) return std::string();
   auto auditor = ledger_.HoldsRole(caller->id, domain::Role::kAuditor);
   if (!auditor.ok()) return auditor.status();
-  if (*auditor) return absl::OkStatus();
+  if (*auditor) return std::string();
+  return caller->id;
+}
+
+absl::StatusOr<bool> LedgerServiceImpl::MayRead(const std::string& reader,
+                                                const storage::Record& record) const {
+  if (reader.empty()) return true;
+  v1::Event proto;
+  if (!proto.ParseFromString(record.payload)) {
+    return absl::DataLossError(
+        absl::StrCat("cannot parse the event at position ", record.position));
+  }
+  auto event = codec::EventFromProto(proto);
+  if (!event.ok()) return event.status();
+  return ledger_.IsPartyTo(*event, reader);
+}
+
+absl::Status LedgerServiceImpl::MayReadAll(const grpc::CallbackServerContext& context) const {
+  auto reader = PartnerReader(context);
+  if (!reader.ok()) return reader.status();
+  if (reader->empty()) return absl::OkStatus();
   return absl::PermissionDeniedError(
-      absl::StrCat("party '", caller->id,
+      absl::StrCat("party '", *reader,
                    "' may not read the whole log: ReadAll and Subscribe are for "
                    "ledger nodes, the administrator and auditors"));
 }
@@ -603,6 +643,32 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::GetConsistencyProof(
   response->set_old_root_hash(codec::HashToBytes(*old_root));
   response->set_new_root_hash(codec::HashToBytes(*new_root));
   return FinishWith(context, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* LedgerServiceImpl::GetEvent(grpc::CallbackServerContext* context,
+                                                      const v1::GetEventRequest* request,
+                                                      v1::StoredEvent* response) {
+  if (!domain::IsWellFormedId(request->event_id())) {
+    return FinishWith(context, absl::InvalidArgumentError("event_id is not a well-formed id"));
+  }
+  auto reader = PartnerReader(*context);
+  if (!reader.ok()) return FinishWith(context, reader.status());
+  auto position = ledger_.log().FindEventId(request->event_id());
+  if (!position.ok()) return FinishWith(context, position.status());
+  if (!position->has_value()) {
+    return FinishWith(context,
+                      absl::NotFoundError(absl::StrCat("no event '", request->event_id(), "'")));
+  }
+  auto record = ledger_.log().ReadRecord(**position);
+  if (!record.ok()) return FinishWith(context, record.status());
+  auto readable = MayRead(*reader, *record);
+  if (!readable.ok()) return FinishWith(context, readable.status());
+  if (!*readable) {
+    return FinishWith(context, absl::PermissionDeniedError(
+                                   absl::StrCat("party '", *reader, "' is not party to event '",
+                                                request->event_id(), "' and may not read it")));
+  }
+  return FinishWith(context, codec::RecordToProto(*record, response));
 }
 
 grpc::ServerUnaryReactor* LedgerServiceImpl::Echo(grpc::CallbackServerContext* context,

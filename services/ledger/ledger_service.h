@@ -83,6 +83,9 @@ class LedgerServiceImpl final : public v1::LedgerService::CallbackService {
   grpc::ServerUnaryReactor* GetConsistencyProof(grpc::CallbackServerContext* context,
                                                 const v1::GetConsistencyProofRequest* request,
                                                 v1::ConsistencyProof* response) override;
+  grpc::ServerUnaryReactor* GetEvent(grpc::CallbackServerContext* context,
+                                     const v1::GetEventRequest* request,
+                                     v1::StoredEvent* response) override;
   grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* context,
                                  const v1::EchoRequest* request,
                                  v1::EchoResponse* response) override;
@@ -92,6 +95,12 @@ class LedgerServiceImpl final : public v1::LedgerService::CallbackService {
   // With attestation: whole-log reads (ReadAll, Subscribe) are for nodes, the administrator and
   // auditors; a party is PERMISSION_DENIED, a caller without identity UNAUTHENTICATED.
   absl::Status MayReadAll(const grpc::CallbackServerContext& context) const;
+  // Who reads: empty for callers that read everything (no attestation configured, nodes, the
+  // administrator, auditors), else the party whose reads are limited to the events it is party
+  // to (Ledger::IsPartyTo).
+  absl::StatusOr<std::string> PartnerReader(const grpc::CallbackServerContext& context) const;
+  // Whether `reader` (PartnerReader) may see `record`.
+  absl::StatusOr<bool> MayRead(const std::string& reader, const storage::Record& record) const;
 
   Ledger& ledger_;
   LedgerMetrics* const metrics_;

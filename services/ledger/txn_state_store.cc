@@ -18,7 +18,8 @@ constexpr std::string_view kShipment = "s/";
 constexpr std::string_view kLicence = "c/";
 constexpr std::string_view kTransformation = "t/";
 constexpr std::string_view kRetracted = "r/";
-constexpr std::string_view kRole = "o/";  // + domain::RoleKey; present (empty value) = held
+constexpr std::string_view kRole = "o/";        // + domain::RoleKey; present (empty value) = held
+constexpr std::string_view kSigningKey = "k/";  // + domain::SigningKeyKey
 
 std::string Key(std::string_view prefix, std::string_view id) {
   std::string key;
@@ -59,9 +60,9 @@ absl::StatusOr<std::optional<d::PartyState>> TxnStateStore::GetParty(std::string
   if (!proto.ok()) return proto.status();
   if (!proto->has_value()) return std::optional<d::PartyState>();
   const auto& p = **proto;
-  return std::optional<d::PartyState>(d::PartyState{p.name(), p.country(), p.parent_party_id(),
-                                                    Cast<d::EntityStatus>(p.status()),
-                                                    p.created_by_event_id()});
+  return std::optional<d::PartyState>(
+      d::PartyState{p.name(), p.country(), p.parent_party_id(), Cast<d::EntityStatus>(p.status()),
+                    p.created_by_event_id(), p.active_signing_keys()});
 }
 
 absl::Status TxnStateStore::PutParty(std::string_view id, const d::PartyState& s) {
@@ -71,6 +72,7 @@ absl::Status TxnStateStore::PutParty(std::string_view id, const d::PartyState& s
   p.set_parent_party_id(s.parent_party_id);
   p.set_status(static_cast<int>(s.status));
   p.set_created_by_event_id(s.created_by_event_id);
+  p.set_active_signing_keys(s.active_signing_keys);
   return Store(txn_, kParty, id, p);
 }
 
@@ -82,6 +84,18 @@ absl::StatusOr<std::optional<d::FacilityState>> TxnStateStore::GetFacility(std::
   return std::optional<d::FacilityState>(d::FacilityState{
       p.operator_party_id(), p.country(), p.subdivision(), Cast<d::FacilityKind>(p.kind()),
       Cast<d::EntityStatus>(p.status()), p.created_by_event_id()});
+}
+
+std::string TxnStateStore::FacilityStateKey(std::string_view id) { return Key(kFacility, id); }
+
+absl::StatusOr<std::string> TxnStateStore::DecodeFacilityOperator(
+    const std::optional<std::string>& value) {
+  if (!value.has_value()) return std::string();
+  pb::FacilityState p;
+  if (!p.ParseFromString(*value)) {
+    return absl::DataLossError("write model: cannot parse a facility state");
+  }
+  return p.operator_party_id();
 }
 
 absl::Status TxnStateStore::PutFacility(std::string_view id, const d::FacilityState& s) {
@@ -176,6 +190,40 @@ absl::StatusOr<std::optional<std::string>> TxnStateStore::GetTransformation(std:
 
 absl::Status TxnStateStore::PutTransformation(std::string_view id, std::string_view event_id) {
   txn_.PutState(Key(kTransformation, id), event_id);
+  return absl::OkStatus();
+}
+
+std::string TxnStateStore::SigningKeyStateKey(std::string_view party_id, std::string_view key_id) {
+  return Key(kSigningKey, d::SigningKeyKey(party_id, key_id));
+}
+
+absl::StatusOr<std::optional<d::SigningKeyState>> TxnStateStore::DecodeSigningKey(
+    const std::optional<std::string>& value) {
+  if (!value.has_value()) return std::optional<d::SigningKeyState>();
+  pb::SigningKeyState p;
+  if (!p.ParseFromString(*value)) {
+    return absl::DataLossError("write model: cannot parse a signing key state");
+  }
+  return std::optional<d::SigningKeyState>(
+      d::SigningKeyState{p.public_key(), Cast<d::KeyStatus>(p.status()), p.registered_by_event_id(),
+                         p.revoked_by_event_id()});
+}
+
+absl::StatusOr<std::optional<d::SigningKeyState>> TxnStateStore::GetSigningKey(
+    std::string_view party_id, std::string_view key_id) {
+  auto value = txn_.GetState(SigningKeyStateKey(party_id, key_id));
+  if (!value.ok()) return value.status();
+  return DecodeSigningKey(*value);
+}
+
+absl::Status TxnStateStore::PutSigningKey(std::string_view party_id, std::string_view key_id,
+                                          const d::SigningKeyState& s) {
+  pb::SigningKeyState p;
+  p.set_public_key(s.public_key);
+  p.set_status(static_cast<int>(s.status));
+  p.set_registered_by_event_id(s.registered_by_event_id);
+  p.set_revoked_by_event_id(s.revoked_by_event_id);
+  txn_.PutState(SigningKeyStateKey(party_id, key_id), p.SerializeAsString());
   return absl::OkStatus();
 }
 

@@ -20,6 +20,16 @@ class TxnStateStore final : public domain::StateStore {
   static std::string RoleStateKey(std::string_view party_id, domain::Role role,
                                   std::string_view scope);
 
+  // The state key of a party's signing key, and its decoding, for reads of committed state.
+  static std::string SigningKeyStateKey(std::string_view party_id, std::string_view key_id);
+  static absl::StatusOr<std::optional<domain::SigningKeyState>> DecodeSigningKey(
+      const std::optional<std::string>& value);
+
+  // The state key of a facility and its operator (empty when absent), for committed reads.
+  static std::string FacilityStateKey(std::string_view id);
+  static absl::StatusOr<std::string> DecodeFacilityOperator(
+      const std::optional<std::string>& value);
+
   absl::StatusOr<std::optional<domain::PartyState>> GetParty(std::string_view id) override;
   absl::Status PutParty(std::string_view id, const domain::PartyState& state) override;
   absl::StatusOr<std::optional<domain::FacilityState>> GetFacility(std::string_view id) override;
@@ -36,6 +46,10 @@ class TxnStateStore final : public domain::StateStore {
                                std::string_view scope) override;
   absl::Status PutRole(std::string_view party_id, domain::Role role, std::string_view scope,
                        bool held) override;
+  absl::StatusOr<std::optional<domain::SigningKeyState>> GetSigningKey(
+      std::string_view party_id, std::string_view key_id) override;
+  absl::Status PutSigningKey(std::string_view party_id, std::string_view key_id,
+                             const domain::SigningKeyState& state) override;
   absl::StatusOr<std::optional<domain::Event>> FindEvent(std::string_view event_id) override;
   absl::StatusOr<bool> IsRetracted(std::string_view event_id) override;
   absl::Status MarkRetracted(std::string_view event_id) override;

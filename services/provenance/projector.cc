@@ -107,6 +107,8 @@ void IndexedEvent(const v1::Event& event, v1::Event* out) {
       break;
     case v1::Event::kRoleGranted:
     case v1::Event::kRoleRevoked:  // authority, not material: nothing to look up later
+    case v1::Event::kSigningKeyRegistered:
+    case v1::Event::kSigningKeyRevoked:
     case v1::Event::PAYLOAD_NOT_SET:
       break;
   }
@@ -299,6 +301,8 @@ absl::Status Projector::ApplyPayload(const v1::StoredEvent& stored) {
       return OnRetracted(event, position);
     case v1::Event::kRoleGranted:
     case v1::Event::kRoleRevoked:
+    case v1::Event::kSigningKeyRegistered:
+    case v1::Event::kSigningKeyRevoked:
       return absl::OkStatus();  // who may say what: the write side's concern, no origin view
     case v1::Event::PAYLOAD_NOT_SET:
       return Inconsistent("event without payload");
@@ -576,7 +580,9 @@ absl::Status Projector::OnRetracted(const v1::Event& event, uint64_t /*position*
     }
     case v1::Event::kRoleGranted:
     case v1::Event::kRoleRevoked:
-      return Inconsistent("retraction of a role event (the write model refuses it)");
+    case v1::Event::kSigningKeyRegistered:
+    case v1::Event::kSigningKeyRevoked:
+      return Inconsistent("retraction of a role or key event (the write model refuses it)");
     case v1::Event::kEventRetracted:
     case v1::Event::PAYLOAD_NOT_SET:
       return Inconsistent("retraction of a retraction");

@@ -123,6 +123,22 @@ TEST(Ed25519Test, WrongSizesAreRejected) {
   EXPECT_FALSE(VerifySignature(std::string(32, '\0'), message, std::string(64, '\0')));
 }
 
+TEST(Ed25519Test, GeneratedKeysAreDistinctAndRoundTripThroughPem) {
+  auto a = SigningKey::Generate();
+  auto b = SigningKey::Generate();
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(a->PublicKey(), b->PublicKey());
+  auto reloaded = SigningKey::FromPem(a->PrivateKeyPem());
+  ASSERT_TRUE(reloaded.ok()) << reloaded.status();
+  EXPECT_EQ(reloaded->PublicKey(), a->PublicKey());
+  EXPECT_EQ(reloaded->Sign("m"), a->Sign("m"));
+  auto public_key = PublicKeyFromPem(a->PublicKeyPem());
+  ASSERT_TRUE(public_key.ok()) << public_key.status();
+  EXPECT_EQ(*public_key, a->PublicKey());
+  EXPECT_TRUE(VerifySignature(*public_key, "m", a->Sign("m")));
+  EXPECT_FALSE(VerifySignature(b->PublicKey(), "m", a->Sign("m")));
+}
+
 TEST(Ed25519Test, KeyIdIsShortStableAndLowercaseHex) {
   // SHA-256 of the RFC 8032 TEST 1 public key, first 16 bytes.
   EXPECT_EQ(KeyId(Unhex(kRfc8032Vectors[0].public_key)), "21fe31dfa154a261626bf854046fd227");

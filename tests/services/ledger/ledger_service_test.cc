@@ -757,6 +757,66 @@ TEST_F(LedgerServiceTest, OverTlsEachPartyWritesOnlyWhatItMaySayAndOnlyAuditorsR
     EXPECT_FALSE(reader->Read(&message));
     EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
   }
+
+  // A partner cannot claim its append was already forwarded by a node.
+  {
+    v1::AppendRequest request;
+    *request.add_events() = extraction("e-5", "m-party");
+    grpc::ClientContext context;
+    context.AddMetadata("x-lodestone-forwarded", "1");
+    v1::AppendResponse response;
+    status = operator_stub->Append(&context, request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+    EXPECT_THAT(status.error_message(), HasSubstr("from nodes only"));
+  }
+  EXPECT_EQ((*ledger)->log().GetHead().size, size + 1);
+
+  // Streams and single events: a partner sees what it is party to, an auditor everything.
+  auto read_stream = [](v1::LedgerService::Stub& stub, const std::string& subject,
+                        v1::ReadStreamResponse* response) {
+    v1::ReadStreamRequest request;
+    request.set_subject(subject);
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return stub.ReadStream(&context, request, response);
+  };
+  const std::string lot_subject = stored.subject();
+  v1::ReadStreamResponse page;
+  ASSERT_TRUE(read_stream(*operator_stub, lot_subject, &page).ok());
+  ASSERT_EQ(page.events_size(), 1);
+  EXPECT_EQ(page.events(0).event().event_id(), "e-1");
+  EXPECT_EQ(page.withheld(), 0u);
+  page.Clear();
+  ASSERT_TRUE(read_stream(*intruder_stub, lot_subject, &page).ok());
+  EXPECT_EQ(page.events_size(), 0);
+  EXPECT_EQ(page.withheld(), 1u);
+  EXPECT_EQ(page.stream_version(), 1u);
+  page.Clear();
+  ASSERT_TRUE(read_stream(*auditor_stub, lot_subject, &page).ok());
+  EXPECT_EQ(page.events_size(), 1);
+  page.Clear();
+  EXPECT_EQ(read_stream(*anonymous_stub, lot_subject, &page).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+
+  auto get_event = [](v1::LedgerService::Stub& stub, const std::string& id,
+                      v1::StoredEvent* response) {
+    v1::GetEventRequest request;
+    request.set_event_id(id);
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return stub.GetEvent(&context, request, response);
+  };
+  v1::StoredEvent got;
+  status = get_event(*operator_stub, "e-1", &got);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(got.position(), size);
+  EXPECT_EQ(got.event().attested_by(), "m-party");
+  EXPECT_TRUE(get_event(*auditor_stub, "e-1", &got).ok());
+  EXPECT_EQ(get_event(*intruder_stub, "e-1", &got).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(get_event(*auditor_stub, "no-such-event", &got).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(get_event(*auditor_stub, "", &got).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   service.Shutdown();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
 }
