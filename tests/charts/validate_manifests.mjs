@@ -13,7 +13,8 @@
 //     appear; with "clientLabel", every gRPC port admits only pods labelled so, here and in
 //     namespaces labelled so, never any source);
 //  6. cert-manager Certificates: a Lodestone program's carries exactly one identity URI SAN
-//     (urn:lodestone:node:<id>), an etcd member's none; each Secret they write is mounted.
+//     (urn:lodestone:node:<id>), an etcd member's none, each Secret they write is mounted; a
+//     party's carries exactly one urn:lodestone:party:<id>, client auth only, mounted by none.
 // Usage (from a directory under the npm packages' node_modules, see check_chart.sh):
 //   node validate_manifests.mjs RENDERED.yaml [EXPECT.json]
 import fs from "node:fs";
@@ -343,14 +344,23 @@ if (expect.clientLabel) {
 const mountedSecrets = new Set(workloads.flatMap((w) => (podOf(w).volumes ?? []).map((v) => v.secret?.secretName).filter(Boolean)));
 for (const c of byKind("Certificate")) {
   const uris = c.spec.uris ?? [];
+  const usages = c.spec.usages ?? [];
   const identities = uris.filter((u) => /^urn:lodestone:/i.test(u));
-  const etcd = c.metadata.labels?.["app.kubernetes.io/component"] === "etcd";
-  if (etcd && identities.length) fail(c, `an etcd certificate carries a Lodestone identity (${identities.join(", ")})`);
-  if (!etcd && (identities.length !== 1 || !/^urn:lodestone:node:[A-Za-z0-9._:\/-]{1,128}$/.test(identities[0]))) {
-    fail(c, `must carry exactly one identity URI SAN urn:lodestone:node:<id>, has ${JSON.stringify(uris)}`);
+  const component = c.metadata.labels?.["app.kubernetes.io/component"];
+  const kind = component === "party" ? "party" : "node";
+  if (component === "etcd") {
+    if (identities.length) fail(c, `an etcd certificate carries a Lodestone identity (${identities.join(", ")})`);
+  } else if (identities.length !== 1 || !new RegExp(`^urn:lodestone:${kind}:[A-Za-z0-9._:/-]{1,128}$`).test(identities[0])) {
+    fail(c, `must carry exactly one identity URI SAN urn:lodestone:${kind}:<id>, has ${JSON.stringify(uris)}`);
   }
-  for (const u of ["server auth", "client auth"]) if (!(c.spec.usages ?? []).includes(u)) fail(c, `usages lack "${u}"`);
   if (!c.spec.issuerRef?.name) fail(c, "has no issuerRef.name");
+  if (component === "party") {
+    // A party's certificate is a client's: it never serves, and no Lodestone pod holds it.
+    if (!usages.includes("client auth") || usages.includes("server auth")) fail(c, `usages must be client auth only, are ${JSON.stringify(usages)}`);
+    if (mountedSecrets.has(c.spec.secretName)) fail(c, `a Lodestone pod mounts the party Secret ${c.spec.secretName}`);
+    continue;
+  }
+  for (const u of ["server auth", "client auth"]) if (!usages.includes(u)) fail(c, `usages lack "${u}"`);
   if (!mountedSecrets.has(c.spec.secretName)) fail(c, `no pod mounts its Secret ${c.spec.secretName}`);
 }
 

@@ -140,6 +140,20 @@ refused with a message that names the choices. Included by the ConfigMap (always
 {{- if and $tls (eq .Values.tls.source "certManager") (not .Values.tls.certManager.issuerRef.name) }}
 {{- fail "tls.source=certManager needs tls.certManager.issuerRef.name (an Issuer or ClusterIssuer)" }}
 {{- end }}
+{{- if and .Values.tls.certManager.parties (not (eq (include "lodestone.certManager" .) "true")) }}
+{{- fail "tls.certManager.parties needs TLS on with tls.source=certManager (the chart requests party certificates only from cert-manager)" }}
+{{- end }}
+{{- $reserved := list (printf "%s-tls" (include "lodestone.fullname" .)) (include "lodestone.etcdTlsSecretName" .) }}
+{{- $seen := list }}
+{{- range .Values.tls.certManager.parties }}
+{{- if has .secretName $reserved }}
+{{- fail (printf "tls.certManager.parties: secretName %s is the chart's own TLS Secret: choose another" .secretName) }}
+{{- end }}
+{{- if has .secretName $seen }}
+{{- fail (printf "tls.certManager.parties: secretName %s is given twice" .secretName) }}
+{{- end }}
+{{- $seen = append $seen .secretName }}
+{{- end }}
 {{- if and $etcdTls (not $tls) }}
 {{- fail "etcd TLS needs the programs' TLS (the ledger's certificate is its etcd client identity): turn tls.enabled on, or etcd.tls.enabled off" }}
 {{- end }}
