@@ -217,11 +217,17 @@ TEST(HttpServerTest, MetricsCountRequestsByRoutePatternMethodAndCode) {
   ASSERT_TRUE(plain.client->Get("/things/a"));
   ASSERT_TRUE(plain.client->Get("/things/b"));
   ASSERT_TRUE(plain.client->Get("/nope"));
-  // A request is counted just after its response is written: wait (bounded) for the third.
+  // A request is counted just after its response is written, possibly by another worker than
+  // the next request's: wait (bounded) until all three are counted.
   std::string text;
-  for (int i = 0; i < 2000; ++i) {
+  for (int i = 0; i < 5000; ++i) {
     text = prometheus::TextSerializer().Serialize(plain.registry.Collect());
-    if (text.find("route=\"(not found)\"") != std::string::npos) break;
+    if (text.find("route=\"(not found)\"") != std::string::npos &&
+        text.find("route=\"/things/{id}\"} 2") != std::string::npos &&
+        text.find("lodestone_http_request_duration_seconds_count{method=\"GET\",route=\"/things/"
+                  "{id}\"} 2") != std::string::npos) {
+      break;
+    }
     ::usleep(1000);
   }
   EXPECT_THAT(text,
