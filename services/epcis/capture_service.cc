@@ -18,6 +18,7 @@ using http::Response;
 
 struct CaptureService::Job {
   std::string id;
+  std::string owner;  // the party whose capture it is: only it (and nodes, the admin) sees it
   absl::Time created;
   absl::Time finished = absl::InfinitePast();
   bool running = true;
@@ -222,6 +223,7 @@ Response CaptureService::Capture(const http::Request& request) {
   auto prepared = Prepare(request, /*single_event=*/false, &refusal);
   if (!prepared.ok()) return refusal;
   auto job = std::make_shared<Job>();
+  job->owner = prepared->batch.attester;
   {
     std::lock_guard<std::mutex> lock(shared_->mu);
     if (shared_->running >= options_.max_running_jobs) {
@@ -281,7 +283,9 @@ Response CaptureService::GetCaptureJob(const http::Request& request) {
   const std::string id = request.path_params.at("id");
   std::lock_guard<std::mutex> lock(shared_->mu);
   auto it = jobs_.find(id);
-  if (it == jobs_.end()) {
+  // Another partner's job is answered as unknown: its errors name that partner's events.
+  if (it == jobs_.end() || (request.caller.kind == rpc::Caller::Kind::kParty &&
+                            request.caller.id != it->second->owner)) {
     return http::ProblemResponse(404, "Not Found", absl::StrCat("no capture job '", id, "'"));
   }
   const Job& job = *it->second;

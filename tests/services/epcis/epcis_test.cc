@@ -269,6 +269,27 @@ class CaptureTest : public ::testing::Test {
   std::unique_ptr<httplib::Client> client_;
 };
 
+TEST_F(CaptureTest, ACaptureJobIsVisibleToItsOwnerAndNodesNotToAnotherPartner) {
+  auto posted = client_->Post("/capture",
+                              Document(Json::array({Commissioning(
+                                  "urn:uuid:c0000000-0000-4000-8000-0000000000aa", "L-own", "1")})),
+                              "application/ld+json");
+  ASSERT_TRUE(posted);
+  ASSERT_EQ(posted->status, 202) << posted->body;
+  const std::string location = posted->get_header_value("Location");
+  ASSERT_THAT(location, ::testing::StartsWith("/capture/"));
+  http::Request request;
+  request.method = "GET";
+  request.path = location;
+  request.path_params["id"] = location.substr(std::string("/capture/").size());
+  request.caller = {rpc::Caller::Kind::kParty, "adm"};  // the owner: the local administrator
+  EXPECT_EQ(service_->GetCaptureJob(request).status, 200);
+  request.caller = {rpc::Caller::Kind::kNode, "node-1"};
+  EXPECT_EQ(service_->GetCaptureJob(request).status, 200);
+  request.caller = {rpc::Caller::Kind::kParty, "intruder"};
+  EXPECT_EQ(service_->GetCaptureJob(request).status, 404);
+}
+
 TEST_F(CaptureTest, ADocumentIsCapturedAsOneBatchAndARecaptureIsIdempotent) {
   const uint64_t before = LogSize();
   const std::string document = Document(Json::array(
