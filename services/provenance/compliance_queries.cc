@@ -70,6 +70,9 @@ absl::StatusOr<std::unique_ptr<ShipmentFactsHolder>> LoadShipmentFacts(
   facts.declared_origin = dispatched.declared_origin();
   facts.declared_hs_code = dispatched.declared_hs_code();
   facts.dispatch_time = FromMicros(shipment.dispatched_micros());
+  if (shipment.late_recorded_micros() != 0) {
+    facts.late_recorded_time = FromMicros(shipment.late_recorded_micros());
+  }
   auto from = views.Get<v1::views::FacilityView>(keys::Facility(dispatched.from_facility_id()));
   if (!from.ok()) return from.status();
   if (from->has_value()) facts.exporter_party_id = (*from)->operator_party_id();

@@ -400,6 +400,7 @@ absl::Status Projector::OnDispatched(const v1::StoredEvent& stored) {
   shipment.set_dispatched_event_id(event.event_id());
   shipment.set_dispatched_position(stored.position());
   shipment.set_dispatched_micros(EventMicros(event));
+  if (stored.late()) shipment.set_late_recorded_micros(codec::MicrosFloor(stored.commit_time()));
   shipment.set_status("dispatched");
   for (const auto& item : p.items()) {
     auto lot = Require<LotView>(views_, keys::Lot(item.lot_id()));

@@ -289,6 +289,50 @@ TEST_F(ProvenanceTest, ABanFlagOnAReExportNamesTheTracedOrigin) {
   EXPECT_THAT(ban->countries(), ::testing::Not(::testing::Contains("ox")));
 }
 
+// A dispatch dated inside the suspension of China's US ban (June 2026) but recorded by the ledger
+// only now, more than the late lag after it, while the ban is in force again (it resumed
+// 2026-11-27): the projector hands the commit time to the rules, which judge the dispatch at both
+// times and keep the failure. Backdating a dispatch does not escape the ban.
+TEST_F(ProvenanceTest, ABackdatedDispatchRecordedLateFailsTheBanInForceWhenRecorded) {
+  Facility("cn-mine", "CN", v1::FACILITY_KIND_MINE);
+  Facility("us-port", "US", v1::FACILITY_KIND_PORT);
+  Append({lg::LotExtracted("e-ox", "ox", "cn-mine", v1::MATERIAL_ANTIMONY_OXIDE, "282580",
+                           6 * kTonne)});
+  v1::Event dispatched = lg::ShipmentDispatched("e-d-S-us", "S-us", {{"ox", 6 * kTonne}}, "cn-mine",
+                                                "us-port", "CN", "282580");
+  *dispatched.mutable_event_time() = Date(2026, 6, 1);
+  Append({dispatched});
+
+  const v1::Shipment shipment = GetShipment("S-us");
+  const v1::Flag* ban = nullptr;
+  for (const auto& flag : shipment.flags()) {
+    if (flag.rule_id() == "cn-ban-us-ga-ge-sb") ban = &flag;
+  }
+  ASSERT_NE(ban, nullptr) << shipment.DebugString();
+  EXPECT_THAT(ban->summary(), HasSubstr("ban")) << ban->summary();
+
+  v1::CheckComplianceRequest request;
+  request.set_shipment_id("S-us");
+  *request.mutable_as_of() = Date(2026, 12, 1);
+  request.set_min_position(LogSize());
+  v1::CheckComplianceResponse check;
+  grpc::ClientContext context;
+  ASSERT_TRUE(stub_->CheckCompliance(&context, request, &check).ok());
+  bool late_evidence = false;
+  for (const auto& verdict : check.verdicts()) {
+    if (verdict.rule_id() != "cn-ban-us-ga-ge-sb") continue;
+    EXPECT_EQ(verdict.outcome(), v1::Verdict::OUTCOME_FAIL) << verdict.DebugString();
+    for (const auto& evidence : verdict.evidence()) {
+      if (evidence.key() == "late") {
+        late_evidence = true;
+        EXPECT_THAT(evidence.note(), HasSubstr("dispatched 2026-06-01"));
+        EXPECT_THAT(evidence.note(), HasSubstr("at the recorded time"));
+      }
+    }
+  }
+  EXPECT_TRUE(late_evidence) << check.DebugString();
+}
+
 // Bolivian and Chinese ore smelted to oxide in Mexico: origin MX, no transshipment flag.
 TEST_F(ProvenanceTest, OreSmeltedInMexicoIsMexicanWithMixedMiningOriginAndNoFlag) {
   Facility("bo-mine", "BO", v1::FACILITY_KIND_MINE);
