@@ -1,6 +1,7 @@
 #include "services/provenance/history.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -160,9 +161,8 @@ absl::Status GetHistory(const Queries& queries, const v1::GetHistoryRequest& req
   if (positions->empty() && request.page_token().empty()) {
     return absl::NotFoundError(absl::StrCat("no history for '", d::ToAbsl(id), "'"));
   }
-  std::vector<Answer> answers;
   size_t walked = 0;
-  std::optional<Answer> older;
+  std::optional<Answer> next;  // the answer at (*positions)[i], computed as the previous one
   for (size_t i = 0; i < positions->size(); ++i) {
     if (walked >= limits.max_history_versions ||
         static_cast<uint32_t>(response->entries_size()) >= page) {
@@ -170,13 +170,19 @@ absl::Status GetHistory(const Queries& queries, const v1::GetHistoryRequest& req
       break;
     }
     ++walked;
-    auto now = AnswerAt(queries, request, (*positions)[i]);
-    if (!now.ok()) return now.status();
+    if (!next.has_value()) {
+      auto answer = AnswerAt(queries, request, (*positions)[i]);
+      if (!answer.ok()) return answer.status();
+      next = *std::move(answer);
+    }
+    std::optional<Answer> now = *std::move(next);
+    next.reset();
     std::optional<Answer> previous;
     if (i + 1 < positions->size()) {
       auto answer = AnswerAt(queries, request, (*positions)[i + 1]);
       if (!answer.ok()) return answer.status();
       previous = *std::move(answer);
+      next = previous;
     }
     const auto changed = Changes(*now, previous ? &*previous : nullptr);
     if (changed.empty()) continue;  // rewritten unchanged (a re-evaluation that kept its flags)
