@@ -302,5 +302,154 @@ TEST_F(TimeTravelTest, AtPositionBeyondTheHeadWaitsForItThenIsUnavailable) {
   EXPECT_EQ(response.lot().mass_g(), 5000);
 }
 
+std::vector<uint64_t> Positions(const v1::GetHistoryResponse& history) {
+  std::vector<uint64_t> out;
+  for (const auto& entry : history.entries()) out.push_back(entry.position());
+  return out;
+}
+
+// The demo's correction (positions 117, 118: the extraction of the Malaysian ore retracted and
+// declared again at a Xinjiang mine) makes new versions of the ore and of the magnet made from
+// it; the dispatches and arrivals of other lots in between do not.
+TEST_F(TimeTravelTest, HistoryOfALotNamesEveryChangeAndTheEventThatMadeIt) {
+  AppendDemo();
+  WaitCaughtUp();
+  v1::GetHistoryRequest request;
+  request.set_lot_id("ndfeb-jp-magnet-2509");
+  *request.mutable_as_of() = Date(2027, 1, 2);
+  request.add_rule_sets("uflpa");
+  v1::GetHistoryResponse history;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->GetHistory(&context, request, &history).ok());
+  }
+  EXPECT_EQ(history.view().at_position(), LogSize());
+  ASSERT_THAT(Positions(history), ElementsAre(118, 117, 116, 113, 110)) << history.DebugString();
+  EXPECT_TRUE(history.next_page_token().empty());
+  const auto& reextracted = history.entries(0);
+  EXPECT_EQ(reextracted.event_id(), "demo-xj-reextraction-001");
+  EXPECT_EQ(reextracted.event_kind(), "lot_extracted");
+  EXPECT_THAT(reextracted.changed(), ElementsAre("profile", "verdicts"));
+  EXPECT_TRUE(reextracted.any_failed());
+  // The magnet's rare-earth share (the rest is untracked iron and boron) moves MY -> ?? -> CN.
+  const double rare_earth = StageShare(history.entries(2).lot().profile(), v1::STAGE_MINING, "MY");
+  EXPECT_GT(rare_earth, 0.3);
+  EXPECT_DOUBLE_EQ(StageShare(reextracted.lot().profile(), v1::STAGE_MINING, "CN"), rare_earth);
+  EXPECT_DOUBLE_EQ(StageShare(reextracted.lot().profile(), v1::STAGE_MINING, "MY"), 0);
+  const auto& retracted = history.entries(1);
+  EXPECT_EQ(retracted.event_id(), "demo-xj-retraction-001");
+  EXPECT_EQ(retracted.event_kind(), "event_retracted");
+  EXPECT_EQ(retracted.retracted_event_id(), "demo-xj-001");
+  EXPECT_THAT(retracted.changed(), ElementsAre("profile", "verdicts"));
+  EXPECT_FALSE(retracted.any_failed());  // nothing known of the ore: insufficient data
+  EXPECT_DOUBLE_EQ(StageShare(retracted.lot().profile(), v1::STAGE_MINING, "??"), rare_earth);
+  const auto& arrived = history.entries(2);
+  EXPECT_EQ(arrived.event_kind(), "shipment_arrived");
+  EXPECT_THAT(arrived.changed(), Contains("location"));
+  EXPECT_THAT(history.entries(4).changed(), ElementsAre("created"));
+  EXPECT_EQ(history.entries(4).event_id(), "demo-xj-010");
+  // Each entry's lot is the answer of GetLot at the position after it.
+  for (const auto& entry : history.entries()) {
+    v1::GetLotRequest get;
+    get.set_lot_id("ndfeb-jp-magnet-2509");
+    get.set_at_position(entry.position() + 1);
+    v1::GetLotResponse lot;
+    ASSERT_TRUE(node_->queries().GetLot(get, &lot).ok());
+    EXPECT_EQ(lot.lot().DebugString(), entry.lot().DebugString()) << entry.position();
+  }
+
+  // The ore itself: its retraction leaves it retracted, the declaration makes it active again.
+  v1::GetHistoryRequest ore;
+  ore.set_lot_id("re-my-ore-2504");
+  v1::GetHistoryResponse ore_history;
+  ASSERT_TRUE(GetHistory(node_->queries(), ore, &ore_history).ok());
+  ASSERT_THAT(Positions(ore_history), ElementsAre(118, 117, 90, 88, 87, 86));
+  EXPECT_THAT(ore_history.entries(1).changed(), Contains("status"));
+  EXPECT_EQ(ore_history.entries(1).lot().status(), v1::LOT_STATUS_RETRACTED);
+  EXPECT_THAT(ore_history.entries(0).changed(), Contains("source"));
+  EXPECT_EQ(ore_history.entries(0).lot().created_by_event_id(), "demo-xj-reextraction-001");
+
+  // Pages of two, newest first, then the history as it stood before the correction.
+  request.set_max_entries(2);
+  std::vector<uint64_t> paged;
+  for (int page = 0; page < 10; ++page) {
+    v1::GetHistoryResponse response;
+    ASSERT_TRUE(GetHistory(node_->queries(), request, &response).ok());
+    EXPECT_LE(response.entries_size(), 2);
+    for (const auto p : Positions(response)) paged.push_back(p);
+    if (response.next_page_token().empty()) break;
+    request.set_page_token(response.next_page_token());
+  }
+  EXPECT_THAT(paged, ElementsAre(118, 117, 116, 113, 110));
+  request.clear_page_token();
+  request.set_max_entries(0);
+  request.set_at_position(117);
+  v1::GetHistoryResponse before;
+  ASSERT_TRUE(GetHistory(node_->queries(), request, &before).ok());
+  EXPECT_THAT(Positions(before), ElementsAre(116, 113, 110));
+  EXPECT_FALSE(before.entries(0).any_failed());
+}
+
+TEST_F(TimeTravelTest, HistoryOfAShipmentFollowsItsTracedOriginFlagsAndStatus) {
+  DemoWithCorrections();
+  // tt-x2 (120) retracts the extraction of the ore of magnet 2025b, tt-e2 (121) declares it
+  // again in China: the shipment's traced origin and its verdicts change twice.
+  v1::GetHistoryRequest request;
+  request.set_shipment_id("shp-magnet-jp-us-2025b");
+  *request.mutable_as_of() = Date(2027, 1, 2);
+  v1::GetHistoryResponse history;
+  ASSERT_TRUE(GetHistory(node_->queries(), request, &history).ok());
+  ASSERT_THAT(Positions(history), ElementsAre(121, 120, 115, 112)) << history.DebugString();
+  EXPECT_EQ(history.entries(0).event_id(), "tt-e2");
+  EXPECT_THAT(history.entries(0).changed(), ElementsAre("traced_origin", "verdicts"));
+  EXPECT_TRUE(history.entries(0).any_failed());
+  EXPECT_EQ(history.entries(1).retracted_event_id(), "demo-ndmy-001");
+  EXPECT_FALSE(history.entries(1).any_failed());
+  EXPECT_FALSE(history.entries(3).any_failed());
+  EXPECT_THAT(history.entries(3).changed(), ElementsAre("created"));
+  EXPECT_EQ(history.entries(3).shipment().status(), "dispatched");
+  EXPECT_EQ(history.entries(2).shipment().status(), "arrived");
+
+  // A shipment undone: its arrival, then its dispatch retracted.
+  v1::GetHistoryRequest undone;
+  undone.set_shipment_id("shp-sb-mx-us-2501");
+  v1::GetHistoryResponse undone_history;
+  ASSERT_TRUE(GetHistory(node_->queries(), undone, &undone_history).ok());
+  ASSERT_THAT(Positions(undone_history), ElementsAre(124, 123, 65, 63));
+  EXPECT_EQ(undone_history.entries(0).shipment().status(), "retracted");
+  EXPECT_THAT(undone_history.entries(0).changed(), ElementsAre("status"));
+
+  // A shipment with flags keeps them across a retraction of its arrival.
+  v1::GetHistoryRequest flagged;
+  flagged.set_shipment_id("shp-sb-th-us-2503");
+  v1::GetHistoryResponse flagged_history;
+  ASSERT_TRUE(GetHistory(node_->queries(), flagged, &flagged_history).ok());
+  ASSERT_THAT(Positions(flagged_history), ElementsAre(119, 85, 78));
+  EXPECT_EQ(flagged_history.entries(0).event_id(), "tt-x1");
+  EXPECT_GT(flagged_history.entries(2).shipment().flags_size(), 0);
+  EXPECT_THAT(flagged_history.entries(2).changed(), ElementsAre("created"));
+}
+
+TEST_F(TimeTravelTest, HistoryRefusesWhatItCannotAnswer) {
+  AppendDemo();
+  WaitCaughtUp();
+  const Queries& queries = node_->queries();
+  v1::GetHistoryResponse response;
+  EXPECT_TRUE(absl::IsInvalidArgument(GetHistory(queries, {}, &response)));
+  v1::GetHistoryRequest request;
+  request.set_lot_id("no-such-lot");
+  EXPECT_TRUE(absl::IsNotFound(GetHistory(queries, request, &response)));
+  request.set_lot_id("ndfeb-jp-magnet-2509");
+  request.set_page_token("not-a-token");
+  EXPECT_TRUE(absl::IsInvalidArgument(GetHistory(queries, request, &response)));
+  request.set_page_token(absl::StrCat(LogSize() + 5));
+  EXPECT_TRUE(absl::IsInvalidArgument(GetHistory(queries, request, &response)));
+  request.clear_page_token();
+  request.set_at_position(110);  // before the magnet was made
+  EXPECT_TRUE(absl::IsNotFound(GetHistory(queries, request, &response)));
+  request.set_at_position(LogSize() + 1);
+  EXPECT_TRUE(absl::IsOutOfRange(GetHistory(queries, request, &response)));
+}
+
 }  // namespace
 }  // namespace lodestone::provenance
