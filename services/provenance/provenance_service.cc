@@ -7,12 +7,29 @@
 #include "absl/time/clock.h"
 #include "services/provenance/compliance_queries.h"
 #include "services/rpc/grpc_status.h"
+#include "services/rpc/identity.h"
 
 namespace lodestone::provenance {
 
+namespace {
+
+// The answer of `query` for `reader`, if the reader may ask (`may`), redacted for it.
+template <typename Response, typename Query>
+absl::Status Authorised(const ReadRule& rule, const Reader& reader, absl::Status may, Query query,
+                        Response& response) {
+  if (!may.ok()) return may;
+  if (auto status = query(); !status.ok()) return status;
+  return rule.Redact(reader, response);
+}
+
+}  // namespace
+
 ProvenanceServiceImpl::ProvenanceServiceImpl(const Queries& queries, ProjectorRunner& runner,
                                              prometheus::Registry* registry, ServiceOptions options)
-    : queries_(queries), runner_(runner), options_(options) {
+    : queries_(queries),
+      runner_(runner),
+      options_(options),
+      read_rule_(queries.views(), options_.admin_party) {
   if (registry != nullptr) {
     latency_ = &prometheus::BuildHistogram()
                     .Name("lodestone_provenance_query_latency_seconds")
@@ -21,10 +38,9 @@ ProvenanceServiceImpl::ProvenanceServiceImpl(const Queries& queries, ProjectorRu
   }
 }
 
-grpc::ServerUnaryReactor* ProvenanceServiceImpl::Serve(grpc::CallbackServerContext* context,
-                                                       const char* method, uint64_t min_position,
-                                                       v1::ViewPosition* view,
-                                                       std::function<absl::Status()> query) {
+grpc::ServerUnaryReactor* ProvenanceServiceImpl::Serve(
+    grpc::CallbackServerContext* context, const char* method, uint64_t min_position,
+    v1::ViewPosition* view, std::function<absl::Status(const Reader&)> query) {
   auto* reactor = context->DefaultReactor();
   const absl::Time start = absl::Now();
   prometheus::Histogram* histogram = nullptr;
@@ -34,8 +50,8 @@ grpc::ServerUnaryReactor* ProvenanceServiceImpl::Serve(grpc::CallbackServerConte
         prometheus::Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
                                                 0.025, 0.05, 0.1, 0.25, 1, 5});
   }
-  auto run = [this, reactor, view, query = std::move(query), histogram, start,
-              min_position](bool reached) {
+  auto run = [this, reactor, reactor_context = context, view, query = std::move(query), histogram,
+              start, min_position](bool reached) {
     if (!reached) {
       reactor->Finish(
           grpc::Status(grpc::StatusCode::UNAVAILABLE,
@@ -44,7 +60,8 @@ grpc::ServerUnaryReactor* ProvenanceServiceImpl::Serve(grpc::CallbackServerConte
       return;
     }
     const uint64_t applied = runner_.applied_position();
-    absl::Status status = query();
+    auto reader = ReaderOf(*reactor_context);
+    absl::Status status = reader.ok() ? query(*reader) : reader.status();
     if (status.ok()) view->set_applied_position(applied);
     if (histogram != nullptr) histogram->Observe(absl::ToDoubleSeconds(absl::Now() - start));
     reactor->Finish(rpc::ToGrpcStatus(status));
@@ -62,53 +79,93 @@ grpc::ServerUnaryReactor* ProvenanceServiceImpl::Serve(grpc::CallbackServerConte
   return reactor;
 }
 
+absl::StatusOr<Reader> ProvenanceServiceImpl::ReaderOf(
+    const grpc::CallbackServerContext& context) const {
+  if (!options_.identity.has_value()) return Reader{};
+  auto caller = rpc::CallerFromContext(context, *options_.identity);
+  if (!caller.ok()) return caller.status();
+  if (caller->kind != rpc::Caller::Kind::kParty) return Reader{};  // a node, the local admin
+  return read_rule_.PartyReader(caller->id);
+}
+
 grpc::ServerUnaryReactor* ProvenanceServiceImpl::GetLot(grpc::CallbackServerContext* context,
                                                         const v1::GetLotRequest* request,
                                                         v1::GetLotResponse* response) {
   return Serve(context, "GetLot", request->min_position(), response->mutable_view(),
-               [=, this] { return queries_.GetLot(*request, response); });
+               [=, this](const Reader& reader) {
+                 return Authorised(
+                     read_rule_, reader, read_rule_.MayAskAboutLot(reader, request->lot_id()),
+                     [&] { return queries_.GetLot(*request, response); }, *response);
+               });
 }
 
 grpc::ServerUnaryReactor* ProvenanceServiceImpl::TraceOrigin(grpc::CallbackServerContext* context,
                                                              const v1::TraceOriginRequest* request,
                                                              v1::TraceOriginResponse* response) {
   return Serve(context, "TraceOrigin", request->min_position(), response->mutable_view(),
-               [=, this] { return queries_.TraceOrigin(*request, response); });
+               [=, this](const Reader& reader) {
+                 return Authorised(
+                     read_rule_, reader, read_rule_.MayAskAboutLot(reader, request->lot_id()),
+                     [&] { return queries_.TraceOrigin(*request, response); }, *response);
+               });
 }
 
 grpc::ServerUnaryReactor* ProvenanceServiceImpl::TraceDownstream(
     grpc::CallbackServerContext* context, const v1::TraceDownstreamRequest* request,
     v1::TraceDownstreamResponse* response) {
   return Serve(context, "TraceDownstream", request->min_position(), response->mutable_view(),
-               [=, this] { return queries_.TraceDownstream(*request, response); });
+               [=, this](const Reader& reader) {
+                 return Authorised(
+                     read_rule_, reader, read_rule_.MayAskAboutLot(reader, request->lot_id()),
+                     [&] { return queries_.TraceDownstream(*request, response); }, *response);
+               });
 }
 
 grpc::ServerUnaryReactor* ProvenanceServiceImpl::GetShipment(grpc::CallbackServerContext* context,
                                                              const v1::GetShipmentRequest* request,
                                                              v1::GetShipmentResponse* response) {
   return Serve(context, "GetShipment", request->min_position(), response->mutable_view(),
-               [=, this] { return queries_.GetShipment(*request, response); });
+               [=, this](const Reader& reader) {
+                 return Authorised(
+                     read_rule_, reader,
+                     read_rule_.MayAskAboutShipment(reader, request->shipment_id()),
+                     [&] { return queries_.GetShipment(*request, response); }, *response);
+               });
 }
 
 grpc::ServerUnaryReactor* ProvenanceServiceImpl::ListFlags(grpc::CallbackServerContext* context,
                                                            const v1::ListFlagsRequest* request,
                                                            v1::ListFlagsResponse* response) {
   return Serve(context, "ListFlags", request->min_position(), response->mutable_view(),
-               [=, this] { return queries_.ListFlags(*request, response); });
+               [=, this](const Reader& reader) {
+                 return Authorised(
+                     read_rule_, reader, absl::OkStatus(),
+                     [&] { return queries_.ListFlags(*request, response); }, *response);
+               });
 }
 
 grpc::ServerUnaryReactor* ProvenanceServiceImpl::CheckCompliance(
     grpc::CallbackServerContext* context, const v1::CheckComplianceRequest* request,
     v1::CheckComplianceResponse* response) {
   return Serve(context, "CheckCompliance", request->min_position(), response->mutable_view(),
-               [=, this] { return provenance::CheckCompliance(queries_, *request, response); });
+               [=, this](const Reader& reader) {
+                 return Authorised(
+                     read_rule_, reader, read_rule_.MayAsk(reader, *request),
+                     [&] { return provenance::CheckCompliance(queries_, *request, response); },
+                     *response);
+               });
 }
 
 grpc::ServerUnaryReactor* ProvenanceServiceImpl::GetExposure(grpc::CallbackServerContext* context,
                                                              const v1::GetExposureRequest* request,
                                                              v1::GetExposureResponse* response) {
   return Serve(context, "GetExposure", request->min_position(), response->mutable_view(),
-               [=, this] { return provenance::GetExposure(queries_, *request, response); });
+               [=, this](const Reader& reader) {
+                 return Authorised(
+                     read_rule_, reader, read_rule_.MayAskAboutParty(reader, request->party_id()),
+                     [&] { return provenance::GetExposure(queries_, *request, response); },
+                     *response);
+               });
 }
 
 }  // namespace lodestone::provenance
