@@ -107,9 +107,11 @@ int Run() {
   }
   auto node = lodestone::provenance::ProvenanceNode::Open(
       node_options, std::make_unique<lodestone::provenance::LocalLogSource>(
-                        (*ledger)->log(), [raw = ledger->get()](std::function<void()> wake) {
+                        (*ledger)->log(),
+                        [raw = ledger->get()](std::function<void()> wake) {
                           return raw->WakeOnCommit(std::move(wake));
-                        }));
+                        },
+                        ledger_options.late_after));
   if (!node.ok()) return Fail(node.status());
 
   auto endpoint = lodestone::rpc::MetricsEndpoint::Start(absl::GetFlag(FLAGS_metrics_listen));
