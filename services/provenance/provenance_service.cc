@@ -50,7 +50,14 @@ grpc::ServerUnaryReactor* ProvenanceServiceImpl::Serve(
         prometheus::Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
                                                 0.025, 0.05, 0.1, 0.25, 1, 5});
   }
-  auto run = [this, reactor, reactor_context = context, view, query = std::move(query), histogram,
+  // Who calls is known before waiting: an unauthenticated caller holds no waiter. What a party
+  // may read (auditor or not) is decided on the views the answer comes from.
+  auto party = CallingParty(*context);
+  if (!party.ok()) {
+    reactor->Finish(rpc::ToGrpcStatus(party.status()));
+    return reactor;
+  }
+  auto run = [this, reactor, party = *std::move(party), view, query = std::move(query), histogram,
               start, min_position](bool reached) {
     if (!reached) {
       reactor->Finish(
@@ -60,7 +67,7 @@ grpc::ServerUnaryReactor* ProvenanceServiceImpl::Serve(
       return;
     }
     const uint64_t applied = runner_.applied_position();
-    auto reader = ReaderOf(*reactor_context);
+    auto reader = party.empty() ? absl::StatusOr<Reader>(Reader{}) : read_rule_.PartyReader(party);
     absl::Status status = reader.ok() ? query(*reader) : reader.status();
     if (status.ok()) view->set_applied_position(applied);
     if (histogram != nullptr) histogram->Observe(absl::ToDoubleSeconds(absl::Now() - start));
@@ -79,13 +86,13 @@ grpc::ServerUnaryReactor* ProvenanceServiceImpl::Serve(
   return reactor;
 }
 
-absl::StatusOr<Reader> ProvenanceServiceImpl::ReaderOf(
+absl::StatusOr<std::string> ProvenanceServiceImpl::CallingParty(
     const grpc::CallbackServerContext& context) const {
-  if (!options_.identity.has_value()) return Reader{};
+  if (!options_.identity.has_value()) return std::string();
   auto caller = rpc::CallerFromContext(context, *options_.identity);
   if (!caller.ok()) return caller.status();
-  if (caller->kind != rpc::Caller::Kind::kParty) return Reader{};  // a node, the local admin
-  return read_rule_.PartyReader(caller->id);
+  if (caller->kind != rpc::Caller::Kind::kParty) return std::string();  // a node, the local admin
+  return caller->id;
 }
 
 grpc::ServerUnaryReactor* ProvenanceServiceImpl::GetLot(grpc::CallbackServerContext* context,

@@ -62,7 +62,9 @@ class ProvenanceServiceImpl final : public v1::ProvenanceService::CallbackServic
   grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context, const char* method,
                                   uint64_t min_position, v1::ViewPosition* view,
                                   std::function<absl::Status(const Reader&)> query);
-  absl::StatusOr<Reader> ReaderOf(const grpc::CallbackServerContext& context) const;
+  // The party named by the caller's certificate; empty for nodes, the local administrator, and
+  // a service without identity options. UNAUTHENTICATED as rpc::CallerFromContext says.
+  absl::StatusOr<std::string> CallingParty(const grpc::CallbackServerContext& context) const;
 
   const Queries& queries_;
   ProjectorRunner& runner_;

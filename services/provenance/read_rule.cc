@@ -43,6 +43,17 @@ void ReplaceId(std::string& text, std::string_view from, std::string_view to) {
   }
 }
 
+// Where the lot was made: its extraction, registration or transformation facility ("" when its
+// creating event was retracted).
+absl::StatusOr<std::string> CreatorFacility(const ViewStore& views, const LotView& lot) {
+  if (lot.has_extracted()) return lot.extracted().facility_id();
+  if (lot.has_registered()) return lot.registered().facility_id();
+  if (!lot.has_transformation_id()) return std::string();
+  auto t = views.Get<TransformationView>(keys::Transformation(lot.transformation_id()));
+  if (!t.ok()) return t.status();
+  return t->has_value() ? (*t)->event().facility_id() : std::string();
+}
+
 // One answer's redaction for one partner: decides what the partner was party to (with caches)
 // and hands out pseudonyms, the same one for the same id within the answer.
 class Redactor {
@@ -62,9 +73,8 @@ class Redactor {
     return Operates(facility_id);
   }
 
-  absl::StatusOr<bool> KnowsParty(std::string_view party_id) {
-    if (party_id == party_ || known_parties_.contains(party_id)) return true;
-    return false;
+  bool KnowsParty(std::string_view party_id) const {
+    return party_id == party_ || known_parties_.contains(party_id);
   }
 
   // The partner dispatched or receives the shipment; its ends become known facilities.
@@ -158,12 +168,8 @@ class Redactor {
     return absl::OkStatus();
   }
 
-  absl::Status Party(std::string& id) {
-    if (id.empty()) return absl::OkStatus();
-    auto known = KnowsParty(id);
-    if (!known.ok()) return known.status();
-    if (!*known) id = Pseudonym("party", id);
-    return absl::OkStatus();
+  void Party(std::string& id) {
+    if (!id.empty() && !KnowsParty(id)) id = Pseudonym("party", id);
   }
 
   absl::Status Shipment(std::string& id) {
@@ -179,6 +185,15 @@ class Redactor {
     auto party = PartyToTransformation(id);
     if (!party.ok()) return party.status();
     if (!*party) id = Pseudonym("transformation", id);
+    return absl::OkStatus();
+  }
+
+  // An event id stated at `facility_id`: kept when the partner knows that facility.
+  absl::Status Event(std::string& id, std::string_view facility_id) {
+    if (id.empty()) return absl::OkStatus();
+    auto known = KnowsFacility(facility_id);
+    if (!known.ok()) return known.status();
+    if (!*known) id = Pseudonym("event", id);
     return absl::OkStatus();
   }
 
@@ -202,15 +217,12 @@ class Redactor {
     if (key.empty() || key == party_) return absl::OkStatus();
     auto party = views_.GetRaw(keys::Party(key));
     if (!party.ok()) return party.status();
-    if (party->has_value()) return Party(key);
+    if (party->has_value()) Party(key);
     return absl::OkStatus();
   }
 
-  absl::Status Profile(v1::OriginProfile& profile) {
-    for (auto& share : *profile.mutable_parties()) {
-      if (auto status = Party(*share.mutable_key()); !status.ok()) return status;
-    }
-    return absl::OkStatus();
+  void Profile(v1::OriginProfile& profile) {
+    for (auto& share : *profile.mutable_parties()) Party(*share.mutable_key());
   }
 
   absl::Status Verdict(v1::Verdict& verdict) {
@@ -239,16 +251,11 @@ class Redactor {
     return absl::OkStatus();
   }
 
-  // Every facility the lot has been at: where it was made, and each arrival.
+  // Every facility the lot has been at: where it was made, where it is, and each arrival.
   absl::StatusOr<std::vector<std::string>> FacilitiesOf(const LotView& lot) {
-    std::vector<std::string> facilities{lot.facility_id()};
-    if (lot.has_extracted()) facilities.push_back(lot.extracted().facility_id());
-    if (lot.has_registered()) facilities.push_back(lot.registered().facility_id());
-    if (lot.has_transformation_id()) {
-      auto t = views_.Get<TransformationView>(keys::Transformation(lot.transformation_id()));
-      if (!t.ok()) return t.status();
-      if (t->has_value()) facilities.push_back((*t)->event().facility_id());
-    }
+    auto made_at = CreatorFacility(views_, lot);
+    if (!made_at.ok()) return made_at.status();
+    std::vector<std::string> facilities{*made_at, lot.facility_id()};
     for (const auto& arrival : lot.arrivals()) facilities.push_back(arrival.facility_id());
     return facilities;
   }
@@ -333,34 +340,26 @@ absl::Status ReadRule::Redact(const Reader& reader, v1::GetLotResponse& response
   if (auto status = r.LearnShipmentsOf(lot.lot_id()); !status.ok()) return status;
   // The creating event is the partner's to see when it made the lot (or received it from its
   // maker); otherwise its id names upstream custody.
-  std::string creator_facility;
   auto view = views_.Get<LotView>(keys::Lot(lot.lot_id()));
   if (!view.ok()) return view.status();
   if (view->has_value()) {
-    const LotView& v = **view;
-    if (v.has_extracted()) creator_facility = v.extracted().facility_id();
-    if (v.has_registered()) creator_facility = v.registered().facility_id();
-    if (v.has_transformation_id()) {
-      auto t = views_.Get<TransformationView>(keys::Transformation(v.transformation_id()));
-      if (!t.ok()) return t.status();
-      if (t->has_value()) creator_facility = (*t)->event().facility_id();
+    auto made_at = CreatorFacility(views_, **view);
+    if (!made_at.ok()) return made_at.status();
+    if (auto status = r.Event(*lot.mutable_created_by_event_id(), *made_at); !status.ok()) {
+      return status;
     }
   }
-  auto knows_creator = r.KnowsFacility(creator_facility);
-  if (!knows_creator.ok()) return knows_creator.status();
-  if (!*knows_creator && !lot.created_by_event_id().empty()) {
-    lot.set_created_by_event_id("redacted:event:1");
-  }
   if (auto status = r.Facility(*lot.mutable_facility_id()); !status.ok()) return status;
-  if (auto status = r.Party(*lot.mutable_custodian_party_id()); !status.ok()) return status;
+  r.Party(*lot.mutable_custodian_party_id());
   if (auto status = r.Shipment(*lot.mutable_shipment_id()); !status.ok()) return status;
-  return r.Profile(*lot.mutable_profile());
+  r.Profile(*lot.mutable_profile());
+  return absl::OkStatus();
 }
 
 absl::Status ReadRule::Redact(const Reader& reader, v1::TraceOriginResponse& response) const {
   if (reader.unrestricted()) return absl::OkStatus();
   Redactor r(views_, reader.party);
-  if (auto status = r.Profile(*response.mutable_profile()); !status.ok()) return status;
+  r.Profile(*response.mutable_profile());
   for (auto& node : *response.mutable_nodes()) {
     if (node.kind() == v1::LineageNode::KIND_LOT) {
       if (auto status = r.LearnShipmentsOf(node.id()); !status.ok()) return status;
@@ -402,7 +401,7 @@ absl::Status ReadRule::Redact(const Reader& reader, v1::GetShipmentResponse& res
   if (auto party = r.PartyToShipment(shipment.shipment_id()); !party.ok()) return party.status();
   for (auto& item : *shipment.mutable_items()) {
     if (auto status = r.Lot(*item.mutable_lot_id()); !status.ok()) return status;
-    if (auto status = r.Profile(*item.mutable_profile()); !status.ok()) return status;
+    r.Profile(*item.mutable_profile());
   }
   for (auto& flag : *shipment.mutable_flags()) r.Text(*flag.mutable_summary());
   return absl::OkStatus();
@@ -442,7 +441,7 @@ absl::Status ReadRule::Redact(const Reader& reader, v1::CheckComplianceResponse&
 absl::Status ReadRule::Redact(const Reader& reader, v1::GetExposureResponse& response) const {
   if (reader.unrestricted()) return absl::OkStatus();
   Redactor r(views_, reader.party);
-  if (auto status = r.Profile(*response.mutable_portfolio()); !status.ok()) return status;
+  r.Profile(*response.mutable_portfolio());
   for (auto& verdict : *response.mutable_verdicts()) {
     if (auto status = r.Verdict(verdict); !status.ok()) return status;
   }
