@@ -102,27 +102,6 @@ domain::Event Domain(const v1::Event& proto) {
   return event.ok() ? *event : domain::Event();
 }
 
-v1::Event Role(const std::string& id, const std::string& party, v1::Role role,
-               const std::string& country = "", const std::string& principal = "",
-               bool revoke = false) {
-  v1::Event event = lg::PartyRegistered(id, party, "AU");
-  v1::RoleGranted grant;
-  grant.set_party_id(party);
-  grant.set_role(role);
-  grant.set_country(country);
-  grant.set_principal_party_id(principal);
-  if (revoke) {
-    auto* r = event.mutable_role_revoked();
-    r->set_party_id(party);
-    r->set_role(role);
-    r->set_country(country);
-    r->set_principal_party_id(principal);
-  } else {
-    *event.mutable_role_granted() = grant;
-  }
-  return event;
-}
-
 // One row of the matrix: an event kind, what to set up first (appended by the administrator),
 // the event to append, and who may append it.
 struct Row {
@@ -160,11 +139,11 @@ class WriteMatrixTest : public ::testing::Test {
         lg::FacilityRegistered("f-port", "m-port", "m-party", "AU", v1::FACILITY_KIND_PORT));
     world.push_back(
         lg::FacilityRegistered("f-yard", "o-yard", "o-party", "AU", v1::FACILITY_KIND_WAREHOUSE));
-    world.push_back(Role("g-dlg", "dlg", v1::ROLE_DELEGATE, "", "m-party"));
-    world.push_back(Role("g-reg", "reg", v1::ROLE_REGISTRAR));
-    world.push_back(Role("g-cn", "cn-auth", v1::ROLE_LICENSING_AUTHORITY, "CN"));
-    world.push_back(Role("g-au", "au-auth", v1::ROLE_LICENSING_AUTHORITY, "AU"));
-    world.push_back(Role("g-aud", "aud", v1::ROLE_AUDITOR));
+    world.push_back(lg::RoleGranted("g-dlg", "dlg", v1::ROLE_DELEGATE, "", "m-party"));
+    world.push_back(lg::RoleGranted("g-reg", "reg", v1::ROLE_REGISTRAR));
+    world.push_back(lg::RoleGranted("g-cn", "cn-auth", v1::ROLE_LICENSING_AUTHORITY, "CN"));
+    world.push_back(lg::RoleGranted("g-au", "au-auth", v1::ROLE_LICENSING_AUTHORITY, "AU"));
+    world.push_back(lg::RoleGranted("g-aud", "aud", v1::ROLE_AUDITOR));
     AsAdmin(world);
     service_ = std::make_unique<LedgerServiceImpl>(*ledger_, nullptr);
     service_->RequireAttestation(*identity);
@@ -238,16 +217,8 @@ std::vector<Row> Rows() {
                   operator_side});
   rows.push_back({"LotRegistered", nullptr,
                   [](const std::string& n) {
-                    v1::Event event = lg::PartyRegistered("e" + n, "x", "AU");
-                    event.set_subject("lot/l" + n);
-                    auto* lot = event.mutable_lot_registered();
-                    lot->set_lot_id("l" + n);
-                    lot->set_material(v1::MATERIAL_ANTIMONY_OXIDE);
-                    lot->set_hs_code("282580");
-                    lot->set_mass_g(1000);
-                    lot->set_facility_id("m-port");
-                    lot->set_origin_country("CN");
-                    return event;
+                    return lg::LotRegistered("e" + n, "l" + n, "m-port",
+                                             v1::MATERIAL_ANTIMONY_OXIDE, "282580", 1000, "CN");
                   },
                   operator_side});
   rows.push_back({"LotTransformed",
@@ -318,31 +289,26 @@ std::vector<Row> Rows() {
        },
        [](const std::string& n) { return lg::EventRetracted("e" + n, "lot/l" + n, "s" + n); },
        operator_side});
-  rows.push_back({"RoleGranted",
-                  [](const std::string& n) {
-                    return std::vector<v1::Event>{lg::PartyRegistered("s" + n, "p" + n, "AU")};
-                  },
-                  [](const std::string& n) { return Role("e" + n, "p" + n, v1::ROLE_AUDITOR); },
-                  {Caller::kRegistrar}});
-  rows.push_back({"RoleRevoked",
-                  [](const std::string& n) {
-                    return std::vector<v1::Event>{lg::PartyRegistered("s" + n, "p" + n, "AU"),
-                                                  Role("sg" + n, "p" + n, v1::ROLE_AUDITOR)};
-                  },
-                  [](const std::string& n) {
-                    return Role("e" + n, "p" + n, v1::ROLE_AUDITOR, "", "", /*revoke=*/true);
-                  },
-                  {Caller::kRegistrar}});
+  rows.push_back(
+      {"RoleGranted",
+       [](const std::string& n) {
+         return std::vector<v1::Event>{lg::PartyRegistered("s" + n, "p" + n, "AU")};
+       },
+       [](const std::string& n) { return lg::RoleGranted("e" + n, "p" + n, v1::ROLE_AUDITOR); },
+       {Caller::kRegistrar}});
+  rows.push_back(
+      {"RoleRevoked",
+       [](const std::string& n) {
+         return std::vector<v1::Event>{lg::PartyRegistered("s" + n, "p" + n, "AU"),
+                                       lg::RoleGranted("sg" + n, "p" + n, v1::ROLE_AUDITOR)};
+       },
+       [](const std::string& n) { return lg::RoleRevoked("e" + n, "p" + n, v1::ROLE_AUDITOR); },
+       {Caller::kRegistrar}});
   // A fresh key for each row instance (the key id is derived from the public key).
   auto key_event = [](const std::string& id, const std::string& party) {
     auto key = crypto::SigningKey::Generate();
     EXPECT_TRUE(key.ok());
-    v1::Event event = lg::PartyRegistered(id, party, "AU");
-    auto* registered = event.mutable_signing_key_registered();
-    registered->set_party_id(party);
-    registered->set_key_id(crypto::KeyId(key->PublicKey()));
-    registered->set_public_key(key->PublicKey());
-    return event;
+    return lg::SigningKeyRegistered(id, party, crypto::KeyId(key->PublicKey()), key->PublicKey());
   };
   rows.push_back({"SigningKeyRegistered",
                   [](const std::string& n) {
@@ -356,10 +322,8 @@ std::vector<Row> Rows() {
                                                   key_event("sk" + n, "p" + n)};
                   },
                   [](const std::string& n) {
-                    // The key registered in the setup: its id is read back by the test.
-                    v1::Event event = lg::PartyRegistered("e" + n, "p" + n, "AU");
-                    event.mutable_signing_key_revoked()->set_party_id("p" + n);
-                    return event;
+                    // The key registered in the setup: its id is filled in by the test.
+                    return lg::SigningKeyRevoked("e" + n, "p" + n, "");
                   },
                   {Caller::kRegistrar}});
   return rows;

@@ -40,17 +40,6 @@ constexpr int64_t kTonne = 1000000;
 const std::vector<std::string> kCallers = {"us-party", "o-party", "dlg", "reg",
                                            "cn-auth",  "aud",     ""};
 
-v1::Event Role(const std::string& id, const std::string& party, v1::Role role,
-               const std::string& country = "", const std::string& principal = "") {
-  v1::Event event = lg::PartyRegistered(id, party, "AU");
-  auto* grant = event.mutable_role_granted();
-  grant->set_party_id(party);
-  grant->set_role(role);
-  grant->set_country(country);
-  grant->set_principal_party_id(principal);
-  return event;
-}
-
 // Upstream identities us-party was never party to.
 const std::vector<std::string> kUpstream = {"cn-miner", "cn-mine", "ox", "e-ox", "t-bag"};
 
@@ -91,10 +80,10 @@ class ReadMatrixTest : public ::testing::Test {
         lg::FacilityRegistered("f-3", "us-port", "us-party", "US", v1::FACILITY_KIND_PORT));
     world.push_back(
         lg::FacilityRegistered("f-4", "o-yard", "o-party", "AU", v1::FACILITY_KIND_WAREHOUSE));
-    world.push_back(Role("g-1", "dlg", v1::ROLE_DELEGATE, "", "us-party"));
-    world.push_back(Role("g-2", "reg", v1::ROLE_REGISTRAR));
-    world.push_back(Role("g-3", "cn-auth", v1::ROLE_LICENSING_AUTHORITY, "CN"));
-    world.push_back(Role("g-4", "aud", v1::ROLE_AUDITOR));
+    world.push_back(lg::RoleGranted("g-1", "dlg", v1::ROLE_DELEGATE, "", "us-party"));
+    world.push_back(lg::RoleGranted("g-2", "reg", v1::ROLE_REGISTRAR));
+    world.push_back(lg::RoleGranted("g-3", "cn-auth", v1::ROLE_LICENSING_AUTHORITY, "CN"));
+    world.push_back(lg::RoleGranted("g-4", "aud", v1::ROLE_AUDITOR));
     Append(world, "adm");
     Append({lg::LotExtracted("e-ox", "ox", "cn-mine", v1::MATERIAL_ANTIMONY_OXIDE, "282580",
                              6 * kTonne),

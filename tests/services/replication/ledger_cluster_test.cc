@@ -190,10 +190,6 @@ TEST_F(LedgerClusterTest, ARevokedKeyIsRefusedByEveryNodeAndAfterARestart) {
     }
     return event;
   };
-  auto key_event = [&](const std::string& id) {
-    v1::Event event = lg::PartyRegistered(id, admin, "AU");
-    return event;
-  };
   auto extraction = [&](const std::string& id, bool sign) {
     return as_admin(
         lg::LotExtracted(id, "L-" + id, "m-mine", v1::MATERIAL_ANTIMONY_ORE, "261710", 1000), sign);
@@ -202,11 +198,7 @@ TEST_F(LedgerClusterTest, ARevokedKeyIsRefusedByEveryNodeAndAfterARestart) {
   std::vector<v1::Event> setup;
   for (const auto& event : lg::MineSetup("m", "AU")) setup.push_back(as_admin(event, false));
   setup.push_back(as_admin(lg::PartyRegistered("p-admin", admin, "AU"), false));
-  v1::Event registration = key_event("k-1");
-  auto* registered = registration.mutable_signing_key_registered();
-  registered->set_party_id(admin);
-  registered->set_key_id(key_id);
-  registered->set_public_key(key->PublicKey());
+  v1::Event registration = lg::SigningKeyRegistered("k-1", admin, key_id, key->PublicKey());
   setup.push_back(as_admin(registration, false));
   ASSERT_TRUE(Append(setup, &response).ok());
   grpc::Status status = Append({extraction("signed-1", true)}, &response);
@@ -227,9 +219,7 @@ TEST_F(LedgerClusterTest, ARevokedKeyIsRefusedByEveryNodeAndAfterARestart) {
   };
   refused_everywhere(extraction("unsigned-1", false), "must be signed");
 
-  v1::Event revocation = key_event("k-2");
-  revocation.mutable_signing_key_revoked()->set_party_id(admin);
-  revocation.mutable_signing_key_revoked()->set_key_id(key_id);
+  v1::Event revocation = lg::SigningKeyRevoked("k-2", admin, key_id);
   status = Append({as_admin(revocation, true)}, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   refused_everywhere(extraction("signed-2", true), "was revoked by event 'k-2'");
