@@ -314,7 +314,17 @@ absl::Status Projector::ApplyPayload(const v1::StoredEvent& stored) {
     case v1::Event::kEventRetracted:
       return OnRetracted(event, position);
     case v1::Event::kRoleGranted:
+      // Auditors read every provenance answer unredacted (read_rule.h); the other roles are the
+      // write side's concern.
+      if (event.role_granted().role() == v1::ROLE_AUDITOR) {
+        views_.PutRaw(keys::Auditor(event.role_granted().party_id()), "");
+      }
+      return absl::OkStatus();
     case v1::Event::kRoleRevoked:
+      if (event.role_revoked().role() == v1::ROLE_AUDITOR) {
+        views_.DeleteRaw(keys::Auditor(event.role_revoked().party_id()));
+      }
+      return absl::OkStatus();
     case v1::Event::kSigningKeyRegistered:
     case v1::Event::kSigningKeyRevoked:
       return absl::OkStatus();  // who may say what: the write side's concern, no origin view

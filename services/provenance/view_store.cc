@@ -20,6 +20,7 @@ std::string Lot(std::string_view id) { return Join("L/", id); }
 std::string Transformation(std::string_view id) { return Join("T/", id); }
 std::string Shipment(std::string_view id) { return Join("S/", id); }
 std::string Event(std::string_view event_id) { return Join("E/", event_id); }
+std::string Auditor(std::string_view party_id) { return Join("A/", party_id); }
 
 std::string DownstreamPrefix(std::string_view lot_id) {
   std::string key = Join("D/", lot_id);

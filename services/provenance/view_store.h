@@ -31,6 +31,8 @@ std::string Lot(std::string_view id);
 std::string Transformation(std::string_view id);
 std::string Shipment(std::string_view id);
 std::string Event(std::string_view event_id);
+// A party holding the auditor role (value empty).
+std::string Auditor(std::string_view party_id);
 // Downstream edges of a lot: consumed by transformation ('t') or carried by shipment ('s').
 std::string DownstreamPrefix(std::string_view lot_id);
 std::string Downstream(std::string_view lot_id, char kind, std::string_view id);
@@ -59,8 +61,9 @@ std::string PositionEvent(uint64_t position);
 // include the traced customs origin of the shipment's items.
 // 4: flag times keep their microseconds (were whole seconds); licence validity is rounded
 // inwards to whole microseconds (was truncated to seconds).
-// 5: versioned views (V/ keys) and the position index (X/ keys), for answers at a position.
-inline constexpr uint64_t kViewFormatVersion = 5;
+// 5: auditors (A/ keys); a shipment dispatched late keeps its commit time.
+// 6: versioned views (V/ keys) and the position index (X/ keys), for answers at a position.
+inline constexpr uint64_t kViewFormatVersion = 6;
 
 // Reads see the overlay first. Commit writes the overlay and the checkpoint in one batch.
 class ViewStore {

@@ -75,11 +75,12 @@ class ProvenanceTest : public ::testing::Test {
     options.store.path = dir_.Sub(name);
     options.store.sync = false;
     options.service = service;
-    auto node = ProvenanceNode::Open(
-        options,
-        std::make_unique<LocalLogSource>(ledger_->log(), [this](std::function<void()> wake) {
-          return ledger_->WakeOnCommit(std::move(wake));
-        }));
+    auto node = ProvenanceNode::Open(options, std::make_unique<LocalLogSource>(
+                                                  ledger_->log(),
+                                                  [this](std::function<void()> wake) {
+                                                    return ledger_->WakeOnCommit(std::move(wake));
+                                                  },
+                                                  ledger_->options().late_after));
     ASSERT_TRUE(node.ok()) << node.status();
     node_ = *std::move(node);
     node_->Start();

@@ -142,6 +142,41 @@ TEST_F(ProvenanceTest, ABackdatedDispatchRecordedLateFailsTheBanInForceWhenRecor
   EXPECT_TRUE(late_evidence) << check.DebugString();
 }
 
+// The views mark an event late by the ledger's own lag (--late_after), not a default: with a lag
+// of ten years the same backdated dispatch is not late, and is judged at its dispatch date only.
+TEST_F(ProvenanceTest, TheViewsUseTheLedgersLateLag) {
+  StopNode();
+  ledger_.reset();
+  ledger::LedgerOptions options;
+  options.log.path = dir_.Sub("ledger-long-lag");
+  options.log.sync = false;
+  options.late_after = absl::Hours(24 * 3650);
+  auto ledger = ledger::Ledger::Open(options);
+  ASSERT_TRUE(ledger.ok()) << ledger.status();
+  ledger_ = *std::move(ledger);
+  StartNode("views-long-lag");
+  Facility("cn-mine", "CN", v1::FACILITY_KIND_MINE);
+  Facility("us-port", "US", v1::FACILITY_KIND_PORT);
+  Append({lg::LotExtracted("e-ox", "ox", "cn-mine", v1::MATERIAL_ANTIMONY_OXIDE, "282580",
+                           6 * kTonne)});
+  v1::Event dispatched = lg::ShipmentDispatched("e-d-S-us", "S-us", {{"ox", 6 * kTonne}}, "cn-mine",
+                                                "us-port", "CN", "282580");
+  *dispatched.mutable_event_time() = Date(2026, 6, 1);
+  Append({dispatched});
+  v1::CheckComplianceRequest request;
+  request.set_shipment_id("S-us");
+  *request.mutable_as_of() = Date(2026, 12, 1);
+  request.set_min_position(LogSize());
+  v1::CheckComplianceResponse check;
+  grpc::ClientContext context;
+  ASSERT_TRUE(stub_->CheckCompliance(&context, request, &check).ok());
+  for (const auto& verdict : check.verdicts()) {
+    for (const auto& evidence : verdict.evidence()) {
+      EXPECT_NE(evidence.key(), "late") << verdict.DebugString();
+    }
+  }
+}
+
 // Bolivian and Chinese ore smelted to oxide in Mexico: origin MX, no transshipment flag.
 TEST_F(ProvenanceTest, OreSmeltedInMexicoIsMexicanWithMixedMiningOriginAndNoFlag) {
   Facility("bo-mine", "BO", v1::FACILITY_KIND_MINE);
