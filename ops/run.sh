@@ -3,6 +3,8 @@
 # second run finds it already there), print the traces and verdicts of the demo's shipments
 # bound for the US, then keep serving until Ctrl-C.
 #   LISTEN, METRICS_LISTEN   addresses (default 127.0.0.1:7400 and 127.0.0.1:9400)
+#   TLS_LISTEN               the mutual-TLS port the demo's parties append on (127.0.0.1:7443)
+#   ATTESTERS=1              also print who attested each fact of the demo (proven, signed)
 #   RUN_EXIT_AFTER_DEMO=1    stop after printing (used by the smoke test)
 set -euo pipefail
 build=${1:-build}
@@ -11,12 +13,16 @@ listen=${LISTEN:-127.0.0.1:7400}
 metrics=${METRICS_LISTEN:-127.0.0.1:9400}
 here=$(cd "$(dirname "$0")/.." && pwd)
 demo="$here/services/programs/server/demo/demo.ndjson"
+# Throwaway demo credentials (services/programs/server/demo/credentials/README.md).
+credentials="$here/services/programs/server/demo/credentials"
+tls_listen=${TLS_LISTEN:-127.0.0.1:7443}
 lodectl="$build/services/lodectl/lodectl"
 mkdir -p "$data"
 log="$data/server.log"
 
 "$build/services/programs/server/lodestone-server" --listen="$listen" --metrics_listen="$metrics" \
-  --data_dir="$data" >"$log" 2>&1 &
+  --data_dir="$data" --tls_listen="$tls_listen" --tls_cert="$credentials/server.crt" \
+  --tls_key="$credentials/server.key" --tls_ca="$credentials/ca.crt" >"$log" 2>&1 &
 server=$!
 stop() {
   kill -TERM "$server" 2>/dev/null || true
@@ -31,13 +37,16 @@ for _ in $(seq 1 300); do
 done
 port=$(sed -n 's/.*serving gRPC on port \([0-9]*\).*/\1/p' "$log")
 metrics_port=$(sed -n 's/.*metrics on port \([0-9]*\).*/\1/p' "$log")
-[ -n "$port" ] || { cat "$log"; exit 1; }
+tls_port=$(sed -n 's/.*on TLS port \([0-9]*\).*/\1/p' "$log")
+[ -n "$port" ] && [ -n "$tls_port" ] || { cat "$log"; exit 1; }
 server_address="127.0.0.1:$port"
 ctl() { "$lodectl" --server="$server_address" "$@"; }
 
 echo "== Lodestone embedded server on $server_address, data in $data"
-echo "== loading the demo data set (docs/demo.md tells its stories)"
-ctl --progress=false append "$demo"
+echo "== loading the demo data set (docs/demo.md tells its stories), each fact appended and signed"
+echo "   by its own party over mutual TLS on 127.0.0.1:$tls_port (throwaway demo credentials)"
+/usr/bin/python3 "$here/services/programs/server/demo/load_demo.py" "$lodectl" "$server_address" \
+  "127.0.0.1:$tls_port" "$credentials" "$demo"
 size=$(ctl head | sed -n 's/^size //p')
 today=$(date -u +%F)
 
@@ -66,6 +75,20 @@ done
 echo
 echo "== the NdFeB magnet separated in China, under DFARS as of 2027-01-02"
 ctl --min_position="$size" check lot ndfeb-jp-magnet-2025a --rule_set=dfars --as_of=2027-01-02 || true
+if [ "${ATTESTERS:-0}" = 1 ]; then
+  echo
+  echo "== who attested each fact: inclusion proven against the head, signature checked on this side"
+  ctl head --json >"$data/head.json"
+  ids=$(/usr/bin/python3 -c 'import json,sys
+for line in open(sys.argv[1]): print(json.loads(line)["eventId"])' "$demo")
+  for id in $ids; do
+    proof=$(ctl verify event "$id" --head_file="$data/head.json") || { echo "FAIL $id"; continue; }
+    what=$(sed -n 's/^    \([a-z_]*\) on .*, actor \([^,]*\), committed.*/\1 by actor \2/p' <<<"$proof")
+    who=$(sed -n -e 's/^OK  signed by \([^ ]*\) with key \([0-9a-f]*\).*/signed by \1 (key \2, verified)/p' \
+      -e 's/^    attested by \([^ ]*\) (unsigned.*/attested by \1, unsigned/p' <<<"$proof")
+    printf '  %-28s %-50s %s\n' "$id" "$what" "$who"
+  done
+fi
 echo
 echo "Lodestone is serving both services on $server_address (metrics: http://127.0.0.1:$metrics_port/metrics)."
 echo "Try:  $lodectl --server=$server_address trace sb-th-bagged-2412-a"

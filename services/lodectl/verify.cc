@@ -117,8 +117,8 @@ int CheckEvidence(const v1::EventEvidence& evidence, const v1::Head& trusted,
       out << "    no attester: committed before attestation existed\n";
     } else {
       out << "    attested by " << attester
-          << " (unsigned: the party had no signing key; the ledger authenticated its "
-             "certificate)\n";
+          << " (unsigned: the party had no signing key; the ledger authenticated the "
+             "caller)\n";
     }
     return kOk;
   }

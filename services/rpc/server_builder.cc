@@ -134,11 +134,22 @@ absl::StatusOr<StartedServer> StartServer(const std::string& address,
                              transport.credentials != nullptr ? transport.credentials
                                                               : grpc::InsecureServerCredentials(),
                              &started.port);
+    if (!transport.second_address.empty()) {
+      if (transport.second_credentials == nullptr) {
+        return absl::InvalidArgumentError("a second port needs its credentials");
+      }
+      builder.AddListeningPort(transport.second_address, transport.second_credentials,
+                               &started.second_port);
+    }
     for (grpc::Service* service : services) builder.RegisterService(service);
     ApplyLimits(limits, "lodestone", builder);
     started.server = builder.BuildAndStart();
     if (started.server == nullptr || started.port == 0) {
       return absl::UnavailableError(absl::StrCat("cannot listen on ", address));
+    }
+    if (!transport.second_address.empty() && started.second_port == 0) {
+      started.server->Shutdown();
+      return absl::UnavailableError(absl::StrCat("cannot listen on ", transport.second_address));
     }
   }
   if (!transport.health_address.empty()) {

@@ -31,6 +31,11 @@ struct ServerTransport {
   // health service grpc.health.v1.Health, method Check (no reflection, no other service), for
   // probes that cannot speak TLS (the kubelet's gRPC probes); empty = none.
   std::string health_address;
+  // "host:port" of a second port of the same server, with `second_credentials` (not null): the
+  // embedded server's TLS port beside its plain-text loopback port (--tls_listen); empty = none.
+  // Every call is identified by the connection it came on (rpc::CallerFromContext).
+  std::string second_address{};
+  std::shared_ptr<grpc::ServerCredentials> second_credentials{};
 };
 
 // The health port's own limits: it is unauthenticated, so it gets little.
@@ -62,6 +67,7 @@ struct StartedServer {
 
   std::unique_ptr<grpc::Server> server;
   int port = 0;                                 // the bound port (useful with port 0)
+  int second_port = 0;                          // of ServerTransport::second_address
   std::unique_ptr<grpc::Server> health_server;  // null without ServerTransport::health_address
   int health_port = 0;
 

@@ -49,6 +49,10 @@ ABSL_FLAG(std::string, tls_cert, "",
 ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert (unencrypted)");
 ABSL_FLAG(std::string, tls_ca, "",
           "PEM CA certificates: clients must present a certificate from them (mutual TLS)");
+ABSL_FLAG(std::string, tls_listen, "",
+          "with --tls_cert, --tls_key and --tls_ca: serve mutual TLS on this address (host:port) "
+          "too, callers named by their certificates, while --listen stays plain text for local "
+          "callers (the administrator); empty = --listen itself is TLS when --tls_cert is set");
 ABSL_FLAG(std::string, health_listen, "",
           "plain-text address (host:port) serving only grpc.health.v1.Health, for probes that "
           "cannot speak TLS; empty = none");
@@ -65,8 +69,17 @@ int Run() {
   auto transport = lodestone::rpc::ProgramTransportFromFlags(
       {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_ca)});
   if (!transport.ok()) return Fail(transport.status());
-  auto identity = lodestone::rpc::ProgramIdentityOptions(transport->tls,
-                                                         absl::GetFlag(FLAGS_plaintext_callers));
+  // With --tls_listen the main port is plain text (the local administrator) and the TLS port
+  // names its callers by their client certificates: both kinds of caller on one server.
+  const std::string tls_listen = absl::GetFlag(FLAGS_tls_listen);
+  if (!tls_listen.empty() && (!transport->tls || absl::GetFlag(FLAGS_tls_ca).empty())) {
+    return Fail(absl::InvalidArgumentError(
+        "--tls_listen needs --tls_cert, --tls_key and --tls_ca (callers on it are named by "
+        "their client certificates)"));
+  }
+  const bool main_port_tls = transport->tls && tls_listen.empty();
+  auto identity =
+      lodestone::rpc::ProgramIdentityOptions(main_port_tls, absl::GetFlag(FLAGS_plaintext_callers));
   if (!identity.ok()) return Fail(identity.status());
   if (identity->plaintext_admin_from_any_address) {
     std::cerr << "lodestone-server: WARNING: --plaintext_callers=any: every caller that reaches "
@@ -122,11 +135,20 @@ int Run() {
 
   lodestone::ledger::LedgerServiceImpl ledger_service(**ledger, ledger_metrics.get());
   ledger_service.RequireAttestation(*identity);
+  lodestone::rpc::ServerTransport server_transport;
+  server_transport.credentials = main_port_tls ? transport->server : nullptr;
+  server_transport.health_address = absl::GetFlag(FLAGS_health_listen);
+  if (!tls_listen.empty()) {
+    server_transport.second_address = tls_listen;
+    server_transport.second_credentials = transport->server;
+  }
   auto server = lodestone::rpc::StartServer(
-      absl::GetFlag(FLAGS_listen), {&ledger_service, &(*node)->service()}, {},
-      {transport->server, absl::GetFlag(FLAGS_health_listen)});
+      absl::GetFlag(FLAGS_listen), {&ledger_service, &(*node)->service()}, {}, server_transport);
   if (!server.ok()) return Fail(server.status());
   std::cout << "lodestone-server: " << transport->description;
+  if (server->second_port != 0) {
+    std::cout << " on TLS port " << server->second_port << ", plain text for local callers";
+  }
   if (server->health_server) std::cout << "; plain-text health on port " << server->health_port;
   std::cout << std::endl;
   std::cout << "lodestone-server: serving gRPC on port " << server->port << ", metrics on port "

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -173,6 +174,83 @@ TEST_F(ServerTlsFlagsTest, ServesMutualTlsAndPlaintextHealth) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
 
+// --tls_listen: the main port stays plain text for the local administrator, the second port
+// names its callers by their client certificates (the shape `make run` uses for the demo).
+TEST_F(ServerTlsFlagsTest, TlsListenNamesPartiesWhileTheLoopbackPortIsTheAdministrator) {
+  std::string error;
+  ASSERT_TRUE(testing::pki_internal::MakeLeaf(
+      pki_.dir, "party-x", "party x", "ca",
+      "extendedKeyUsage = clientAuth\nsubjectAltName = URI:urn:lodestone:party:x\n", 3001, &error))
+      << error;
+  testing::ChildProcess server;
+  ASSERT_TRUE(server.Start(Join(Join(ServerArgs(), TlsArgs()), {"--tls_listen=127.0.0.1:0"})));
+  const auto transport_line = server.WaitForLine("on TLS port", std::chrono::seconds(30));
+  ASSERT_TRUE(transport_line.has_value()) << server.output();
+  const auto serving_line = server.WaitForLine("serving gRPC on port", std::chrono::seconds(30));
+  ASSERT_TRUE(serving_line.has_value()) << server.output();
+  const std::optional<int> tls_port = PortAfter(*transport_line, "on TLS port ");
+  const std::optional<int> port = PortAfter(*serving_line, "serving gRPC on port ");
+  ASSERT_TRUE(tls_port && port && *tls_port > 0 && *port > 0) << server.output();
+  const std::string plain = "--server=127.0.0.1:" + std::to_string(*port);
+  const std::vector<std::string> as_x = {
+      LODECTL_BINARY, "--server=127.0.0.1:" + std::to_string(*tls_port), "--tls_ca=" + pki_.ca_cert,
+      "--tls_cert=" + pki_.dir + "/party-x.crt", "--tls_key=" + pki_.dir + "/party-x.key"};
+  auto write = [&](const std::string& name, const std::string& text) {
+    const std::string path = dir_.Sub(name);
+    FILE* file = std::fopen(path.c_str(), "w");
+    std::fputs(text.c_str(), file);
+    std::fclose(file);
+    return path;
+  };
+  // The administrator, in plain text on loopback, registers party x and its mine.
+  ProgramRun run = RunProgram(
+      {LODECTL_BINARY, plain, "--progress=false", "append",
+       write(
+           "setup.ndjson",
+           R"({"eventId":"e-x","eventTime":"2026-01-01T00:00:00Z","subject":"party/x","actor":"x","partyRegistered":{"partyId":"x","name":"X","country":"AU"}}
+{"eventId":"e-f","eventTime":"2026-01-01T00:00:00Z","subject":"facility/x-mine","actor":"x","facilityRegistered":{"facilityId":"x-mine","operatorPartyId":"x","country":"AU","kind":"FACILITY_KIND_MINE"}}
+)")});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("2 accepted"));
+  // Party x, over mutual TLS, extracts a lot at its own mine: attested by x.
+  run = RunProgram(Join(
+      as_x,
+      {"--progress=false", "append",
+       write(
+           "lot.ndjson",
+           R"({"eventId":"e-lot","eventTime":"2026-01-02T00:00:00Z","subject":"lot/ore","actor":"x","lotExtracted":{"lotId":"ore","material":"MATERIAL_ANTIMONY_ORE","hsCode":"261710","massG":"1000","facilityId":"x-mine"}}
+)")}));
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  // ... but may not register a facility (the registrar's), and that batch appends nothing.
+  run = RunProgram(Join(
+      as_x,
+      {"--progress=false", "append",
+       write(
+           "facility.ndjson",
+           R"({"eventId":"e-f2","eventTime":"2026-01-02T00:00:00Z","subject":"facility/x-mill","actor":"x","facilityRegistered":{"facilityId":"x-mill","operatorPartyId":"x","country":"AU","kind":"FACILITY_KIND_SMELTER"}}
+)")}));
+  EXPECT_NE(run.exit_code, 0) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("registrar"));
+  run = RunProgram({LODECTL_BINARY, plain, "head", "--json"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const std::string head_file = write("head.json", run.output);
+  run = RunProgram({LODECTL_BINARY, plain, "verify", "event", "e-lot", "--head_file=" + head_file});
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("trusted tree of size 3"));
+  EXPECT_THAT(run.output, HasSubstr("attested by x"));
+  run = RunProgram({LODECTL_BINARY, plain, "verify", "event", "e-x", "--head_file=" + head_file});
+  EXPECT_THAT(run.output, HasSubstr("attested by lodestone-admin"));
+  // The TLS port wants a client certificate; it does not speak plain text.
+  run = RunProgram({LODECTL_BINARY, as_x[1], "--tls_ca=" + pki_.ca_cert, "head"});
+  EXPECT_EQ(run.exit_code, 3) << run.output;
+  run = RunProgram({LODECTL_BINARY, as_x[1], "head"});
+  EXPECT_EQ(run.exit_code, 3) << run.output;
+
+  server.Signal(SIGTERM);
+  const int status = server.Wait();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
 TEST_F(ServerTlsFlagsTest, BadTlsFlagsStopTheServerWithAMessage) {
   struct Case {
     std::vector<std::string> flags;
@@ -190,6 +268,10 @@ TEST_F(ServerTlsFlagsTest, BadTlsFlagsStopTheServerWithAMessage) {
       {{"--tls_cert=" + pki_.server_cert, "--tls_key=" + pki_.server_key,
         "--tls_ca=" + pki_.server_key},
        "TLS CA certificates " + pki_.server_key + " holds no PEM certificate"},
+      {{"--tls_listen=127.0.0.1:0", "--tls_cert=" + pki_.server_cert,
+        "--tls_key=" + pki_.server_key},
+       "--tls_listen needs --tls_cert, --tls_key and --tls_ca"},
+      {{"--tls_listen=127.0.0.1:0"}, "--tls_listen needs"},
   };
   for (const Case& c : cases) {
     const ProgramRun run = RunProgram(Join(ServerArgs(), c.flags));
