@@ -55,10 +55,6 @@ class ReadMatrixTest : public ::testing::Test {
   void SetUp() override {
     std::string error;
     ASSERT_TRUE(testing::MakeTestPki(dir_.path(), &pki_, &error)) << error;
-    auto tls = rpc::ProgramTransportFromFlags({pki_.server_cert, pki_.server_key, pki_.ca_cert});
-    ASSERT_TRUE(tls.ok()) << tls.status();
-    auto identity = rpc::ProgramIdentityOptions(true, "loopback");
-    ASSERT_TRUE(identity.ok());
     ledger::LedgerOptions options;
     options.log.path = dir_.Sub("ledger");
     options.log.sync = false;
@@ -99,8 +95,20 @@ class ReadMatrixTest : public ::testing::Test {
            "th-party");
     Append({lg::ShipmentArrived("e-a-us", "S-us", "us-port")}, "us-party");
 
+    ServeViews();
+  }
+
+  void TearDown() override { StopViews(); }
+
+  // Folds the log into the views under `views_dir` and serves them with the ledger over mutual
+  // TLS; a stub per caller.
+  void ServeViews(const std::string& views_dir = "views") {
+    auto tls = rpc::ProgramTransportFromFlags({pki_.server_cert, pki_.server_key, pki_.ca_cert});
+    ASSERT_TRUE(tls.ok()) << tls.status();
+    auto identity = rpc::ProgramIdentityOptions(true, "loopback");
+    ASSERT_TRUE(identity.ok());
     NodeOptions node_options;
-    node_options.store.path = dir_.Sub("views");
+    node_options.store.path = dir_.Sub(views_dir);
     node_options.store.sync = false;
     node_options.service.identity = *identity;
     node_options.service.admin_party = "adm";
@@ -128,10 +136,13 @@ class ReadMatrixTest : public ::testing::Test {
     }
   }
 
-  void TearDown() override {
+  void StopViews() {
     if (ledger_service_) ledger_service_->Shutdown();
     if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
     if (node_) node_->Stop();
+    server_.reset();
+    ledger_service_.reset();
+    node_.reset();
   }
 
   void Append(std::vector<v1::Event> events, const std::string& party) {
@@ -262,6 +273,43 @@ TEST_F(ReadMatrixTest, EveryProvenanceQueryByEveryCaller) {
       v1::GetExposureResponse got_own;
       EXPECT_TRUE(Call(party, &PS::GetExposure, own, &got_own).ok());
     }
+  }
+}
+
+// Roles live in the ledger: a granted auditor reads what a partner may not, a revocation takes
+// it back, and views rebuilt from the log decide the same (also for answers at a position
+// before the revocation: who may read is judged by the views as they stand).
+TEST_F(ReadMatrixTest, ARevokedAuditorIsRefusedLiveAndAfterARebuild) {
+  v1::TraceDownstreamRequest downstream;
+  downstream.set_lot_id("ox");
+  auto ask = [&](const std::string& party, uint64_t at_position = 0) {
+    v1::TraceDownstreamRequest request = downstream;
+    request.set_at_position(at_position);
+    v1::TraceDownstreamResponse response;
+    return Call(party, &PS::TraceDownstream, request, &response).error_code();
+  };
+  EXPECT_EQ(ask("o-party"), grpc::StatusCode::PERMISSION_DENIED);
+  Append({lg::RoleGranted("g-5", "o-party", v1::ROLE_AUDITOR)}, "adm");
+  const uint64_t while_auditor = Size();
+  EXPECT_EQ(ask("o-party"), grpc::StatusCode::OK);
+  Append({lg::RoleRevoked("r-5", "o-party", v1::ROLE_AUDITOR)}, "adm");
+  EXPECT_EQ(ask("o-party"), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ask("o-party", while_auditor), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ask("aud"), grpc::StatusCode::OK);
+
+  // Rebuilt in place, and folded afresh into another directory: the same decisions.
+  StopViews();
+  NodeOptions options;
+  options.store.path = dir_.Sub("views");
+  ASSERT_TRUE(DeleteViews(options.store).ok());
+  for (const char* views : {"views", "views-fresh"}) {
+    SCOPED_TRACE(views);
+    ServeViews(views);
+    EXPECT_EQ(ask("o-party"), grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_EQ(ask("o-party", while_auditor), grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_EQ(ask("aud"), grpc::StatusCode::OK);
+    EXPECT_EQ(ask("us-party"), grpc::StatusCode::PERMISSION_DENIED);
+    StopViews();
   }
 }
 
