@@ -4,6 +4,8 @@
 # bound for the US, then keep serving until Ctrl-C.
 #   LISTEN, METRICS_LISTEN   addresses (default 127.0.0.1:7400 and 127.0.0.1:9400)
 #   TLS_LISTEN               the mutual-TLS port the demo's parties append on (127.0.0.1:7443)
+#   LATE_AFTER               the server's --late_after (87600h: the demo is 2024-2026 history
+#                            recorded today, a backfill; 168h judges it as late, docs/demo.md)
 #   ATTESTERS=1              also print who attested each fact of the demo (proven, signed)
 #   RUN_EXIT_AFTER_DEMO=1    stop after printing (used by the smoke test)
 set -euo pipefail
@@ -21,7 +23,7 @@ mkdir -p "$data"
 log="$data/server.log"
 
 "$build/services/programs/server/lodestone-server" --listen="$listen" --metrics_listen="$metrics" \
-  --data_dir="$data" --tls_listen="$tls_listen" --tls_cert="$credentials/server.crt" \
+  --data_dir="$data" --late_after="${LATE_AFTER:-87600h}" --tls_listen="$tls_listen" --tls_cert="$credentials/server.crt" \
   --tls_key="$credentials/server.key" --tls_ca="$credentials/ca.crt" >"$log" 2>&1 &
 server=$!
 stop() {

@@ -197,7 +197,9 @@ Finding ExportLicence(const Rule& rule, const ShipmentFacts& s) {
   if (s.dispatch_time < l.valid_from || s.dispatch_time >= l.valid_until) {
     problem(l.licence_id, 0,
             absl::StrCat("licence ", Quoted(l.licence_id), " is valid from ", DayText(l.valid_from),
-                         " until ", DayText(l.valid_until), ", not at dispatch on ",
+                         " until ", DayText(l.valid_until),
+                         s.late_recorded_time == s.dispatch_time ? ", not when recorded on "
+                                                                 : ", not at dispatch on ",
                          DayText(s.dispatch_time)));
   }
   if (!s.exporter_party_id.empty() && !l.exporter_party_id.empty() &&
@@ -363,7 +365,7 @@ std::vector<Verdict> EvaluateShipment(const RuleSet& set, const ShipmentFacts& s
     return verdicts;
   }
   ShipmentFacts recorded = shipment;
-  recorded.dispatch_time = shipment.late_recorded_time;
+  recorded.dispatch_time = shipment.late_recorded_time;  // the rules' messages say "recorded"
   std::vector<Verdict> at_recorded = EvaluateShipmentAt(set, recorded);
   const std::string note =
       absl::StrCat("recorded late: dispatched ", DayText(shipment.dispatch_time), ", recorded ",

@@ -1033,7 +1033,11 @@ TEST(ChinaUsBan, ALateDispatchIsJudgedAtItsDispatchAndItsRecordedTime) {
   to_japan.licence = GalliumLicence();
   ASSERT_EQ(Ship(kLicensing, kGaGe, to_japan).outcome, Outcome::kPass);
   to_japan.late_recorded_time = to_japan.licence->valid_until + absl::Hours(24);
-  EXPECT_EQ(Ship(kLicensing, kGaGe, to_japan).outcome, Outcome::kFail);
+  const Verdict expired = Ship(kLicensing, kGaGe, to_japan);
+  EXPECT_EQ(expired.outcome, Outcome::kFail);
+  // It names the time it was judged at for what it is: the recording, not the dispatch.
+  EXPECT_THAT(expired.summary, HasSubstr("not when recorded on"));
+  EXPECT_THAT(expired.summary, Not(HasSubstr("not at dispatch on")));
 }
 
 TEST(ChinaUsBan, ChineseAntimonyReexportedThroughThailandFails) {
