@@ -240,4 +240,49 @@ grpc::ServerUnaryReactor* ProvenanceServiceImpl::GetHistory(grpc::CallbackServer
   return Serve(context, "GetHistory", *request, response);
 }
 
+absl::StatusOr<std::vector<SearchHit>> ProvenanceServiceImpl::Search(const std::string& party,
+                                                                     std::string_view prefix,
+                                                                     size_t limit) const {
+  if (prefix.empty() || prefix.size() > 128) {
+    return absl::InvalidArgumentError("the search prefix must be 1..128 bytes");
+  }
+  limit = std::min(limit == 0 ? kMaxSearchResults : limit, kMaxSearchResults);
+  auto reader = party.empty() ? absl::StatusOr<Reader>(Reader{}) : read_rule_.PartyReader(party);
+  if (!reader.ok()) return reader.status();
+  const ViewStore& views = queries_.views();
+  std::vector<SearchHit> hits;
+  struct Kind {
+    const char* name;
+    std::string (*key)(std::string_view);
+  };
+  for (const Kind& kind :
+       {Kind{"lot", &keys::Lot}, Kind{"shipment", &keys::Shipment}, Kind{"party", &keys::Party},
+        Kind{"facility", &keys::Facility}, Kind{"licence", &keys::Licence}}) {
+    const std::string key_prefix = kind.key("");
+    auto found = views.Keys(kind.key(prefix), reader->unrestricted() ? limit : kMaxSearchScan);
+    if (!found.ok()) return found.status();
+    for (const std::string& key : *found) {
+      if (hits.size() >= limit) return hits;
+      const std::string id = key.substr(key_prefix.size());
+      bool may = reader->unrestricted();
+      if (!may) {
+        const std::string_view k = kind.name;
+        if (k == "lot") {
+          may = read_rule_.MayAskAboutLot(*reader, id).ok();
+        } else if (k == "shipment") {
+          may = read_rule_.MayAskAboutShipment(*reader, id).ok();
+        } else if (k == "party") {
+          may = id == reader->party;
+        } else if (k == "facility") {
+          auto facility = views.GetFacility(id);
+          if (!facility.ok()) return facility.status();
+          may = facility->has_value() && (*facility)->operator_party_id() == reader->party;
+        }
+      }
+      if (may) hits.push_back({kind.name, id});
+    }
+  }
+  return hits;
+}
+
 }  // namespace lodestone::provenance

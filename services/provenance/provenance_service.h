@@ -7,6 +7,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "lodestone/v1/provenance.grpc.pb.h"
@@ -26,6 +28,13 @@ struct ServiceOptions {
   // every caller reads everything (in-process tests, and only those).
   std::optional<rpc::IdentityOptions> identity;
   std::string admin_party;  // reads everything (--admin_party)
+};
+
+// One search result: kind "lot", "shipment", "party", "facility" or "licence", and the id.
+struct SearchHit {
+  std::string kind;
+  std::string id;
+  bool operator==(const SearchHit&) const = default;
 };
 
 class ProvenanceServiceImpl final : public v1::ProvenanceService::CallbackService {
@@ -72,6 +81,15 @@ class ProvenanceServiceImpl final : public v1::ProvenanceService::CallbackServic
                        return Query(reader, request, response);
                      });
   }
+
+  // Ids beginning with `prefix` (1..128 bytes, else INVALID_ARGUMENT), by kind (lots,
+  // shipments, parties, facilities, licences) then id, at most `limit` (capped at
+  // kMaxSearchResults). A partner finds only lots and shipments it may ask about, itself, and
+  // the facilities it operates; of each kind at most kMaxSearchScan ids are looked at.
+  static constexpr size_t kMaxSearchResults = 50;
+  static constexpr size_t kMaxSearchScan = 500;
+  absl::StatusOr<std::vector<SearchHit>> Search(const std::string& party, std::string_view prefix,
+                                                size_t limit) const;
 
  private:
   // Who may ask, the query and the redaction of each method.
