@@ -119,14 +119,23 @@ if [[ -z "${BENCH_PARTS:-}" || " $parts " == *" signed "* ]]; then
   batch_events=${BENCH_SIGNED_BATCH_EVENTS:-$(awk -v s="$seconds" 'BEGIN { printf "%d", s * 70000 }')}
   single_events=${BENCH_SIGNED_SINGLE_EVENTS:-$(awk -v s="$seconds" 'BEGIN { printf "%d", s * 4000 }')}
   openssl genpkey -algorithm ed25519 -out "$work/signing.pem" 2>/dev/null
+  # ticks PID: the process's user + system CPU time so far, in clock ticks.
+  ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+  hz=$(getconf CLK_TCK)
   for mode in unsigned signed; do
     start "ledger-$mode" "$build/services/programs/ledger/lodestone-ledger" \
       --data_dir="$work/ledger-$mode"
     sign=()
     [ "$mode" = signed ] && sign=(--signing_key="$work/signing.pem")
     echo "-- $mode"
+    t0=$(ticks "$pid")
     "$loadgen" --target="127.0.0.1:$port" --seconds="$seconds" --scenarios=batch100x16 \
       --prebuilt_events="$batch_events" "${sign[@]}" | tee "$work/$mode-batch.txt"
+    t1=$(ticks "$pid")
+    # The ledger's own CPU per appended event (the client's signing is not in it).
+    awk -v t="$((t1 - t0))" -v hz="$hz" '$1 == "batch100x16" { printf "%.1f\n", 1e6 * t / hz / ($4 * $3) }' \
+      "$work/$mode-batch.txt" >"$work/$mode-cpu.txt"
+    echo "-- ledger CPU per event in batch100x16 ($mode): $(cat "$work/$mode-cpu.txt") us"
     "$loadgen" --target="127.0.0.1:$port" --seconds="$seconds" --scenarios=single1 \
       --prebuilt_events="$single_events" "${sign[@]}" | tee "$work/$mode-single.txt"
     echo "-- ledger RSS ($mode) $(rss "$pid")"
@@ -148,6 +157,10 @@ if [[ -z "${BENCH_PARTS:-}" || " $parts " == *" signed "* ]]; then
     printf "%-22s %12s %12s %12s\n" "single1 $name ms" "$u" "$g" \
       "$(awk -v a="$g" -v b="$u" 'BEGIN { printf "%+.3f ms", a - b }')"
   done
+  u=$(cat "$work/unsigned-cpu.txt")
+  g=$(cat "$work/signed-cpu.txt")
+  printf "%-22s %12s %12s %12s\n" "ledger CPU us/event" "$u" "$g" \
+    "$(awk -v a="$g" -v b="$u" 'BEGIN { printf "%+.1f us", a - b }')"
   grep -h '^signing: .* to sign' "$work/signed-batch.txt" | head -n 1
 fi
 
