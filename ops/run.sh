@@ -2,13 +2,15 @@
 # `make run`: start the embedded server on DATA_DIR, load the demo data set (idempotent: a
 # second run finds it already there), print the traces and verdicts of the demo's shipments
 # bound for the US, then keep serving until Ctrl-C.
-#   LISTEN, METRICS_LISTEN   addresses (default 127.0.0.1:7400 and 127.0.0.1:9400)
+#   LISTEN, METRICS_LISTEN, HTTP_LISTEN   addresses (default 127.0.0.1:7400, 127.0.0.1:9400 and
+#                            127.0.0.1:7480, the EPCIS 2.0 REST binding)
 #   RUN_EXIT_AFTER_DEMO=1    stop after printing (used by the smoke test)
 set -euo pipefail
 build=${1:-build}
 data=${2:-data}
 listen=${LISTEN:-127.0.0.1:7400}
 metrics=${METRICS_LISTEN:-127.0.0.1:9400}
+http=${HTTP_LISTEN:-127.0.0.1:7480}
 here=$(cd "$(dirname "$0")/.." && pwd)
 demo="$here/services/programs/server/demo/demo.ndjson"
 lodectl="$build/services/lodectl/lodectl"
@@ -16,7 +18,7 @@ mkdir -p "$data"
 log="$data/server.log"
 
 "$build/services/programs/server/lodestone-server" --listen="$listen" --metrics_listen="$metrics" \
-  --data_dir="$data" >"$log" 2>&1 &
+  --http_listen="$http" --data_dir="$data" >"$log" 2>&1 &
 server=$!
 stop() {
   kill -TERM "$server" 2>/dev/null || true
@@ -25,12 +27,13 @@ stop() {
 trap stop EXIT
 trap 'exit 0' INT TERM
 for _ in $(seq 1 300); do
-  grep -q 'serving gRPC on port' "$log" && break
+  grep -q 'serving EPCIS 2.0 at' "$log" && break
   kill -0 "$server" 2>/dev/null || { cat "$log"; echo "lodestone-server did not start"; exit 1; }
   sleep 0.1
 done
 port=$(sed -n 's/.*serving gRPC on port \([0-9]*\).*/\1/p' "$log")
 metrics_port=$(sed -n 's/.*metrics on port \([0-9]*\).*/\1/p' "$log")
+epcis_url=$(sed -n 's/.*serving EPCIS 2.0 at \(.*\)$/\1/p' "$log")
 [ -n "$port" ] || { cat "$log"; exit 1; }
 server_address="127.0.0.1:$port"
 ctl() { "$lodectl" --server="$server_address" "$@"; }
@@ -68,6 +71,7 @@ echo "== the NdFeB magnet separated in China, under DFARS as of 2027-01-02"
 ctl --min_position="$size" check lot ndfeb-jp-magnet-2025a --rule_set=dfars --as_of=2027-01-02 || true
 echo
 echo "Lodestone is serving both services on $server_address (metrics: http://127.0.0.1:$metrics_port/metrics)."
+echo "EPCIS 2.0 capture: POST $epcis_url/capture (application/ld+json; docs/epcis.md)"
 echo "Try:  $lodectl --server=$server_address trace sb-th-bagged-2412-a"
 echo "      $lodectl --server=$server_address flags"
 echo "      $lodectl --server=$server_address check lot ndfeb-jp-magnet-2025a --as_of=2026-12-01"

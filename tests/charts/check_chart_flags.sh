@@ -22,6 +22,8 @@ if [ -n "$lodectl" ] && [ ! -x "$lodectl" ]; then echo "lodectl $lodectl is not 
 helm="$tools/helm-3.17.2/helm"
 [ -x "$helm" ] || { echo "helm is missing: run the chart_tools test (fetch_tools.sh) first" >&2; exit 1; }
 program=$(basename "$bin")
+# lodestone-server serves EPCIS on 127.0.0.1:7480 by default: a free port here instead.
+http_flag=(); [ "$program" = lodestone-server ] && http_flag=(--http_listen=127.0.0.1:0)
 work=$(mktemp -d "${TMPDIR:-/tmp}/lodestone-flags-XXXXXX")
 pid=""
 cleanup() { stop_pids "$pid"; rm -rf "$work"; }
@@ -73,7 +75,7 @@ if grep -q -- "=$tls_mount/" "$work/program.flags" "$work/args"; then
   tls=yes
   echo "TLS material: a throwaway CA and certificate in $work/tls stand in for $tls_mount"
 fi
-overrides=(--listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0 --data_dir="$work/data")
+overrides=(--listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0 "${http_flag[@]}" --data_dir="$work/data")
 health=""
 if grep -q -- "^--health_listen=" "$work/program.flags" "$work/args"; then
   health=yes

@@ -10,7 +10,9 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "prometheus/registry.h"
 #include "services/domain/rules.h"
+#include "services/epcis/epcis_endpoint.h"
 #include "services/ledger/ledger.h"
 #include "services/ledger/ledger_metrics.h"
 #include "services/ledger/ledger_service.h"
@@ -25,6 +27,10 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:7400",
           "gRPC address of both services (host:port; port 0 = any free)");
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9400",
           "Prometheus /metrics address (host:port; port 0 = any free)");
+ABSL_FLAG(std::string, http_listen, "127.0.0.1:7480",
+          "EPCIS 2.0 REST binding (HTTP; HTTPS with --tls_cert) address (host:port; port 0 = any "
+          "free; empty = off)");
+ABSL_FLAG(int, http_max_body_mb, 16, "Largest HTTP request body (MiB); larger: 413");
 ABSL_FLAG(std::string, data_dir, "./data",
           "data directory: the ledger in <dir>/ledger, the views in <dir>/provenance");
 ABSL_FLAG(int, block_cache_mb, 64, "RocksDB block cache of each store (MiB)");
@@ -114,6 +120,8 @@ int Run() {
   if (!endpoint.ok()) return Fail(endpoint.status());
   ledger_metrics->Register(**endpoint);
   (*node)->RegisterMetrics(**endpoint);
+  auto http_registry = std::make_shared<prometheus::Registry>();
+  (*endpoint)->Register(http_registry);
   (*node)->Start();
 
   lodestone::ledger::LedgerServiceImpl ledger_service(**ledger, ledger_metrics.get());
@@ -122,16 +130,38 @@ int Run() {
       absl::GetFlag(FLAGS_listen), {&ledger_service, &(*node)->service()}, {},
       {transport->server, absl::GetFlag(FLAGS_health_listen)});
   if (!server.ok()) return Fail(server.status());
+  std::unique_ptr<lodestone::epcis::EpcisEndpoint> epcis;
+  if (const std::string http_listen = absl::GetFlag(FLAGS_http_listen); !http_listen.empty()) {
+    lodestone::epcis::EndpointOptions http_options;
+    http_options.server.address = http_listen;
+    if (transport->tls) {
+      auto material = lodestone::rpc::LoadTlsMaterial({absl::GetFlag(FLAGS_tls_cert),
+                                                       absl::GetFlag(FLAGS_tls_key),
+                                                       absl::GetFlag(FLAGS_tls_ca)});
+      if (!material.ok()) return Fail(material.status());
+      http_options.server.tls = *std::move(material);
+    }
+    http_options.server.identity = *identity;
+    http_options.server.limits.max_body_bytes = size_t(absl::GetFlag(FLAGS_http_max_body_mb)) << 20;
+    http_options.server.registry = http_registry.get();
+    auto started = lodestone::epcis::EpcisEndpoint::Start(**ledger, std::move(http_options));
+    if (!started.ok()) return Fail(started.status());
+    epcis = *std::move(started);
+  }
   std::cout << "lodestone-server: " << transport->description;
   if (server->health_server) std::cout << "; plain-text health on port " << server->health_port;
   std::cout << std::endl;
   std::cout << "lodestone-server: serving gRPC on port " << server->port << ", metrics on port "
             << (*endpoint)->port() << ", data in " << data_dir << ", log size "
             << (*ledger)->log().GetHead().size << std::endl;
+  if (epcis) {
+    std::cout << "lodestone-server: serving EPCIS 2.0 at " << epcis->url() << std::endl;
+  }
 
   const int signal = lodestone::rpc::WaitForStopSignal();
   std::cout << "lodestone-server: signal " << signal << ", draining" << std::endl;
   ledger_service.Shutdown();
+  if (epcis) epcis->Stop();
   server->Shutdown(std::chrono::system_clock::now() +
                    std::chrono::milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms)));
   (*node)->Stop();
