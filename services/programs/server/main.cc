@@ -104,6 +104,8 @@ int Run() {
   node_options.store.path = data_dir + "/provenance";
   node_options.store.block_cache_bytes = cache;
   node_options.store.write_buffer_bytes = buffers;
+  node_options.service.identity = *identity;
+  node_options.service.admin_party = absl::GetFlag(FLAGS_admin_party);
   if (absl::GetFlag(FLAGS_rebuild_views)) {
     if (auto status = lodestone::provenance::DeleteViews(node_options.store); !status.ok()) {
       return Fail(status);
@@ -111,9 +113,11 @@ int Run() {
   }
   auto node = lodestone::provenance::ProvenanceNode::Open(
       node_options, std::make_unique<lodestone::provenance::LocalLogSource>(
-                        (*ledger)->log(), [raw = ledger->get()](std::function<void()> wake) {
+                        (*ledger)->log(),
+                        [raw = ledger->get()](std::function<void()> wake) {
                           return raw->WakeOnCommit(std::move(wake));
-                        }));
+                        },
+                        ledger_options.late_after));
   if (!node.ok()) return Fail(node.status());
 
   auto endpoint = lodestone::rpc::MetricsEndpoint::Start(absl::GetFlag(FLAGS_metrics_listen));
