@@ -33,4 +33,33 @@ std::string EpcisEndpoint::url() const {
   return absl::StrCat(server_->tls() ? "https://" : "http://", host_, ":", server_->port());
 }
 
+absl::StatusOr<EndpointOptions> ProgramEndpointOptions(const ProgramHttpFlags& flags,
+                                                       const rpc::IdentityOptions& identity,
+                                                       prometheus::Registry* registry) {
+  if (flags.max_body_mb < 1 || flags.max_body_mb > kMaxProgramBodyMb) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--http_max_body_mb must be in [1, ", kMaxProgramBodyMb, "], not ", flags.max_body_mb));
+  }
+  EndpointOptions options;
+  options.server.address = flags.listen;
+  if (!flags.tls_files.cert.empty() && !flags.tls_files.key.empty()) {
+    auto material = rpc::LoadTlsMaterial(flags.tls_files);
+    if (!material.ok()) return material.status();
+    options.server.tls = *std::move(material);
+  }
+  options.server.identity = identity;
+  options.server.limits.max_body_bytes = size_t(flags.max_body_mb) << 20;
+  options.server.registry = registry;
+  return options;
+}
+
+absl::StatusOr<std::unique_ptr<EpcisEndpoint>> StartProgramEndpoint(
+    ledger::Ledger& ledger, const ProgramHttpFlags& flags, const rpc::IdentityOptions& identity,
+    prometheus::Registry* registry) {
+  if (flags.listen.empty()) return std::unique_ptr<EpcisEndpoint>();
+  auto options = ProgramEndpointOptions(flags, identity, registry);
+  if (!options.ok()) return options.status();
+  return EpcisEndpoint::Start(ledger, *std::move(options));
+}
+
 }  // namespace lodestone::epcis

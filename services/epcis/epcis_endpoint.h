@@ -11,6 +11,8 @@
 #include "services/epcis/capture_service.h"
 #include "services/http/http_server.h"
 #include "services/ledger/ledger.h"
+#include "services/rpc/identity.h"
+#include "services/rpc/tls.h"
 
 namespace lodestone::epcis {
 
@@ -42,6 +44,29 @@ class EpcisEndpoint {
   std::unique_ptr<CaptureService> capture_;
   std::unique_ptr<http::HttpServer> server_;  // declared last: destroyed (stopped) first
 };
+
+// What a program's flags say about its HTTP interface; the program's main reads the flags
+// (--http_listen, --http_max_body_mb and the --tls_* files it also gives gRPC).
+struct ProgramHttpFlags {
+  std::string listen;       // host:port; empty = no HTTP interface
+  int max_body_mb = 16;     // largest request body, MiB, in [1, kMaxProgramBodyMb]
+  rpc::TlsFiles tls_files;  // HTTPS when cert and key are given, as gRPC's transport
+};
+inline constexpr int kMaxProgramBodyMb = 1024;
+
+// The endpoint options of a program: its flags, the caller identity rules of its gRPC services
+// and the registry of its HTTP metrics (may be null; must outlive the endpoint).
+// INVALID_ARGUMENT (naming the flag) for a body limit outside [1, kMaxProgramBodyMb]; the errors
+// of rpc::LoadTlsMaterial.
+absl::StatusOr<EndpointOptions> ProgramEndpointOptions(const ProgramHttpFlags& flags,
+                                                       const rpc::IdentityOptions& identity,
+                                                       prometheus::Registry* registry);
+
+// nullptr when flags.listen is empty; otherwise the started endpoint, or the errors of
+// ProgramEndpointOptions and EpcisEndpoint::Start.
+absl::StatusOr<std::unique_ptr<EpcisEndpoint>> StartProgramEndpoint(
+    ledger::Ledger& ledger, const ProgramHttpFlags& flags, const rpc::IdentityOptions& identity,
+    prometheus::Registry* registry);
 
 }  // namespace lodestone::epcis
 

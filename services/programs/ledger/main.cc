@@ -136,8 +136,9 @@ int Run() {
   using lodestone::ledger::Ledger;
   using lodestone::replication::NodeRole;
   using lodestone::replication::ReplicatedNode;
-  auto transport = lodestone::rpc::ProgramTransportFromFlags(
-      {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_ca)});
+  const lodestone::rpc::TlsFiles tls_files{
+      absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_ca)};
+  auto transport = lodestone::rpc::ProgramTransportFromFlags(tls_files);
   if (!transport.ok()) {
     std::cerr << "lodestone-ledger: " << transport.status() << "\n";
     return 1;
@@ -265,29 +266,13 @@ int Run() {
               << node_options.etcd_endpoints << " (" << etcd_transport->description << ")"
               << std::endl;
   }
-  std::unique_ptr<lodestone::epcis::EpcisEndpoint> epcis;
-  if (const std::string http_listen = absl::GetFlag(FLAGS_http_listen); !http_listen.empty()) {
-    lodestone::epcis::EndpointOptions http_options;
-    http_options.server.address = http_listen;
-    if (transport->tls) {
-      auto material = lodestone::rpc::LoadTlsMaterial({absl::GetFlag(FLAGS_tls_cert),
-                                                       absl::GetFlag(FLAGS_tls_key),
-                                                       absl::GetFlag(FLAGS_tls_ca)});
-      if (!material.ok()) {
-        std::cerr << "lodestone-ledger: " << material.status() << "\n";
-        return 1;
-      }
-      http_options.server.tls = *std::move(material);
-    }
-    http_options.server.identity = *identity;
-    http_options.server.limits.max_body_bytes = size_t(absl::GetFlag(FLAGS_http_max_body_mb)) << 20;
-    http_options.server.registry = http_registry.get();
-    auto started = lodestone::epcis::EpcisEndpoint::Start(**ledger, std::move(http_options));
-    if (!started.ok()) {
-      std::cerr << "lodestone-ledger: " << started.status() << "\n";
-      return 1;
-    }
-    epcis = *std::move(started);
+  auto epcis = lodestone::epcis::StartProgramEndpoint(
+      **ledger,
+      {absl::GetFlag(FLAGS_http_listen), absl::GetFlag(FLAGS_http_max_body_mb), tls_files},
+      *identity, http_registry.get());
+  if (!epcis.ok()) {
+    std::cerr << "lodestone-ledger: " << epcis.status() << "\n";
+    return 1;
   }
   std::cout << "lodestone-ledger: " << transport->description;
   if (server->health_server) std::cout << "; plain-text health on port " << server->health_port;
@@ -295,8 +280,8 @@ int Run() {
   std::cout << "lodestone-ledger: serving gRPC on port " << server->port << ", metrics on port "
             << (*endpoint)->port() << ", data in " << options.log.path << ", log size "
             << (*ledger)->log().GetHead().size << std::endl;
-  if (epcis) {
-    std::cout << "lodestone-ledger: serving EPCIS 2.0 at " << epcis->url() << std::endl;
+  if (*epcis) {
+    std::cout << "lodestone-ledger: serving EPCIS 2.0 at " << (*epcis)->url() << std::endl;
   }
   if (const std::string port_file = absl::GetFlag(FLAGS_port_file); !port_file.empty()) {
     const std::string tmp = port_file + ".tmp";
@@ -310,7 +295,7 @@ int Run() {
   const int signal = lodestone::rpc::WaitForStopSignal();
   std::cout << "lodestone-ledger: signal " << signal << ", draining" << std::endl;
   service.Shutdown();
-  if (epcis) epcis->Stop();
+  if (*epcis) (*epcis)->Stop();
   if (node) node->Stop();  // resigns: another node takes over at once
   server->Shutdown(std::chrono::system_clock::now() +
                    std::chrono::milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms)));

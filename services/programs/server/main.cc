@@ -68,8 +68,9 @@ int Fail(const absl::Status& status) {
 
 int Run() {
   // The embedded server makes no outgoing calls: only the server side is used.
-  auto transport = lodestone::rpc::ProgramTransportFromFlags(
-      {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_ca)});
+  const lodestone::rpc::TlsFiles tls_files{
+      absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_ca)};
+  auto transport = lodestone::rpc::ProgramTransportFromFlags(tls_files);
   if (!transport.ok()) return Fail(transport.status());
   auto identity = lodestone::rpc::ProgramIdentityOptions(transport->tls,
                                                          absl::GetFlag(FLAGS_plaintext_callers));
@@ -134,38 +135,25 @@ int Run() {
       absl::GetFlag(FLAGS_listen), {&ledger_service, &(*node)->service()}, {},
       {transport->server, absl::GetFlag(FLAGS_health_listen)});
   if (!server.ok()) return Fail(server.status());
-  std::unique_ptr<lodestone::epcis::EpcisEndpoint> epcis;
-  if (const std::string http_listen = absl::GetFlag(FLAGS_http_listen); !http_listen.empty()) {
-    lodestone::epcis::EndpointOptions http_options;
-    http_options.server.address = http_listen;
-    if (transport->tls) {
-      auto material = lodestone::rpc::LoadTlsMaterial({absl::GetFlag(FLAGS_tls_cert),
-                                                       absl::GetFlag(FLAGS_tls_key),
-                                                       absl::GetFlag(FLAGS_tls_ca)});
-      if (!material.ok()) return Fail(material.status());
-      http_options.server.tls = *std::move(material);
-    }
-    http_options.server.identity = *identity;
-    http_options.server.limits.max_body_bytes = size_t(absl::GetFlag(FLAGS_http_max_body_mb)) << 20;
-    http_options.server.registry = http_registry.get();
-    auto started = lodestone::epcis::EpcisEndpoint::Start(**ledger, std::move(http_options));
-    if (!started.ok()) return Fail(started.status());
-    epcis = *std::move(started);
-  }
+  auto epcis = lodestone::epcis::StartProgramEndpoint(
+      **ledger,
+      {absl::GetFlag(FLAGS_http_listen), absl::GetFlag(FLAGS_http_max_body_mb), tls_files},
+      *identity, http_registry.get());
+  if (!epcis.ok()) return Fail(epcis.status());
   std::cout << "lodestone-server: " << transport->description;
   if (server->health_server) std::cout << "; plain-text health on port " << server->health_port;
   std::cout << std::endl;
   std::cout << "lodestone-server: serving gRPC on port " << server->port << ", metrics on port "
             << (*endpoint)->port() << ", data in " << data_dir << ", log size "
             << (*ledger)->log().GetHead().size << std::endl;
-  if (epcis) {
-    std::cout << "lodestone-server: serving EPCIS 2.0 at " << epcis->url() << std::endl;
+  if (*epcis) {
+    std::cout << "lodestone-server: serving EPCIS 2.0 at " << (*epcis)->url() << std::endl;
   }
 
   const int signal = lodestone::rpc::WaitForStopSignal();
   std::cout << "lodestone-server: signal " << signal << ", draining" << std::endl;
   ledger_service.Shutdown();
-  if (epcis) epcis->Stop();
+  if (*epcis) (*epcis)->Stop();
   server->Shutdown(std::chrono::system_clock::now() +
                    std::chrono::milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms)));
   (*node)->Stop();

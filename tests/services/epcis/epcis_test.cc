@@ -13,6 +13,7 @@
 #include "httplib.h"
 #include "services/domain/event.h"
 #include "services/epcis/capture_service.h"
+#include "services/epcis/epcis_endpoint.h"
 #include "services/epcis/mapping.h"
 #include "services/epcis/schema_validator.h"
 #include "services/epcis/vocabulary.h"
@@ -116,6 +117,26 @@ TEST(SchemaTest, TheReferenceExamplesValidateOrNotAsTheirSourceSays) {
       std::cerr << file << " -> " << violation.pointer << ": " << violation.message << "\n";
     }
   }
+}
+TEST(ProgramEndpointTest, FlagsBecomeOptionsAndBadOnesAreRefused) {
+  ProgramHttpFlags flags{"127.0.0.1:0", 3, {}};
+  rpc::IdentityOptions identity;
+  identity.allow_local_admin = true;
+  auto options = ProgramEndpointOptions(flags, identity, nullptr);
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->server.address, "127.0.0.1:0");
+  EXPECT_EQ(options->server.limits.max_body_bytes, size_t{3} << 20);
+  EXPECT_TRUE(options->server.tls.cert_chain.empty());  // no certificate: plain HTTP
+  EXPECT_TRUE(options->server.identity.allow_local_admin);
+  for (int mb : {0, -1, kMaxProgramBodyMb + 1}) {
+    flags.max_body_mb = mb;
+    auto refused = ProgramEndpointOptions(flags, identity, nullptr);
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << mb;
+    EXPECT_THAT(refused.status().message(), HasSubstr("--http_max_body_mb"));
+  }
+  flags.max_body_mb = 16;
+  flags.tls_files = {"/nonexistent/cert.pem", "/nonexistent/key.pem", ""};
+  EXPECT_FALSE(ProgramEndpointOptions(flags, identity, nullptr).ok());
 }
 
 // The ledger, the capture service and the HTTP server, for one test.
