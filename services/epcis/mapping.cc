@@ -1,7 +1,5 @@
 #include "services/epcis/mapping.h"
 
-#include <openssl/sha.h>
-
 #include <map>
 #include <optional>
 #include <string>
@@ -10,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "services/domain/rules.h"
+#include "services/epcis/event_hash.h"
 #include "services/epcis/vocabulary.h"
 
 namespace lodestone::epcis {
@@ -27,16 +26,6 @@ struct Refusal {
 // JSON-LD prefixes in force: the standard EPCIS context's (for the few terms the mapping reads)
 // overridden by the document's and the event's own @context objects.
 using PrefixMap = std::map<std::string, std::string>;
-
-void AddContext(const Json& context, PrefixMap& prefixes) {
-  if (context.is_array()) {
-    for (const Json& entry : context) AddContext(entry, prefixes);
-  } else if (context.is_object()) {
-    for (const auto& [prefix, iri] : context.items()) {
-      if (iri.is_string()) prefixes[prefix] = iri.get<std::string>();
-    }
-  }
-}
 
 // The full IRI of a key: "prefix:local" through the prefixes, an IRI as it is, a bare term as
 // "" (bare terms are the standard's own).
@@ -74,18 +63,6 @@ const Json* MemberByIri(const Json& object, const PrefixMap& prefixes, std::stri
     }
   }
   return nullptr;
-}
-
-std::string HexSha256(std::string_view data) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char byte : digest) {
-    hex.push_back(kHex[byte >> 4]);
-    hex.push_back(kHex[byte & 15]);
-  }
-  return hex;
 }
 
 class EventMapper {
@@ -552,7 +529,7 @@ absl::Status MapDocument(const http::ParsedJson& document, const MappingOptions&
                          MappedDocument* out, CaptureError* error) {
   const Json& root = document.value;
   PrefixMap prefixes = {{"cbvmda", "urn:epcglobal:cbv:mda#"}};
-  if (root.contains("@context")) AddContext(root["@context"], prefixes);
+  if (root.contains("@context")) AddContextPrefixes(root["@context"], prefixes);
   const Json* list = nullptr;
   if (root.contains("epcisBody") && root["epcisBody"].contains("eventList")) {
     list = &root["epcisBody"]["eventList"];
@@ -579,7 +556,7 @@ absl::Status MapDocument(const http::ParsedJson& document, const MappingOptions&
       }
     }
     PrefixMap event_prefixes = prefixes;
-    if (event.contains("@context")) AddContext(event["@context"], event_prefixes);
+    if (event.contains("@context")) AddContextPrefixes(event["@context"], event_prefixes);
     EventMapper mapper(document, event, pointer, std::move(event_prefixes), options);
     const size_t before = out->events.size();
     if (auto refusal = mapper.Map(&out->events)) {

@@ -18,6 +18,7 @@
 #include "services/domain/event.h"
 #include "services/epcis/capture_service.h"
 #include "services/epcis/epcis_endpoint.h"
+#include "services/epcis/event_hash.h"
 #include "services/epcis/mapping.h"
 #include "services/epcis/schema_validator.h"
 #include "services/epcis/vocabulary.h"
@@ -122,6 +123,45 @@ TEST(SchemaTest, TheReferenceExamplesValidateOrNotAsTheirSourceSays) {
     }
   }
 }
+// The reference generator's test vectors: each document's events give exactly its pre-hash
+// strings (one per line) and hashes.
+TEST(EventHashTest, EveryReferenceVectorMatches) {
+  const std::string dir = std::string(LODESTONE_EPCIS_TESTDATA) + "/hash-vectors/";
+  int vectors = 0;
+  for (const char* name : {"ReferenceEventHashAlgorithm", "CertificationInfoAndSensorReportWithCRS",
+                           "epcisDocWithShippingAndTransportingEvent"}) {
+    SCOPED_TRACE(name);
+    auto document = http::ParseJson(ReadFile(dir + name + ".jsonld"));
+    ASSERT_TRUE(document.ok()) << document.status();
+    std::vector<std::string> pre_hashes =
+        absl::StrSplit(ReadFile(dir + name + ".prehashes"), '\n', absl::SkipEmpty());
+    std::vector<std::string> hashes =
+        absl::StrSplit(ReadFile(dir + name + ".hashes"), '\n', absl::SkipEmpty());
+    ASSERT_EQ(pre_hashes.size(), hashes.size());
+    ASSERT_EQ(document->value["epcisBody"]["eventList"].size(), hashes.size());
+    for (size_t i = 0; i < hashes.size(); ++i) {
+      const std::string pre_hash = EventPreHash(*document, i);
+      EXPECT_EQ(pre_hash, pre_hashes[i]) << "event " << i;
+      EXPECT_EQ(EventHashFromPreHash(pre_hash), hashes[i]) << "event " << i;
+      ++vectors;
+    }
+  }
+  EXPECT_EQ(vectors, 4);
+}
+
+TEST(EventHashTest, IdentifiersBecomeCanonicalDigitalLinks) {
+  EXPECT_EQ(CanonicalDigitalLink("urn:epc:id:sgtin:4012345.011111.9876"),
+            "https://id.gs1.org/01/04012345111118/21/9876");
+  EXPECT_EQ(CanonicalDigitalLink("urn:epc:id:sgln:4012345.00022.0"),
+            "https://id.gs1.org/414/4012345000221");
+  EXPECT_EQ(CanonicalDigitalLink("urn:epc:class:lgtin:4012345.012345.ORE-1"),
+            "https://id.gs1.org/01/04012345123456/10/ORE-1");
+  EXPECT_EQ(CanonicalDigitalLink("https://example.com/gtin/4012345123456/lot/L1/ser/S1?x=1"),
+            "https://id.gs1.org/01/04012345123456/21/S1");
+  EXPECT_EQ(CanonicalDigitalLink("urn:epcglobal:cbv:bt:4012345000009:ASN1099"), std::nullopt);
+  EXPECT_EQ(CanonicalDigitalLink("geo:47.506694,11.104301"), std::nullopt);
+}
+
 TEST(ProgramEndpointTest, FlagsBecomeOptionsAndBadOnesAreRefused) {
   ProgramHttpFlags flags{"127.0.0.1:0", 3, {}};
   rpc::IdentityOptions identity;
