@@ -68,8 +68,9 @@ const Json* MemberByIri(const Json& object, const PrefixMap& prefixes, std::stri
 class EventMapper {
  public:
   EventMapper(const http::ParsedJson& document, const Json& event, std::string pointer,
-              PrefixMap prefixes, const MappingOptions& options)
-      : document_(document),
+              PrefixMap prefixes, const MappingOptions& options, std::string event_hash)
+      : event_hash_(std::move(event_hash)),
+        document_(document),
         event_(event),
         pointer_(std::move(pointer)),
         prefixes_(std::move(prefixes)),
@@ -79,10 +80,9 @@ class EventMapper {
 
   std::optional<Refusal> Map(std::vector<domain::Event>* out) {
     const std::string type = event_.value("type", "");
-    if (!event_.contains("eventID") || !event_["eventID"].is_string()) {
-      return Refuse("", "an event without eventID: Lodestone derives its event id from it");
-    }
-    base_id_ = EventIdFromEpcis(event_["eventID"].get<std::string>());
+    base_id_ = EventIdFromEpcis(event_.contains("eventID") && event_["eventID"].is_string()
+                                    ? event_["eventID"].get<std::string>()
+                                    : event_hash_);
     if (auto refusal = ParseTime(event_, "eventTime", &event_time_)) return refusal;
     if (auto refusal = Actor()) return refusal;
     std::vector<domain::Event> events;
@@ -506,6 +506,7 @@ class EventMapper {
     return std::nullopt;
   }
 
+  const std::string event_hash_;
   const http::ParsedJson& document_;
   const Json& event_;
   const std::string pointer_;
@@ -543,21 +544,29 @@ absl::Status MapDocument(const http::ParsedJson& document, const MappingOptions&
   for (size_t i = 0; i < list->size(); ++i) {
     const Json& event = (*list)[i];
     const std::string pointer = PointerAppend("/epcisBody/eventList", i);
-    // Two events of one document with one eventID: ambiguous, unless the second declares the
-    // first erroneous (an errorDeclaration keeps the original's eventID).
-    if (event.is_object() && event.contains("eventID") && event["eventID"].is_string() &&
-        !event.contains("errorDeclaration")) {
-      const auto [it, inserted] = seen.emplace(event["eventID"].get<std::string>(), i);
+    out->event_hashes.push_back(EventHashFromPreHash(EventPreHash(document, i)));
+    // Two events of one document with one eventID (or, without one, one canonical hash):
+    // ambiguous, unless the second declares the first erroneous (an errorDeclaration keeps the
+    // original's eventID and hash).
+    const bool has_id =
+        event.is_object() && event.contains("eventID") && event["eventID"].is_string();
+    if (event.is_object() && !event.contains("errorDeclaration")) {
+      const std::string key = has_id ? event["eventID"].get<std::string>() : out->event_hashes[i];
+      const auto [it, inserted] = seen.emplace(key, i);
       if (!inserted) {
-        *error = {"mapping", i, true, pointer + "/eventID",
-                  absl::StrCat("eventID '", it->first, "' is also the id of event ", it->second,
-                               " of this document")};
+        *error = {"mapping", i, true, has_id ? pointer + "/eventID" : pointer,
+                  has_id ? absl::StrCat("eventID '", it->first, "' is also the id of event ",
+                                        it->second, " of this document")
+                         : absl::StrCat("event ", it->second,
+                                        " of this document is the same event (canonical hash ",
+                                        it->first, ")")};
         return absl::InvalidArgumentError(error->reason);
       }
     }
     PrefixMap event_prefixes = prefixes;
     if (event.contains("@context")) AddContextPrefixes(event["@context"], event_prefixes);
-    EventMapper mapper(document, event, pointer, std::move(event_prefixes), options);
+    EventMapper mapper(document, event, pointer, std::move(event_prefixes), options,
+                       out->event_hashes[i]);
     const size_t before = out->events.size();
     if (auto refusal = mapper.Map(&out->events)) {
       *error = {"mapping", i, true, pointer + refusal->pointer, refusal->reason};

@@ -452,6 +452,39 @@ TEST_F(CaptureTest, BadInputIsRefusedWithAPreciseProblemAndChangesNothing) {
   EXPECT_EQ(LogSize(), before);
 }
 
+TEST_F(CaptureTest, AnEventWithoutEventIdIsIdentifiedByItsCanonicalHash) {
+  Json event = Commissioning("", "H1", "2");
+  const std::string document = Document(Json::array({event}));
+  Json first = CaptureAndWait(document);
+  ASSERT_TRUE(first.value("success", false)) << first.dump();
+  ASSERT_EQ(first["events"].size(), 1u);
+  const std::string hash = first["events"][0]["eventHash"];
+  EXPECT_THAT(hash, ::testing::StartsWith("ni:///sha-256;"));
+  EXPECT_THAT(hash, ::testing::EndsWith("?ver=CBV2.0"));
+  EXPECT_EQ(first["events"][0]["eventID"], EventIdFromEpcis(hash));
+  const uint64_t after_first = LogSize();
+  // The same event again, with other spellings of the same values: the same hash, nothing new.
+  Json respelled = event;
+  respelled["eventTime"] = "2026-01-05T11:00:00.000+01:00";
+  respelled["bizLocation"]["id"] = "https://example.com/414/4012345000115/254/987";
+  Json again = CaptureAndWait(Document(Json::array({respelled})));
+  ASSERT_TRUE(again.value("success", false)) << again.dump();
+  EXPECT_EQ(again["events"][0]["eventHash"], hash);
+  EXPECT_EQ(LogSize(), after_first);
+  // Twice in one document: refused, naming the first.
+  auto [twice_status, twice] = std::make_pair(0, Json());
+  twice = CaptureAndWait(Document(Json::array({event, event})), &twice_status);
+  EXPECT_EQ(twice_status, 422) << twice.dump();
+  EXPECT_EQ(twice["pointer"], "/epcisBody/eventList/1") << twice.dump();
+  // Its error declaration (no eventID either) has the same hash and retracts it.
+  Json declared = event;
+  declared["errorDeclaration"] = {{"declarationTime", "2026-01-06T10:00:00Z"}};
+  Json retraction = CaptureAndWait(Document(Json::array({declared})));
+  ASSERT_TRUE(retraction.value("success", false)) << retraction.dump();
+  EXPECT_EQ(retraction["events"][0]["eventHash"], hash);
+  EXPECT_EQ(retraction["events"][0]["eventID"], "retract:" + EventIdFromEpcis(hash));
+}
+
 TEST_F(CaptureTest, AConflictingRecaptureOfAnEventIdIsRefused) {
   Json first = CaptureAndWait(Document(
       Json::array({Commissioning("urn:uuid:c0000000-0000-4000-8000-000000000031", "D1", "1")})));
