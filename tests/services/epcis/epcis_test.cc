@@ -18,6 +18,7 @@
 #include "services/domain/event.h"
 #include "services/epcis/capture_service.h"
 #include "services/epcis/epcis_endpoint.h"
+#include "services/epcis/event_hash.h"
 #include "services/epcis/mapping.h"
 #include "services/epcis/schema_validator.h"
 #include "services/epcis/vocabulary.h"
@@ -122,6 +123,45 @@ TEST(SchemaTest, TheReferenceExamplesValidateOrNotAsTheirSourceSays) {
     }
   }
 }
+// The reference generator's test vectors: each document's events give exactly its pre-hash
+// strings (one per line) and hashes.
+TEST(EventHashTest, EveryReferenceVectorMatches) {
+  const std::string dir = std::string(LODESTONE_EPCIS_TESTDATA) + "/hash-vectors/";
+  int vectors = 0;
+  for (const char* name : {"ReferenceEventHashAlgorithm", "CertificationInfoAndSensorReportWithCRS",
+                           "epcisDocWithShippingAndTransportingEvent"}) {
+    SCOPED_TRACE(name);
+    auto document = http::ParseJson(ReadFile(dir + name + ".jsonld"));
+    ASSERT_TRUE(document.ok()) << document.status();
+    std::vector<std::string> pre_hashes =
+        absl::StrSplit(ReadFile(dir + name + ".prehashes"), '\n', absl::SkipEmpty());
+    std::vector<std::string> hashes =
+        absl::StrSplit(ReadFile(dir + name + ".hashes"), '\n', absl::SkipEmpty());
+    ASSERT_EQ(pre_hashes.size(), hashes.size());
+    ASSERT_EQ(document->value["epcisBody"]["eventList"].size(), hashes.size());
+    for (size_t i = 0; i < hashes.size(); ++i) {
+      const std::string pre_hash = EventPreHash(*document, i);
+      EXPECT_EQ(pre_hash, pre_hashes[i]) << "event " << i;
+      EXPECT_EQ(EventHashFromPreHash(pre_hash), hashes[i]) << "event " << i;
+      ++vectors;
+    }
+  }
+  EXPECT_EQ(vectors, 4);
+}
+
+TEST(EventHashTest, IdentifiersBecomeCanonicalDigitalLinks) {
+  EXPECT_EQ(CanonicalDigitalLink("urn:epc:id:sgtin:4012345.011111.9876"),
+            "https://id.gs1.org/01/04012345111118/21/9876");
+  EXPECT_EQ(CanonicalDigitalLink("urn:epc:id:sgln:4012345.00022.0"),
+            "https://id.gs1.org/414/4012345000221");
+  EXPECT_EQ(CanonicalDigitalLink("urn:epc:class:lgtin:4012345.012345.ORE-1"),
+            "https://id.gs1.org/01/04012345123456/10/ORE-1");
+  EXPECT_EQ(CanonicalDigitalLink("https://example.com/gtin/4012345123456/lot/L1/ser/S1?x=1"),
+            "https://id.gs1.org/01/04012345123456/21/S1");
+  EXPECT_EQ(CanonicalDigitalLink("urn:epcglobal:cbv:bt:4012345000009:ASN1099"), std::nullopt);
+  EXPECT_EQ(CanonicalDigitalLink("geo:47.506694,11.104301"), std::nullopt);
+}
+
 TEST(ProgramEndpointTest, FlagsBecomeOptionsAndBadOnesAreRefused) {
   ProgramHttpFlags flags{"127.0.0.1:0", 3, {}};
   rpc::IdentityOptions identity;
@@ -410,6 +450,39 @@ TEST_F(CaptureTest, BadInputIsRefusedWithAPreciseProblemAndChangesNothing) {
   EXPECT_EQ(dup, 422) << dup_body.dump();
   EXPECT_EQ(dup_body["pointer"], "/epcisBody/eventList/1/eventID") << dup_body.dump();
   EXPECT_EQ(LogSize(), before);
+}
+
+TEST_F(CaptureTest, AnEventWithoutEventIdIsIdentifiedByItsCanonicalHash) {
+  Json event = Commissioning("", "H1", "2");
+  const std::string document = Document(Json::array({event}));
+  Json first = CaptureAndWait(document);
+  ASSERT_TRUE(first.value("success", false)) << first.dump();
+  ASSERT_EQ(first["events"].size(), 1u);
+  const std::string hash = first["events"][0]["eventHash"];
+  EXPECT_THAT(hash, ::testing::StartsWith("ni:///sha-256;"));
+  EXPECT_THAT(hash, ::testing::EndsWith("?ver=CBV2.0"));
+  EXPECT_EQ(first["events"][0]["eventID"], EventIdFromEpcis(hash));
+  const uint64_t after_first = LogSize();
+  // The same event again, with other spellings of the same values: the same hash, nothing new.
+  Json respelled = event;
+  respelled["eventTime"] = "2026-01-05T11:00:00.000+01:00";
+  respelled["bizLocation"]["id"] = "https://example.com/414/4012345000115/254/987";
+  Json again = CaptureAndWait(Document(Json::array({respelled})));
+  ASSERT_TRUE(again.value("success", false)) << again.dump();
+  EXPECT_EQ(again["events"][0]["eventHash"], hash);
+  EXPECT_EQ(LogSize(), after_first);
+  // Twice in one document: refused, naming the first.
+  auto [twice_status, twice] = std::make_pair(0, Json());
+  twice = CaptureAndWait(Document(Json::array({event, event})), &twice_status);
+  EXPECT_EQ(twice_status, 422) << twice.dump();
+  EXPECT_EQ(twice["pointer"], "/epcisBody/eventList/1") << twice.dump();
+  // Its error declaration (no eventID either) has the same hash and retracts it.
+  Json declared = event;
+  declared["errorDeclaration"] = {{"declarationTime", "2026-01-06T10:00:00Z"}};
+  Json retraction = CaptureAndWait(Document(Json::array({declared})));
+  ASSERT_TRUE(retraction.value("success", false)) << retraction.dump();
+  EXPECT_EQ(retraction["events"][0]["eventHash"], hash);
+  EXPECT_EQ(retraction["events"][0]["eventID"], "retract:" + EventIdFromEpcis(hash));
 }
 
 TEST_F(CaptureTest, AConflictingRecaptureOfAnEventIdIsRefused) {
