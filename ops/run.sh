@@ -98,6 +98,7 @@ fi
 echo
 echo "Lodestone is serving both services on $server_address (metrics: http://127.0.0.1:$metrics_port/metrics)."
 echo "EPCIS 2.0 capture: POST $epcis_url/capture (application/ld+json; docs/epcis.md)"
+echo "Compliance console: $epcis_url/console/ (docs/console.md)"
 echo "Try:  $lodectl --server=$server_address trace sb-th-bagged-2412-a"
 echo "      $lodectl --server=$server_address flags"
 echo "      $lodectl --server=$server_address check lot ndfeb-jp-magnet-2025a --as_of=2026-12-01"

@@ -24,6 +24,7 @@ check "mexican oxide is clean" "declared origin MX, traced customs origin MX$"
 check "DFARS verdict for the CN-separated magnet" "FAIL +dfars/dfars-all-stages"
 check "where to query" "Lodestone is serving both services on 127.0.0.1:[0-9]+"
 check "the EPCIS URL" "EPCIS 2.0 capture: POST http://127.0.0.1:[0-9]+/capture"
+check "the console URL" "Compliance console: http://127.0.0.1:[0-9]+/console/"
 out=$(ATTESTERS=1 "$run" "$build" "$data" 2>&1)
 rc=$?
 [ "$rc" = 0 ] || { echo "$out"; echo "FAIL second run exited $rc"; exit 1; }
@@ -33,5 +34,5 @@ check "a licence signed by the authority" "demo-mx-005 +export_licence_granted b
 check "registrations attested by the administrator" "demo-setup-001 +party_registered by actor cn-hsn-antimony +attested by lodestone-admin, unsigned"
 if grep -q '^FAIL ' <<<"$out"; then echo "FAIL a demo event did not verify"; failures=$((failures + 1)); fi
 [ "$failures" = 0 ] || echo "$out"
-echo "$((12 - failures)) passed, $failures failed"
+echo "$((13 - failures)) passed, $failures failed"
 [ "$failures" = 0 ]
