@@ -14,6 +14,7 @@
 #include "rocksdb/convenience.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/listener.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
@@ -125,6 +126,7 @@ class LogImpl final : public Log {
   std::unique_ptr<Txn> BeginTxn() override;
   absl::Status Commit(Txn& txn, absl::Time commit_time) override;
   Head GetHead() const override;
+  absl::Status WriteFailure() const override;
   absl::StatusOr<std::vector<Record>> ReadAll(uint64_t from_position, size_t max_records,
                                               size_t max_bytes) const override;
   absl::StatusOr<std::vector<Record>> ReadStream(std::string_view subject, uint64_t from_version,
@@ -167,6 +169,11 @@ class LogImpl final : public Log {
   absl::Status CommitLocked(TxnImpl* txn, absl::Time commit_time, std::optional<Head>& published,
                             std::function<void(const Head&)>& listener);
   View CurrentView() const;
+  // Free bytes the disk must have before writes resume after it was full: room to flush every
+  // memtable.
+  uint64_t ResumeFreeBytes() const;
+  // Sets failed_ and its published copy (commit_mu_ held).
+  void SetFailure(absl::Status status);
 
   // Reads at `snapshot` (nullptr: the latest committed state, for the committer's Txn), seeing
   // only records below `size`.
@@ -205,9 +212,10 @@ class LogImpl final : public Log {
   ColumnFamilyHandle* state_ = nullptr;
 
   // Published to readers.
-  mutable std::mutex mu_;  // guards head_ and snapshot_
+  mutable std::mutex mu_;  // guards head_, snapshot_ and write_failure_
   Head head_;
   std::shared_ptr<const Snapshot> snapshot_;
+  absl::Status write_failure_;  // failed_, for readers that must not wait for a commit
 
   // Committer state. Commit holds commit_mu_ throughout, so commits are serialized.
   std::mutex commit_mu_;  // guards the members below
@@ -382,6 +390,15 @@ void TxnImpl::Reset(uint64_t sequence, uint64_t base_position) {
 // ---------------------------------------------------------------------------------------------
 // Log: opening
 
+// Turns RocksDB's automatic recovery from background errors off: the committer resumes.
+class ManualErrorRecovery : public rocksdb::EventListener {
+ public:
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason /*reason*/, rocksdb::Status /*error*/,
+                            bool* auto_recovery) override {
+    *auto_recovery = false;
+  }
+};
+
 absl::StatusOr<std::unique_ptr<Log>> LogImpl::Open(const LogOptions& options, rocksdb::Env* env) {
   if (options.path.empty()) return absl::InvalidArgumentError("LogOptions.path is empty");
   std::unique_ptr<LogImpl> log(new LogImpl(options, env));
@@ -425,6 +442,15 @@ absl::Status LogImpl::OpenDatabase() {
 
   rocksdb::DBOptions db_options;
   if (env_ != nullptr) db_options.env = env_;
+  // A record that is cut short at the end of the WAL is a write that was never acknowledged
+  // (a crash mid-write) and is dropped; any other damage (a checksum mismatch anywhere, a
+  // record missing in the middle) fails the open with DATA_LOSS. RocksDB's default,
+  // point-in-time recovery, would instead stop replaying at a damaged record and silently drop
+  // every acknowledged commit after it.
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+  // After a full disk the next Commit resumes (see CommitLocked), at once, rather than RocksDB
+  // polling for free space every 5 seconds behind the committer's back.
+  db_options.listeners.push_back(std::make_shared<ManualErrorRecovery>());
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = false;  // created below, after the version check
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;  // Debian's default is DEBUG
@@ -599,6 +625,21 @@ std::shared_ptr<const Snapshot> LogImpl::TakeSnapshot() {
                                          [db](const Snapshot* s) { db->ReleaseSnapshot(s); });
 }
 
+uint64_t LogImpl::ResumeFreeBytes() const {
+  return std::max<uint64_t>(uint64_t{16} << 20, uint64_t{2} * options_.write_buffer_bytes);
+}
+
+void LogImpl::SetFailure(absl::Status status) {
+  failed_ = status;
+  std::lock_guard<std::mutex> lock(mu_);
+  write_failure_ = std::move(status);
+}
+
+absl::Status LogImpl::WriteFailure() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return write_failure_;
+}
+
 LogImpl::View LogImpl::CurrentView() const {
   std::lock_guard<std::mutex> lock(mu_);
   return View{snapshot_, head_};
@@ -629,6 +670,27 @@ absl::Status LogImpl::CommitLocked(TxnImpl* txn, absl::Time commit_time,
                                    std::optional<Head>& published,
                                    std::function<void(const Head&)>& listener) {
   std::lock_guard<std::mutex> commit_lock(commit_mu_);
+  if (absl::IsResourceExhausted(failed_)) {
+    // A full disk stopped RocksDB's writes. Once there is space again (or the file system
+    // cannot tell), Resume flushes the memtables, so that no WAL the failed write may have
+    // damaged is needed any more, and allows writes. Resuming while the disk is still full
+    // would fail the flush, which RocksDB does not recover from: wait for the space.
+    rocksdb::Env* env = env_ != nullptr ? env_ : rocksdb::Env::Default();
+    uint64_t free_bytes = 0;
+    const bool known = env->GetFreeSpace(options_.path, &free_bytes).ok();
+    if (known && free_bytes < ResumeFreeBytes()) return failed_;
+    const rocksdb::Status resumed = db_->Resume();
+    if (!resumed.ok()) {
+      if (resumed.IsNoSpace() && resumed.severity() < rocksdb::Status::Severity::kFatalError) {
+        return failed_;  // full again
+      }
+      SetFailure(absl::FailedPreconditionError(
+          absl::StrCat("the log cannot resume writing after a full disk (", resumed.ToString(),
+                       "): reopen it")));
+      return failed_;
+    }
+    SetFailure(absl::OkStatus());
+  }
   if (!failed_.ok()) return failed_;
   if (txn->sequence_ != commit_sequence_) {
     return absl::FailedPreconditionError(
@@ -696,7 +758,7 @@ absl::Status LogImpl::CommitLocked(TxnImpl* txn, absl::Time commit_time,
   rocksdb::WriteOptions write_options;
   write_options.sync = options_.sync;
   if (absl::Status status = FromRocks(db_->Write(write_options, &batch), "commit"); !status.ok()) {
-    failed_ = status;
+    SetFailure(status);
     return status;
   }
   ++commit_sequence_;
@@ -1143,7 +1205,7 @@ absl::StatusOr<std::unique_ptr<Log>> OpenWithEnv(const LogOptions& options, rock
 }
 
 absl::StatusOr<std::unique_ptr<Log>> Log::Open(const LogOptions& options) {
-  return LogImpl::Open(options, nullptr);
+  return LogImpl::Open(options, options.env);
 }
 
 }  // namespace lodestone::storage
