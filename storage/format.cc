@@ -139,22 +139,6 @@ absl::Status ValidateInput(const RecordInput& input) {
   return absl::OkStatus();
 }
 
-std::string EncodeLeafData(uint64_t position, int64_t commit_micros, uint64_t stream_version,
-                           std::string_view event_id, std::string_view subject,
-                           std::string_view payload) {
-  std::string out;
-  out.reserve(1 + 3 * 8 + 3 * 4 + event_id.size() + subject.size() + payload.size());
-  out.push_back(static_cast<char>(kLeafTag));
-  coding::PutBigEndian64(out, position);
-  coding::PutBigEndian64(out, static_cast<uint64_t>(commit_micros));
-  coding::PutBigEndian64(out, stream_version);
-  for (std::string_view field : {event_id, subject, payload}) {
-    coding::PutBigEndian32(out, static_cast<uint32_t>(field.size()));
-    out.append(field);
-  }
-  return out;
-}
-
 std::string EncodeRecordValue(uint64_t position, int64_t commit_micros, uint64_t stream_version,
                               std::string_view event_id, std::string_view subject,
                               std::string_view payload, const Hash& chain) {

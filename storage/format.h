@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "storage/leaf.h"
 #include "storage/log.h"
 
 namespace lodestone::storage::format {
@@ -29,10 +30,9 @@ inline constexpr char kStateFamily[] = "state";
 inline constexpr char kFormatVersionKey[] = "format_version";
 inline constexpr char kHeadKey[] = "head";
 
-// First byte of a record value, of a meta head value, and of the canonical leaf bytes.
+// First byte of a record value and of a meta head value (the leaf's: storage/leaf.h).
 inline constexpr uint8_t kRecordTag = 1;
 inline constexpr uint8_t kHeadTag = 1;
-inline constexpr uint8_t kLeafTag = 1;
 
 // Merkle subtrees of fewer than 2^kMinStoredLevel leaves are not stored: they are recomputed
 // from the records (at most 2^kMinStoredLevel - 1 contiguous records).
@@ -76,14 +76,9 @@ absl::StatusOr<std::vector<uint64_t>> DecodePositions(std::string_view value);  
 // kMaxPayloadBytes.
 absl::Status ValidateInput(const RecordInput& input);
 
-// The canonical leaf bytes (FORMAT.md, "Leaf bytes").
-std::string EncodeLeafData(uint64_t position, int64_t commit_micros, uint64_t stream_version,
-                           std::string_view event_id, std::string_view subject,
-                           std::string_view payload);
-inline std::string EncodeLeafData(const Record& record) {
-  return EncodeLeafData(record.position, absl::ToUnixMicros(record.commit_time),
-                        record.stream_version, record.event_id, record.subject, record.payload);
-}
+// The canonical leaf bytes: storage/leaf.h (clients decode them without RocksDB).
+using ::lodestone::storage::DecodeLeafData;
+using ::lodestone::storage::EncodeLeafData;
 
 // A record value. Its CRC-32C covers LogKey(position) followed by every value byte before the
 // CRC, so a value copied under another key fails its check.

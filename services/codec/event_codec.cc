@@ -436,4 +436,32 @@ std::string SignedMessage(const v1::Event& proto) {
   return message;
 }
 
+absl::StatusOr<std::string> SignedMessageOfStoredBytes(std::string_view stored, v1::Event* event) {
+  if (!event->ParseFromArray(stored.data(), static_cast<int>(stored.size()))) {
+    return absl::DataLossError("the stored bytes are not an event");
+  }
+  std::string message(kSignatureContext);
+  if (!event->has_signature()) {
+    message.append(stored);
+    return message;
+  }
+  // The trailing field: tag (field 100, length-delimited), length, the signature message.
+  std::string field;
+  {
+    google::protobuf::io::StringOutputStream stream(&field);
+    google::protobuf::io::CodedOutputStream out(&stream);
+    out.SetSerializationDeterministic(true);
+    const std::string body = event->signature().SerializeAsString();
+    constexpr uint32_t kLengthDelimited = 2;  // the protobuf wire type
+    out.WriteTag((static_cast<uint32_t>(v1::Event::kSignatureFieldNumber) << 3) | kLengthDelimited);
+    out.WriteVarint32(static_cast<uint32_t>(body.size()));
+    out.WriteString(body);
+  }
+  if (stored.size() < field.size() || stored.substr(stored.size() - field.size()) != field) {
+    return absl::DataLossError("the event's signature is not the last field of its stored bytes");
+  }
+  message.append(stored.substr(0, stored.size() - field.size()));
+  return message;
+}
+
 }  // namespace lodestone::codec

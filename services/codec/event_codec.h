@@ -33,6 +33,11 @@ std::string DeterministicEventBytes(const v1::Event& proto);
 inline constexpr std::string_view kSignatureContext = "lodestone/v1/event\n";
 std::string SignedMessage(const domain::Event& event);
 std::string SignedMessage(const v1::Event& proto);
+// The signed message of an event read from its exact stored bytes (a Merkle leaf's payload),
+// for verifiers that trust bytes, not a re-serialization: kSignatureContext followed by the bytes
+// before the trailing `signature` field (all of them for an unsigned event). Fills `event` with
+// the parsed event. DATA_LOSS if the bytes do not parse or the signature is not their last field.
+absl::StatusOr<std::string> SignedMessageOfStoredBytes(std::string_view stored, v1::Event* event);
 
 // Exact both ways for every valid Timestamp (0001-01-01 .. 9999-12-31T23:59:59.999999999Z);
 // INVALID_ARGUMENT for one outside that range or with nanos outside 0..999999999.

@@ -111,7 +111,7 @@ void Progress(const Totals& totals, absl::Time start, bool done) {
 
 }  // namespace
 
-int Append(Client& client, const std::string& path, std::ostream& out) {
+int Append(Client& client, const std::string& path, const EventSigner* signer, std::ostream& out) {
   std::ifstream file;
   std::istream* in = &std::cin;
   if (path != "-") {
@@ -164,6 +164,7 @@ int Append(Client& client, const std::string& path, std::ostream& out) {
       ++totals.rejected;
       continue;
     }
+    if (signer != nullptr) signer->Sign(event);
     batch.push_back({number, std::move(event)});
     if (totals.unreachable) break;
     if (tty && absl::Now() - last_progress > absl::Milliseconds(200)) {

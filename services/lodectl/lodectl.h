@@ -10,12 +10,17 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/status.h"
 #include "lodestone/v1/ledger.grpc.pb.h"
 #include "lodestone/v1/provenance.grpc.pb.h"
+
+namespace lodestone::crypto {
+class SigningKey;
+}  // namespace lodestone::crypto
 
 namespace lodestone::lodectl {
 
@@ -54,6 +59,31 @@ struct Options {
   std::vector<uint64_t> positions;   // verify: inclusion proofs to check
   bool progress = true;              // append: progress bar on a terminal
   bool show_not_applicable = false;  // check: also print rules that do not concern the subject
+  std::string signing_key;           // append: sign each event with this Ed25519 key (PEM)
+  std::string attester;  // append --signing_key: the party signing (default: --tls_cert's)
+  std::string key_out;   // keygen: where the new private key is written
+  std::string actor = "lodestone-admin";  // keygen: who appends the registration
+  std::string replaces_key_id;            // keygen: the key the new one rotates out
+  std::string save_evidence;              // verify event: save what was checked, for offline use
+  std::string evidence;                   // verify event: check saved evidence, offline
+};
+
+// Signs events as `attester` with an Ed25519 key (docs/security.md, "Signatures"): sets
+// attested_by when empty and a detached signature over the event's canonical bytes.
+class EventSigner {
+ public:
+  // NOT_FOUND for an unreadable file, INVALID_ARGUMENT for a bad key or an empty attester.
+  static absl::StatusOr<EventSigner> Load(const std::string& path, std::string attester);
+  EventSigner(EventSigner&&) noexcept;
+  ~EventSigner();
+  void Sign(v1::Event& event) const;
+  const std::string& key_id() const { return key_id_; }
+
+ private:
+  EventSigner(crypto::SigningKey key, std::string attester);
+  std::unique_ptr<crypto::SigningKey> key_;
+  std::string key_id_;
+  std::string attester_;
 };
 
 class Client {
@@ -76,7 +106,8 @@ class Client {
 int ReportError(const std::string& what, const grpc::Status& status);
 int ExitCodeOf(const grpc::Status& status);
 
-int Append(Client& client, const std::string& path, std::ostream& out);
+// `signer` (may be null) signs every event before it is sent.
+int Append(Client& client, const std::string& path, const EventSigner* signer, std::ostream& out);
 int ShowLot(Client& client, const std::string& lot_id, std::ostream& out);
 int Trace(Client& client, const std::string& lot_id, std::ostream& out);
 int Downstream(Client& client, const std::string& lot_id, std::ostream& out);
@@ -89,6 +120,11 @@ int Head(Client& client, std::ostream& out);
 // the status; kOk when SERVING, kUnreachable otherwise.
 int Health(Client& client, const std::string& service, std::ostream& out);
 int Verify(Client& client, std::ostream& out);
+// verify event ID: the event's inclusion in --head_file's tree and its signature under the key
+// its attester had at that position; from the server, or offline from --evidence.
+int VerifyEvent(Client& client, const std::string& event_id, std::ostream& out);
+// keygen PARTY: a new Ed25519 key to --key_out, and its registration as an NDJSON line.
+int Keygen(const Options& options, const std::string& party, std::ostream& out);
 
 // Parses YYYY-MM-DD (midnight UTC) or RFC 3339.
 bool ParseTime(const std::string& text, google::protobuf::Timestamp* out);

@@ -1,5 +1,8 @@
 // lodectl: the Lodestone command-line client. Only main reads flags.
+#include <fstream>
 #include <iostream>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -9,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "services/lodectl/lodectl.h"
+#include "services/rpc/identity.h"
 #include "services/rpc/tls.h"
 
 ABSL_FLAG(std::string, server, "127.0.0.1:7400", "Lodestone server address (host:port)");
@@ -43,6 +47,18 @@ ABSL_FLAG(bool, progress, true, "append: show progress on a terminal");
 ABSL_FLAG(bool, show_not_applicable, false, "check: also list rules that do not apply");
 ABSL_FLAG(std::string, head_file, "", "verify: a head saved with 'lodectl head --json'");
 ABSL_FLAG(std::vector<std::string>, positions, {}, "verify: positions to prove included");
+ABSL_FLAG(std::string, signing_key, "",
+          "append: sign every event with this Ed25519 private key (PEM, from lodectl keygen)");
+ABSL_FLAG(std::string, attester, "",
+          "append --signing_key: the signing party (default: the party of --tls_cert)");
+ABSL_FLAG(std::string, key_out, "", "keygen: write the new private key here (mode 0600)");
+ABSL_FLAG(std::string, actor, "lodestone-admin",
+          "keygen: the administrator or registrar who appends the registration");
+ABSL_FLAG(std::string, replaces_key_id, "", "keygen: the key the new key rotates out");
+ABSL_FLAG(std::string, save_evidence, "",
+          "verify event: save the proofs checked to this file, for offline verification");
+ABSL_FLAG(std::string, evidence, "",
+          "verify event: check saved evidence offline (no server is contacted)");
 
 namespace {
 
@@ -51,7 +67,9 @@ constexpr char kUsageText[] = R"(lodectl: query and feed a Lodestone ledger.
 usage: lodectl [flags] COMMAND [ARGS]
 
 commands:
-  append FILE|-              append NDJSON events (one lodestone.v1.Event per line, JSON)
+  append FILE|-              append NDJSON events (one lodestone.v1.Event per line, JSON);
+                             --signing_key=KEY.pem signs each one (--attester=PARTY)
+  keygen PARTY               a new Ed25519 signing key to --key_out; prints its registration
   lot LOT                    a lot: state, location, custodian, origin profile
   trace LOT                  upstream lineage (--json, --dot, --svg FILE, --depth N)
   downstream LOT             every lot and shipment holding material from LOT
@@ -62,6 +80,8 @@ commands:
   head                       the ledger head (--json to save it for verify)
   health [SERVICE]           the standard health check (grpc.health.v1; exit 3 unless SERVING)
   verify                     check --head_file against the ledger (--positions P,...)
+  verify event ID            the event's inclusion in --head_file and its signature under the
+                             key valid at its position (--save_evidence F; --evidence F offline)
 
 TLS: --tls_ca=CA.pem (and --tls_cert/--tls_key when the server requires client certificates).
 
@@ -116,6 +136,23 @@ int main(int argc, char** argv) {
   options.progress = absl::GetFlag(FLAGS_progress);
   options.show_not_applicable = absl::GetFlag(FLAGS_show_not_applicable);
   options.head_file = absl::GetFlag(FLAGS_head_file);
+  options.signing_key = absl::GetFlag(FLAGS_signing_key);
+  options.attester = absl::GetFlag(FLAGS_attester);
+  options.key_out = absl::GetFlag(FLAGS_key_out);
+  options.actor = absl::GetFlag(FLAGS_actor);
+  options.replaces_key_id = absl::GetFlag(FLAGS_replaces_key_id);
+  options.save_evidence = absl::GetFlag(FLAGS_save_evidence);
+  options.evidence = absl::GetFlag(FLAGS_evidence);
+  if (options.attester.empty() && !tls.cert.empty()) {
+    // The party of the client certificate, which is who the ledger takes as the attester.
+    std::ifstream file(tls.cert, std::ios::binary);
+    std::stringstream pem;
+    pem << file.rdbuf();
+    auto caller = lodestone::rpc::CallerFromCertificatePem(pem.str());
+    if (caller.ok() && caller->kind == lodestone::rpc::Caller::Kind::kParty) {
+      options.attester = caller->id;
+    }
+  }
   for (const auto& p : absl::GetFlag(FLAGS_positions)) {
     uint64_t position;
     if (!absl::SimpleAtoi(p, &position)) {
@@ -132,7 +169,20 @@ int main(int argc, char** argv) {
     std::cerr << "lodectl: " << command << " needs " << n << " argument(s)\n" << kUsageText;
     return false;
   };
-  if (command == "append") return need(1) ? Append(client, args[0], std::cout) : 2;
+  if (command == "append") {
+    if (!need(1)) return kUsage;
+    std::optional<EventSigner> signer;
+    if (!options.signing_key.empty()) {
+      auto loaded = EventSigner::Load(options.signing_key, options.attester);
+      if (!loaded.ok()) {
+        std::cerr << "lodectl: " << loaded.status().message() << "\n";
+        return loaded.status().code() == absl::StatusCode::kNotFound ? kInvalidInput : kUsage;
+      }
+      signer.emplace(*std::move(loaded));
+    }
+    return Append(client, args[0], signer.has_value() ? &*signer : nullptr, std::cout);
+  }
+  if (command == "keygen") return need(1) ? Keygen(options, args[0], std::cout) : kUsage;
   if (command == "lot") return need(1) ? ShowLot(client, args[0], std::cout) : 2;
   if (command == "trace") return need(1) ? Trace(client, args[0], std::cout) : 2;
   if (command == "downstream") return need(1) ? Downstream(client, args[0], std::cout) : 2;
@@ -148,7 +198,12 @@ int main(int argc, char** argv) {
   if (command == "exposure") return need(1) ? Exposure(client, args[0], std::cout) : 2;
   if (command == "head") return Head(client, std::cout);
   if (command == "health") return Health(client, args.empty() ? "" : args[0], std::cout);
-  if (command == "verify") return Verify(client, std::cout);
+  if (command == "verify") {
+    if (!args.empty() && args[0] == "event") {
+      return args.size() == 2 ? VerifyEvent(client, args[1], std::cout) : (need(2), kUsage);
+    }
+    return Verify(client, std::cout);
+  }
   std::cerr << "lodectl: unknown command " << command << "\n" << kUsageText;
   return 2;
 }

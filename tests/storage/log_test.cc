@@ -85,6 +85,39 @@ TEST(FormatTest, LeafBytesHashesChainAndRootMatchTheWorkedExampleInFormatMd) {
   EXPECT_EQ(Hex(EmptyRoot()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
+TEST(FormatTest, LeafBytesDecodeToTheRecordAndRefuseAnythingElse) {
+  TempDir dir;
+  auto log = OpenOrDie(TestOptions(dir));
+  ASSERT_TRUE(AppendGroup(*log, {MakeRecord("e0", "lot/a", "p0"), MakeRecord("e1", "lot/a", "")},
+                          absl::FromUnixMicros(1735689600000001))
+                  .ok());
+  for (uint64_t position : {0, 1}) {
+    auto leaf = log->LeafData(position);
+    ASSERT_TRUE(leaf.ok());
+    auto record = format::DecodeLeafData(*leaf);
+    ASSERT_TRUE(record.ok()) << record.status();
+    auto stored = log->ReadRecord(position);
+    ASSERT_TRUE(stored.ok());
+    EXPECT_EQ(record->position, position);
+    EXPECT_EQ(record->stream_version, position + 1);
+    EXPECT_EQ(record->commit_time, stored->commit_time);
+    EXPECT_EQ(record->event_id, stored->event_id);
+    EXPECT_EQ(record->subject, "lot/a");
+    EXPECT_EQ(record->payload, stored->payload);
+    EXPECT_EQ(format::EncodeLeafData(*record), *leaf);
+    // Every truncation, a trailing byte and another format tag are refused.
+    for (size_t n = 0; n < leaf->size(); ++n) {
+      EXPECT_EQ(format::DecodeLeafData(leaf->substr(0, n)).status().code(),
+                absl::StatusCode::kDataLoss)
+          << n;
+    }
+    EXPECT_EQ(format::DecodeLeafData(*leaf + "x").status().code(), absl::StatusCode::kDataLoss);
+    std::string other = *leaf;
+    other[0] = 0x02;
+    EXPECT_EQ(format::DecodeLeafData(other).status().code(), absl::StatusCode::kDataLoss);
+  }
+}
+
 TEST(LogTest, EmptyLogHasEmptyRootAndNoRecords) {
   TempDir dir;
   auto log = OpenOrDie(TestOptions(dir));

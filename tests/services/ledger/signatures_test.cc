@@ -150,6 +150,23 @@ TEST_F(SignaturesTest, APartyWithARegisteredKeyMustSignAndItsSignedEventsVerifyF
   EXPECT_EQ(record->payload.compare(0, message.size() - codec::kSignatureContext.size(),
                                     message.substr(codec::kSignatureContext.size())),
             0);
+  v1::Event parsed;
+  auto from_bytes = codec::SignedMessageOfStoredBytes(record->payload, &parsed);
+  ASSERT_TRUE(from_bytes.ok()) << from_bytes.status();
+  EXPECT_EQ(*from_bytes, message);
+  EXPECT_EQ(parsed.event_id(), "e-signed");
+  // Bytes after the signature, or a signature that is not last, are refused.
+  EXPECT_EQ(codec::SignedMessageOfStoredBytes(record->payload + std::string("\x08\x01", 2), &parsed)
+                .status()
+                .code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(codec::SignedMessageOfStoredBytes("\xff\xff", &parsed).status().code(),
+            absl::StatusCode::kDataLoss);
+  auto unsigned_record = ledger_->log().ReadRecord(0);
+  ASSERT_TRUE(unsigned_record.ok());
+  auto unsigned_message = codec::SignedMessageOfStoredBytes(unsigned_record->payload, &parsed);
+  ASSERT_TRUE(unsigned_message.ok());
+  EXPECT_EQ(*unsigned_message, std::string(codec::kSignatureContext) + unsigned_record->payload);
   // The same signed event again is a duplicate (Ed25519 is deterministic).
   auto again = AppendAs(kParty, {Signed(Extraction("e-signed"), key)});
   ASSERT_TRUE(again.ok()) << again.status();

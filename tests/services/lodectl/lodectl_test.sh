@@ -109,6 +109,65 @@ if [ "$size_after" != "$size" ]; then
 else
   echo "ok   nothing of the rejected batches was appended"
 fi
+
+# Signatures (docs/security.md): a key made by keygen and registered by the administrator; then
+# the administrator's events must be signed, verify event checks inclusion and signature against
+# a trusted head, online and offline from saved evidence, and a revoked key signs nothing more.
+now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+admin=lodestone-admin
+printf '%s\n' "{\"eventId\":\"reg-admin\",\"eventTime\":\"$now\",\"subject\":\"party/$admin\",\"actor\":\"$admin\",\"partyRegistered\":{\"partyId\":\"$admin\",\"name\":\"Administrator\",\"country\":\"DE\"}}" >"$work/admin.ndjson"
+expect "register the administrator as a party" 0 "1 accepted" -- "${ctl[@]}" append "$work/admin.ndjson"
+expect "keygen" 0 '"signingKeyRegistered"' -- bash -c "\"$lodectl\" --key_out=\"$work/admin.key\" keygen $admin >\"$work/key.ndjson\" && cat \"$work/key.ndjson\""
+expect "keygen never overwrites a key" 4 "never overwritten" -- "$lodectl" --key_out="$work/admin.key" keygen $admin
+expect "key file is private" 0 "^600$" -- stat -c %a "$work/admin.key"
+expect "register the key" 0 "1 accepted" -- "${ctl[@]}" append "$work/key.ndjson"
+key_id=$(sed -n 's/.*"keyId":"\([0-9a-f]*\)".*/\1/p' "$work/key.ndjson")
+lot_event() {  # lot_event ID: an extraction at the demo's Guangxi mine
+  printf '%s\n' "{\"eventId\":\"$1\",\"eventTime\":\"$now\",\"subject\":\"lot/$1\",\"actor\":\"cn-gx-antimony\",\"lotExtracted\":{\"lotId\":\"$1\",\"material\":\"MATERIAL_ANTIMONY_ORE\",\"hsCode\":\"261710\",\"massG\":\"5\",\"facilityId\":\"cn-gx-sb-mine\"}}"
+}
+lot_event sig-unsigned >"$work/unsigned.ndjson"
+expect "unsigned append by a party with a key is refused" 4 "must be signed" -- "${ctl[@]}" append "$work/unsigned.ndjson"
+lot_event sig-1 >"$work/signed.ndjson"
+expect "signed append" 0 "1 accepted" -- \
+  "${ctl[@]}" --signing_key="$work/admin.key" --attester=$admin append "$work/signed.ndjson"
+expect "signing without an attester is a usage error" 2 "attester" -- \
+  "${ctl[@]}" --signing_key="$work/admin.key" append "$work/signed.ndjson"
+expect "a missing key file" 4 "cannot read" -- \
+  "${ctl[@]}" --signing_key="$work/none.key" --attester=$admin append "$work/signed.ndjson"
+"${ctl[@]}" --json head >"$work/head2.json"
+expect "verify event: inclusion and signature" 0 "OK  signed by $admin with key $key_id" -- \
+  "${ctl[@]}" --head_file="$work/head2.json" --save_evidence="$work/evidence.json" verify event sig-1
+expect "verify event offline from saved evidence" 0 "OK  event sig-1 is at position" -- \
+  "$lodectl" --server=127.0.0.1:1 --head_file="$work/head2.json" --evidence="$work/evidence.json" verify event sig-1
+expect "verify an unsigned event" 0 "attested by $admin \(unsigned" -- \
+  "${ctl[@]}" --head_file="$work/head2.json" verify event reg-admin
+expect "verify an event after the trusted head" 4 "after the trusted head" -- \
+  "${ctl[@]}" --head_file="$work/head.json" verify event sig-1
+expect "verify an unknown event" 5 "" -- "${ctl[@]}" --head_file="$work/head2.json" verify event nope
+python3 - "$work/evidence.json" "$work/tampered.json" "$work/wrong-id.json" <<'PY'
+import base64, json, sys
+evidence = json.load(open(sys.argv[1]))
+leaf = bytearray(base64.b64decode(evidence["event"]["leafData"]))
+leaf[-70] ^= 1  # inside the event's bytes, before the signature
+evidence["event"]["leafData"] = base64.b64encode(bytes(leaf)).decode()
+json.dump(evidence, open(sys.argv[2], "w"))
+evidence = json.load(open(sys.argv[1]))
+evidence["keyEvents"] = []
+json.dump(evidence, open(sys.argv[3], "w"))
+PY
+expect "tampered evidence fails offline" 7 "BAD .*NOT in the trusted tree" -- \
+  "$lodectl" --head_file="$work/head2.json" --evidence="$work/tampered.json" verify event sig-1
+expect "evidence without the key registration fails" 7 "BAD no registration of key" -- \
+  "$lodectl" --head_file="$work/head2.json" --evidence="$work/wrong-id.json" verify event sig-1
+printf '%s\n' "{\"eventId\":\"revoke-admin-key\",\"eventTime\":\"$now\",\"subject\":\"party/$admin\",\"actor\":\"$admin\",\"signingKeyRevoked\":{\"partyId\":\"$admin\",\"keyId\":\"$key_id\"}}" >"$work/revoke.ndjson"
+expect "revoke the key (signed with it)" 0 "1 accepted" -- \
+  "${ctl[@]}" --signing_key="$work/admin.key" --attester=$admin append "$work/revoke.ndjson"
+lot_event sig-2 >"$work/signed2.ndjson"
+expect "a revoked key signs nothing more" 4 "rule: signature" -- \
+  "${ctl[@]}" --signing_key="$work/admin.key" --attester=$admin append "$work/signed2.ndjson"
+"${ctl[@]}" --json head >"$work/head3.json"
+expect "an event signed before the revocation still verifies" 0 "not revoked before" -- \
+  "${ctl[@]}" --head_file="$work/head3.json" verify event sig-1
 expect "unknown command" 2 "unknown command" -- "${ctl[@]}" frobnicate
 
 kill -TERM "$server" && wait "$server"
