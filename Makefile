@@ -8,7 +8,8 @@ DATA_DIR ?= data
 DEB_PACKAGES := cmake g++ make pkg-config libgrpc++-dev protobuf-compiler-grpc protobuf-compiler \
   libprotobuf-dev librocksdb-dev prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev \
   grpc-proto libabsl-dev libssl-dev clang-format etcd-server etcd-client python3-grpcio \
-  python3-protobuf curl prometheus unzip nodejs golang-etcd-server-dev
+  python3-protobuf curl prometheus unzip nodejs golang-etcd-server-dev libcpp-httplib-dev \
+  nlohmann-json3-dev libvalijson-dev
 
 .PHONY: all deps build test run bench soak lint format clean
 

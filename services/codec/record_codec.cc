@@ -30,7 +30,8 @@ std::optional<std::vector<storage::Hash>> HashesFromBytes(
   return hashes;
 }
 
-absl::Status RecordToProto(const storage::Record& record, v1::StoredEvent* out) {
+absl::Status RecordToProto(const storage::Record& record, v1::StoredEvent* out,
+                           absl::Duration late_after) {
   out->set_position(record.position);
   out->set_stream_version(record.stream_version);
   TimeToProto(record.commit_time, out->mutable_commit_time());
@@ -39,6 +40,10 @@ absl::Status RecordToProto(const storage::Record& record, v1::StoredEvent* out) 
         absl::StrCat("event at position ", record.position, " does not parse"));
   }
   out->set_chain_hash(HashToBytes(record.chain));
+  if (out->event().has_event_time()) {
+    auto event_time = TimeFromProto(out->event().event_time());
+    out->set_late(event_time.ok() && domain::IsLate(*event_time, record.commit_time, late_after));
+  }
   return absl::OkStatus();
 }
 

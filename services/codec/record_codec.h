@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "lodestone/v1/ledger.pb.h"
+#include "services/domain/rules.h"
 #include "storage/log.h"
 
 namespace lodestone::codec {
@@ -23,8 +25,10 @@ std::optional<std::vector<storage::Hash>> HashesFromBytes(
     const google::protobuf::RepeatedPtrField<std::string>& path);
 
 // Fills `out` from a storage record: position, stream version, commit time, the event parsed
-// from the payload, chain hash. DATA_LOSS if the payload does not parse.
-absl::Status RecordToProto(const storage::Record& record, v1::StoredEvent* out);
+// from the payload, chain hash, and `late` (domain::IsLate with `late_after`). DATA_LOSS if the
+// payload does not parse.
+absl::Status RecordToProto(const storage::Record& record, v1::StoredEvent* out,
+                           absl::Duration late_after = domain::kDefaultLateAfter);
 
 }  // namespace lodestone::codec
 

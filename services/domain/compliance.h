@@ -252,6 +252,9 @@ struct ShipmentFacts {
   std::string exporter_party_id;  // "": not checked against the licence
   std::optional<LicenceFacts> licence;
   absl::Time dispatch_time = absl::InfinitePast();  // InfinitePast: unknown
+  // A dispatch recorded late (the ledger committed it more than the late lag after its event
+  // time, docs/security.md): its commit time. InfinitePast: not late.
+  absl::Time late_recorded_time = absl::InfinitePast();
   std::vector<ShipmentItemFacts> items;
 };
 
@@ -279,7 +282,10 @@ std::vector<Verdict> EvaluateLot(const RuleSet& set, const LotFacts& lot,
 
 // The shipment-level rules of `set`, judged at shipment.dispatch_time: an export is governed by
 // the law in force when the goods left, whenever the question is asked. An unknown dispatch
-// time gives kInsufficientData for rules that are not always in force.
+// time gives kInsufficientData for rules that are not always in force. A dispatch recorded late
+// (late_recorded_time set) is judged at both its dispatch time and its recorded time, and each
+// verdict is the worse of the two (a backdated dispatch cannot escape a rule in force when it
+// was recorded), with both times in its evidence.
 std::vector<Verdict> EvaluateShipment(const RuleSet& set, const ShipmentFacts& shipment);
 
 // The portfolio-level rules of `set` (CRMA) as of `as_of`.

@@ -328,7 +328,9 @@ Finding ExportBan(const Rule& rule, const ShipmentFacts& s) {
 
 // ---- Evaluation ----
 
-std::vector<Verdict> EvaluateShipment(const RuleSet& set, const ShipmentFacts& shipment) {
+namespace {
+
+std::vector<Verdict> EvaluateShipmentAt(const RuleSet& set, const ShipmentFacts& shipment) {
   std::vector<Verdict> verdicts;
   for (const Rule& rule : set.rules) {
     if (LevelOf(rule.kind) != RuleLevel::kShipment) continue;
@@ -348,6 +350,32 @@ std::vector<Verdict> EvaluateShipment(const RuleSet& set, const ShipmentFacts& s
         shipment.dispatch_time == absl::InfinitePast() && !AlwaysInForce(rule);
     verdicts.push_back(Assemble(set, rule, WindowAt(rule, shipment.dispatch_time), unknown_time,
                                 std::move(finding)));
+  }
+  return verdicts;
+}
+
+}  // namespace
+
+std::vector<Verdict> EvaluateShipment(const RuleSet& set, const ShipmentFacts& shipment) {
+  std::vector<Verdict> verdicts = EvaluateShipmentAt(set, shipment);
+  if (shipment.late_recorded_time == absl::InfinitePast() ||
+      shipment.dispatch_time == absl::InfinitePast()) {
+    return verdicts;
+  }
+  ShipmentFacts recorded = shipment;
+  recorded.dispatch_time = shipment.late_recorded_time;
+  std::vector<Verdict> at_recorded = EvaluateShipmentAt(set, recorded);
+  const std::string note =
+      absl::StrCat("recorded late: dispatched ", DayText(shipment.dispatch_time), ", recorded ",
+                   DayText(shipment.late_recorded_time), "; judged at both times, ");
+  for (size_t i = 0; i < verdicts.size(); ++i) {
+    const Verdict pair[] = {verdicts[i], at_recorded[i]};
+    const bool recorded_worse = Combine(pair) != verdicts[i].outcome;
+    Verdict& kept = verdicts[i];
+    if (recorded_worse) kept = std::move(at_recorded[i]);
+    kept.evidence.push_back({std::nullopt, "late", 0,
+                             absl::StrCat(note, "this verdict at the ",
+                                          recorded_worse ? "recorded" : "dispatch", " time")});
   }
   return verdicts;
 }

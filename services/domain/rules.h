@@ -60,6 +60,12 @@ absl::Status ValidateEvent(const Event& event);
 absl::Time EarliestAcceptedTime();  // 1900-01-01T00:00:00Z
 absl::Time LatestAcceptedTime();    // 9999-12-31T23:59:59.999999999Z
 inline constexpr absl::Duration kDefaultMaxFutureSkew = absl::Minutes(5);
+// An event committed more than this after its event_time is late: accepted, marked
+// (StoredEvent.late), and judged by time-dependent rules at both times (compliance.h).
+inline constexpr absl::Duration kDefaultLateAfter = absl::Hours(7 * 24);
+inline bool IsLate(absl::Time event_time, absl::Time commit_time, absl::Duration late_after) {
+  return commit_time - event_time > late_after;
+}
 
 // Admission checks judged once, by the ledger that commits `event`, against that commit's time:
 // the accepted time range above, and `event_time <= commit_time + max_future_skew` (a client's

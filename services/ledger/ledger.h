@@ -33,6 +33,8 @@ struct LedgerOptions {
   // An event_time later than the commit time plus this is INVALID_ARGUMENT (domain
   // CheckEventTimes). Judged by the committing node only: followers apply what it committed.
   absl::Duration max_future_skew = domain::kDefaultMaxFutureSkew;
+  // An event committed more than this after its event_time is served marked late.
+  absl::Duration late_after = domain::kDefaultLateAfter;
   // Authority outside the ledger's data (the bootstrap administrator); every node of a cluster
   // must be given the same, or followers refuse what the leader accepted.
   domain::Authority authority;

@@ -57,8 +57,8 @@ class Subscription;
 
 class SubscriptionHub {
  public:
-  explicit SubscriptionHub(storage::Log& log, size_t max_subscribers)
-      : log_(log), max_subscribers_(max_subscribers) {
+  SubscriptionHub(storage::Log& log, size_t max_subscribers, absl::Duration late_after)
+      : log_(log), max_subscribers_(max_subscribers), late_after_(late_after) {
     thread_ = std::thread([this] { Run(); });
   }
   ~SubscriptionHub() { Stop(); }
@@ -100,12 +100,14 @@ class SubscriptionHub {
     if (thread_.joinable()) thread_.join();
   }
   storage::Log& log() { return log_; }
+  absl::Duration late_after() const { return late_after_; }
 
  private:
   void Run();
 
   storage::Log& log_;
   const size_t max_subscribers_;
+  const absl::Duration late_after_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::shared_ptr<Subscription>> parked_;
@@ -195,7 +197,8 @@ void Subscription::Pump() {
     }
     message_.Clear();
     for (const auto& record : *records) {
-      if (auto status = codec::RecordToProto(record, message_.add_events()); !status.ok()) {
+      if (auto status = codec::RecordToProto(record, message_.add_events(), hub_.late_after());
+          !status.ok()) {
         FinishLocked(rpc::ToGrpcStatus(status));
         return;
       }
@@ -365,7 +368,8 @@ LedgerServiceImpl::LedgerServiceImpl(Ledger& ledger, LedgerMetrics* metrics, Ser
     : ledger_(ledger),
       metrics_(metrics),
       limits_(limits),
-      hub_(std::make_shared<SubscriptionHub>(ledger.log(), limits.max_subscribers)) {
+      hub_(std::make_shared<SubscriptionHub>(ledger.log(), limits.max_subscribers,
+                                             ledger.options().late_after)) {
   listener_ =
       ledger_.AddCommitListener([hub = hub_.get()](const storage::Head&) { hub->OnCommit(); });
 }
@@ -508,7 +512,9 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::ReadStream(grpc::CallbackServerCont
       response->set_withheld(response->withheld() + 1);
       continue;
     }
-    if (auto status = codec::RecordToProto(record, response->add_events()); !status.ok()) {
+    if (auto status =
+            codec::RecordToProto(record, response->add_events(), ledger_.options().late_after);
+        !status.ok()) {
       return FinishWith(context, status);
     }
   }
@@ -562,7 +568,9 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::ReadAll(grpc::CallbackServerContext
                                        limits_.max_page_bytes);
   if (!records.ok()) return FinishWith(context, records.status());
   for (const auto& record : *records) {
-    if (auto status = codec::RecordToProto(record, response->add_events()); !status.ok()) {
+    if (auto status =
+            codec::RecordToProto(record, response->add_events(), ledger_.options().late_after);
+        !status.ok()) {
       return FinishWith(context, status);
     }
   }
@@ -668,7 +676,7 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::GetEvent(grpc::CallbackServerContex
                                    absl::StrCat("party '", *reader, "' is not party to event '",
                                                 request->event_id(), "' and may not read it")));
   }
-  return FinishWith(context, codec::RecordToProto(*record, response));
+  return FinishWith(context, codec::RecordToProto(*record, response, ledger_.options().late_after));
 }
 
 grpc::ServerUnaryReactor* LedgerServiceImpl::Echo(grpc::CallbackServerContext* context,

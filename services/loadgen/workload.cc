@@ -51,6 +51,21 @@ v1::Event LotExtracted(const std::string& event_id, const std::string& lot_id,
   return event;
 }
 
+v1::Event LotRegistered(const std::string& event_id, const std::string& lot_id,
+                        const std::string& facility_id, v1::Material material,
+                        const std::string& hs_code, int64_t mass_g,
+                        const std::string& origin_country) {
+  v1::Event event = Envelope(event_id, "lot/" + lot_id);
+  auto* p = event.mutable_lot_registered();
+  p->set_lot_id(lot_id);
+  p->set_material(material);
+  p->set_hs_code(hs_code);
+  p->set_mass_g(mass_g);
+  p->set_facility_id(facility_id);
+  p->set_origin_country(origin_country);
+  return event;
+}
+
 v1::Event LotTransformed(const std::string& event_id, const std::string& transformation_id,
                          const std::string& facility_id, v1::Process process,
                          const std::vector<Input>& inputs, const std::vector<Output>& outputs) {
@@ -108,6 +123,52 @@ v1::Event EventRetracted(const std::string& event_id, const std::string& subject
   auto* p = event.mutable_event_retracted();
   p->set_retracted_event_id(retracted_event_id);
   p->set_reason(v1::RETRACTION_REASON_INCORRECT_DATA);
+  return event;
+}
+
+namespace {
+
+template <typename RoleEvent>
+void SetRole(RoleEvent* p, const std::string& party_id, v1::Role role, const std::string& country,
+             const std::string& principal_party_id) {
+  p->set_party_id(party_id);
+  p->set_role(role);
+  p->set_country(country);
+  p->set_principal_party_id(principal_party_id);
+}
+
+}  // namespace
+
+v1::Event RoleGranted(const std::string& event_id, const std::string& party_id, v1::Role role,
+                      const std::string& country, const std::string& principal_party_id) {
+  v1::Event event = Envelope(event_id, "party/" + party_id);
+  SetRole(event.mutable_role_granted(), party_id, role, country, principal_party_id);
+  return event;
+}
+
+v1::Event RoleRevoked(const std::string& event_id, const std::string& party_id, v1::Role role,
+                      const std::string& country, const std::string& principal_party_id) {
+  v1::Event event = Envelope(event_id, "party/" + party_id);
+  SetRole(event.mutable_role_revoked(), party_id, role, country, principal_party_id);
+  return event;
+}
+
+v1::Event SigningKeyRegistered(const std::string& event_id, const std::string& party_id,
+                               const std::string& key_id, const std::string& public_key) {
+  v1::Event event = Envelope(event_id, "party/" + party_id);
+  auto* p = event.mutable_signing_key_registered();
+  p->set_party_id(party_id);
+  p->set_key_id(key_id);
+  p->set_public_key(public_key);
+  return event;
+}
+
+v1::Event SigningKeyRevoked(const std::string& event_id, const std::string& party_id,
+                            const std::string& key_id) {
+  v1::Event event = Envelope(event_id, "party/" + party_id);
+  auto* p = event.mutable_signing_key_revoked();
+  p->set_party_id(party_id);
+  p->set_key_id(key_id);
   return event;
 }
 

@@ -21,6 +21,10 @@ v1::Event FacilityRegistered(const std::string& event_id, const std::string& fac
 v1::Event LotExtracted(const std::string& event_id, const std::string& lot_id,
                        const std::string& facility_id, v1::Material material,
                        const std::string& hs_code, int64_t mass_g);
+v1::Event LotRegistered(const std::string& event_id, const std::string& lot_id,
+                        const std::string& facility_id, v1::Material material,
+                        const std::string& hs_code, int64_t mass_g,
+                        const std::string& origin_country = "");
 struct Input {
   std::string lot_id;
   int64_t mass_g;
@@ -42,6 +46,16 @@ v1::Event ShipmentArrived(const std::string& event_id, const std::string& shipme
                           const std::string& facility_id);
 v1::Event EventRetracted(const std::string& event_id, const std::string& subject,
                          const std::string& retracted_event_id);
+// A role granted to `party_id` (country: licensing authorities; principal: delegates).
+v1::Event RoleGranted(const std::string& event_id, const std::string& party_id, v1::Role role,
+                      const std::string& country = "", const std::string& principal_party_id = "");
+v1::Event RoleRevoked(const std::string& event_id, const std::string& party_id, v1::Role role,
+                      const std::string& country = "", const std::string& principal_party_id = "");
+// A party's Ed25519 public key (raw 32 bytes) under `key_id`, and its revocation.
+v1::Event SigningKeyRegistered(const std::string& event_id, const std::string& party_id,
+                               const std::string& key_id, const std::string& public_key);
+v1::Event SigningKeyRevoked(const std::string& event_id, const std::string& party_id,
+                            const std::string& key_id);
 
 // The events that set up one mine for load: an operator party and a mine facility.
 std::vector<v1::Event> MineSetup(const std::string& prefix, const std::string& country);

@@ -70,6 +70,9 @@ absl::StatusOr<std::unique_ptr<ShipmentFactsHolder>> LoadShipmentFacts(
   facts.declared_origin = dispatched.declared_origin();
   facts.declared_hs_code = dispatched.declared_hs_code();
   facts.dispatch_time = FromMicros(shipment.dispatched_micros());
+  if (shipment.late_recorded_micros() != 0) {
+    facts.late_recorded_time = FromMicros(shipment.late_recorded_micros());
+  }
   auto from = views.Get<v1::views::FacilityView>(keys::Facility(dispatched.from_facility_id()));
   if (!from.ok()) return from.status();
   if (from->has_value()) facts.exporter_party_id = (*from)->operator_party_id();
@@ -283,6 +286,11 @@ ShipmentFlagger MakeShipmentFlagger() {
 
 absl::Status CheckCompliance(const Queries& queries, const v1::CheckComplianceRequest& request,
                              v1::CheckComplianceResponse* response) {
+  if (request.at_position() != 0) {
+    return AtPositionOf(queries, request, [&](const Queries& at, const auto& here) {
+      return CheckCompliance(at, here, response);
+    });
+  }
   if (!request.has_as_of()) return absl::InvalidArgumentError("as_of is required");
   auto as_of = codec::TimeFromProto(request.as_of());
   if (!as_of.ok()) return as_of.status();
@@ -339,6 +347,11 @@ absl::Status CheckCompliance(const Queries& queries, const v1::CheckComplianceRe
 
 absl::Status GetExposure(const Queries& queries, const v1::GetExposureRequest& request,
                          v1::GetExposureResponse* response) {
+  if (request.at_position() != 0) {
+    return AtPositionOf(queries, request, [&](const Queries& at, const auto& here) {
+      return GetExposure(at, here, response);
+    });
+  }
   if (request.party_id().empty()) return absl::InvalidArgumentError("party_id is required");
   if (!request.has_from_time() || !request.has_to_time()) {
     return absl::InvalidArgumentError("from_time and to_time are required");
@@ -364,8 +377,14 @@ absl::Status GetExposure(const Queries& queries, const v1::GetExposureRequest& r
   const std::string start = keys::Receipt(request.party_id(), absl::ToUnixMicros(*from), 0, "");
   const std::string end = keys::Receipt(request.party_id(), absl::ToUnixMicros(*to), 0, "");
   const size_t limit = queries.limits().max_receipts;
-  auto entries = views.ScanCommitted(prefix, start, limit + 1);
+  bool cut_short = false;
+  auto entries = views.ScanCommitted(prefix, start, limit + 1, &cut_short);
   if (!entries.ok()) return entries.status();
+  // At a position the scan may stop on its version budget before `end`.
+  if (cut_short && views.at_position() != 0 && entries->size() <= limit &&
+      (entries->empty() || entries->back().first < end)) {
+    response->set_truncated(true);
+  }
   std::vector<d::OriginProfile> profiles;
   std::vector<d::Grams> masses;
   std::map<int, int64_t> material_mass;  // the portfolio's material: the one received most

@@ -8,8 +8,9 @@
 
 namespace lodestone::provenance {
 
-LocalLogSource::LocalLogSource(const storage::Log& log, const CommitSubscriber& subscribe)
-    : log_(log) {
+LocalLogSource::LocalLogSource(const storage::Log& log, const CommitSubscriber& subscribe,
+                               absl::Duration late_after)
+    : log_(log), late_after_(late_after) {
   unsubscribe_ = subscribe([this] {
     std::lock_guard lock(mu_);
     cv_.notify_all();
@@ -32,7 +33,7 @@ absl::StatusOr<std::vector<v1::StoredEvent>> LocalLogSource::Read(uint64_t from_
   if (!records.ok()) return records.status();
   std::vector<v1::StoredEvent> events(records->size());
   for (size_t i = 0; i < records->size(); ++i) {
-    if (auto status = codec::RecordToProto((*records)[i], &events[i]); !status.ok()) {
+    if (auto status = codec::RecordToProto((*records)[i], &events[i], late_after_); !status.ok()) {
       return status;
     }
   }

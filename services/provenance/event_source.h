@@ -18,6 +18,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/security/credentials.h"
 #include "lodestone/v1/ledger.grpc.pb.h"
+#include "services/domain/rules.h"
 #include "storage/log.h"
 
 namespace lodestone::provenance {
@@ -43,7 +44,10 @@ using CommitSubscriber = std::function<std::function<void()>(std::function<void(
 // Reads a log in the same process, woken by its commits.
 class LocalLogSource final : public EventSource {
  public:
-  LocalLogSource(const storage::Log& log, const CommitSubscriber& subscribe);
+  // `late_after` is the ledger's (LedgerOptions::late_after): events are marked late exactly as
+  // the ledger serves them to remote replicas.
+  LocalLogSource(const storage::Log& log, const CommitSubscriber& subscribe,
+                 absl::Duration late_after = domain::kDefaultLateAfter);
   ~LocalLogSource() override;  // unsubscribes
   absl::StatusOr<std::vector<v1::StoredEvent>> Read(uint64_t from_position, size_t max_events,
                                                     absl::Duration wait) override;
@@ -52,6 +56,7 @@ class LocalLogSource final : public EventSource {
 
  private:
   const storage::Log& log_;
+  const absl::Duration late_after_;
   std::function<void()> unsubscribe_;
   mutable std::mutex mu_;
   std::condition_variable cv_;

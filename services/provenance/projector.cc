@@ -114,6 +114,11 @@ void IndexedEvent(const v1::Event& event, v1::Event* out) {
   }
 }
 
+std::string PayloadKind(const v1::Event& event) {
+  const auto* field = v1::Event::descriptor()->FindFieldByNumber(event.payload_case());
+  return field == nullptr ? "" : field->name();
+}
+
 // A lot whose creation was retracted, declared again, keeps its place in the creation order
 // (its consumers were created after it), what was consumed from it, and what happened to it
 // since: its arrivals (so its route) and where they took it.
@@ -216,6 +221,7 @@ absl::Status Projector::Apply(const v1::StoredEvent& stored) {
     return absl::FailedPreconditionError(
         absl::StrCat("projector expects position ", next_position_, ", got ", stored.position()));
   }
+  views_.SetWritePosition(stored.position());
   if (auto status = ApplyPayload(stored); !status.ok()) {
     return absl::Status(
         status.code(), absl::StrCat("position ", stored.position(), " event '",
@@ -225,6 +231,14 @@ absl::Status Projector::Apply(const v1::StoredEvent& stored) {
   entry.set_position(stored.position());
   IndexedEvent(stored.event(), entry.mutable_event());
   views_.Put(keys::Event(stored.event().event_id()), entry);
+  v1::views::PositionEntry at;
+  at.set_event_id(stored.event().event_id());
+  at.set_subject(stored.event().subject());
+  at.set_kind(PayloadKind(stored.event()));
+  if (stored.event().has_event_retracted()) {
+    at.set_retracted_event_id(stored.event().event_retracted().retracted_event_id());
+  }
+  views_.Put(keys::PositionEvent(stored.position()), at);
   ++next_position_;
   ++stats_.events_applied;
   return absl::OkStatus();
@@ -300,7 +314,17 @@ absl::Status Projector::ApplyPayload(const v1::StoredEvent& stored) {
     case v1::Event::kEventRetracted:
       return OnRetracted(event, position);
     case v1::Event::kRoleGranted:
+      // Auditors read every provenance answer unredacted (read_rule.h); the other roles are the
+      // write side's concern.
+      if (event.role_granted().role() == v1::ROLE_AUDITOR) {
+        views_.PutRaw(keys::Auditor(event.role_granted().party_id()), "");
+      }
+      return absl::OkStatus();
     case v1::Event::kRoleRevoked:
+      if (event.role_revoked().role() == v1::ROLE_AUDITOR) {
+        views_.DeleteRaw(keys::Auditor(event.role_revoked().party_id()));
+      }
+      return absl::OkStatus();
     case v1::Event::kSigningKeyRegistered:
     case v1::Event::kSigningKeyRevoked:
       return absl::OkStatus();  // who may say what: the write side's concern, no origin view
@@ -386,6 +410,7 @@ absl::Status Projector::OnDispatched(const v1::StoredEvent& stored) {
   shipment.set_dispatched_event_id(event.event_id());
   shipment.set_dispatched_position(stored.position());
   shipment.set_dispatched_micros(EventMicros(event));
+  if (stored.late()) shipment.set_late_recorded_micros(codec::MicrosFloor(stored.commit_time()));
   shipment.set_status("dispatched");
   for (const auto& item : p.items()) {
     auto lot = Require<LotView>(views_, keys::Lot(item.lot_id()));

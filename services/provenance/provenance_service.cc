@@ -6,13 +6,31 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "services/provenance/compliance_queries.h"
+#include "services/provenance/history.h"
 #include "services/rpc/grpc_status.h"
+#include "services/rpc/identity.h"
 
 namespace lodestone::provenance {
 
+namespace {
+
+// The answer of `query` for `reader`, if the reader may ask (`may`), redacted for it.
+template <typename Response, typename Query>
+absl::Status Authorised(const ReadRule& rule, const Reader& reader, absl::Status may, Query query,
+                        Response& response) {
+  if (!may.ok()) return may;
+  if (auto status = query(); !status.ok()) return status;
+  return rule.Redact(reader, response);
+}
+
+}  // namespace
+
 ProvenanceServiceImpl::ProvenanceServiceImpl(const Queries& queries, ProjectorRunner& runner,
                                              prometheus::Registry* registry, ServiceOptions options)
-    : queries_(queries), runner_(runner), options_(options) {
+    : queries_(queries),
+      runner_(runner),
+      options_(options),
+      read_rule_(queries.views(), options_.admin_party) {
   if (registry != nullptr) {
     latency_ = &prometheus::BuildHistogram()
                     .Name("lodestone_provenance_query_latency_seconds")
@@ -21,10 +39,10 @@ ProvenanceServiceImpl::ProvenanceServiceImpl(const Queries& queries, ProjectorRu
   }
 }
 
-grpc::ServerUnaryReactor* ProvenanceServiceImpl::Serve(grpc::CallbackServerContext* context,
-                                                       const char* method, uint64_t min_position,
-                                                       v1::ViewPosition* view,
-                                                       std::function<absl::Status()> query) {
+grpc::ServerUnaryReactor* ProvenanceServiceImpl::Serve(
+    grpc::CallbackServerContext* context, const char* method, uint64_t min_position,
+    uint64_t at_position, v1::ViewPosition* view,
+    std::function<absl::Status(const Reader&)> query) {
   auto* reactor = context->DefaultReactor();
   const absl::Time start = absl::Now();
   prometheus::Histogram* histogram = nullptr;
@@ -34,8 +52,17 @@ grpc::ServerUnaryReactor* ProvenanceServiceImpl::Serve(grpc::CallbackServerConte
         prometheus::Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
                                                 0.025, 0.05, 0.1, 0.25, 1, 5});
   }
-  auto run = [this, reactor, view, query = std::move(query), histogram, start,
-              min_position](bool reached) {
+  // An answer at a position the views have not reached yet waits for it like min_position.
+  min_position = std::max(min_position, at_position);
+  // Who calls is known before waiting: an unauthenticated caller holds no waiter. What a party
+  // may read (auditor or not) is decided on the views the answer comes from.
+  auto party = CallingParty(*context);
+  if (!party.ok()) {
+    reactor->Finish(rpc::ToGrpcStatus(party.status()));
+    return reactor;
+  }
+  auto run = [this, reactor, party = *std::move(party), view, query = std::move(query), histogram,
+              start, min_position, at_position](bool reached) {
     if (!reached) {
       reactor->Finish(
           grpc::Status(grpc::StatusCode::UNAVAILABLE,
@@ -44,8 +71,12 @@ grpc::ServerUnaryReactor* ProvenanceServiceImpl::Serve(grpc::CallbackServerConte
       return;
     }
     const uint64_t applied = runner_.applied_position();
-    absl::Status status = query();
-    if (status.ok()) view->set_applied_position(applied);
+    auto reader = party.empty() ? absl::StatusOr<Reader>(Reader{}) : read_rule_.PartyReader(party);
+    absl::Status status = reader.ok() ? query(*reader) : reader.status();
+    if (status.ok()) {
+      view->set_applied_position(applied);
+      view->set_at_position(at_position == 0 ? applied : at_position);
+    }
     if (histogram != nullptr) histogram->Observe(absl::ToDoubleSeconds(absl::Now() - start));
     reactor->Finish(rpc::ToGrpcStatus(status));
   };
@@ -62,53 +93,108 @@ grpc::ServerUnaryReactor* ProvenanceServiceImpl::Serve(grpc::CallbackServerConte
   return reactor;
 }
 
+absl::StatusOr<std::string> ProvenanceServiceImpl::CallingParty(
+    const grpc::CallbackServerContext& context) const {
+  if (!options_.identity.has_value()) return std::string();
+  auto caller = rpc::CallerFromContext(context, *options_.identity);
+  if (!caller.ok()) return caller.status();
+  if (caller->kind != rpc::Caller::Kind::kParty) return std::string();  // a node, the local admin
+  return caller->id;
+}
+
 grpc::ServerUnaryReactor* ProvenanceServiceImpl::GetLot(grpc::CallbackServerContext* context,
                                                         const v1::GetLotRequest* request,
                                                         v1::GetLotResponse* response) {
-  return Serve(context, "GetLot", request->min_position(), response->mutable_view(),
-               [=, this] { return queries_.GetLot(*request, response); });
+  return Serve(context, "GetLot", request->min_position(), request->at_position(),
+               response->mutable_view(), [=, this](const Reader& reader) {
+                 return Authorised(
+                     read_rule_, reader, read_rule_.MayAskAboutLot(reader, request->lot_id()),
+                     [&] { return queries_.GetLot(*request, response); }, *response);
+               });
 }
 
 grpc::ServerUnaryReactor* ProvenanceServiceImpl::TraceOrigin(grpc::CallbackServerContext* context,
                                                              const v1::TraceOriginRequest* request,
                                                              v1::TraceOriginResponse* response) {
-  return Serve(context, "TraceOrigin", request->min_position(), response->mutable_view(),
-               [=, this] { return queries_.TraceOrigin(*request, response); });
+  return Serve(context, "TraceOrigin", request->min_position(), request->at_position(),
+               response->mutable_view(), [=, this](const Reader& reader) {
+                 return Authorised(
+                     read_rule_, reader, read_rule_.MayAskAboutLot(reader, request->lot_id()),
+                     [&] { return queries_.TraceOrigin(*request, response); }, *response);
+               });
 }
 
 grpc::ServerUnaryReactor* ProvenanceServiceImpl::TraceDownstream(
     grpc::CallbackServerContext* context, const v1::TraceDownstreamRequest* request,
     v1::TraceDownstreamResponse* response) {
-  return Serve(context, "TraceDownstream", request->min_position(), response->mutable_view(),
-               [=, this] { return queries_.TraceDownstream(*request, response); });
+  return Serve(context, "TraceDownstream", request->min_position(), request->at_position(),
+               response->mutable_view(), [=, this](const Reader& reader) {
+                 return Authorised(
+                     read_rule_, reader, read_rule_.MayAskAboutLot(reader, request->lot_id()),
+                     [&] { return queries_.TraceDownstream(*request, response); }, *response);
+               });
 }
 
 grpc::ServerUnaryReactor* ProvenanceServiceImpl::GetShipment(grpc::CallbackServerContext* context,
                                                              const v1::GetShipmentRequest* request,
                                                              v1::GetShipmentResponse* response) {
-  return Serve(context, "GetShipment", request->min_position(), response->mutable_view(),
-               [=, this] { return queries_.GetShipment(*request, response); });
+  return Serve(context, "GetShipment", request->min_position(), request->at_position(),
+               response->mutable_view(), [=, this](const Reader& reader) {
+                 return Authorised(
+                     read_rule_, reader,
+                     read_rule_.MayAskAboutShipment(reader, request->shipment_id()),
+                     [&] { return queries_.GetShipment(*request, response); }, *response);
+               });
 }
 
 grpc::ServerUnaryReactor* ProvenanceServiceImpl::ListFlags(grpc::CallbackServerContext* context,
                                                            const v1::ListFlagsRequest* request,
                                                            v1::ListFlagsResponse* response) {
-  return Serve(context, "ListFlags", request->min_position(), response->mutable_view(),
-               [=, this] { return queries_.ListFlags(*request, response); });
+  return Serve(context, "ListFlags", request->min_position(), request->at_position(),
+               response->mutable_view(), [=, this](const Reader& reader) {
+                 return Authorised(
+                     read_rule_, reader, absl::OkStatus(),
+                     [&] { return queries_.ListFlags(*request, response); }, *response);
+               });
 }
 
 grpc::ServerUnaryReactor* ProvenanceServiceImpl::CheckCompliance(
     grpc::CallbackServerContext* context, const v1::CheckComplianceRequest* request,
     v1::CheckComplianceResponse* response) {
-  return Serve(context, "CheckCompliance", request->min_position(), response->mutable_view(),
-               [=, this] { return provenance::CheckCompliance(queries_, *request, response); });
+  return Serve(context, "CheckCompliance", request->min_position(), request->at_position(),
+               response->mutable_view(), [=, this](const Reader& reader) {
+                 return Authorised(
+                     read_rule_, reader, read_rule_.MayAsk(reader, *request),
+                     [&] { return provenance::CheckCompliance(queries_, *request, response); },
+                     *response);
+               });
 }
 
 grpc::ServerUnaryReactor* ProvenanceServiceImpl::GetExposure(grpc::CallbackServerContext* context,
                                                              const v1::GetExposureRequest* request,
                                                              v1::GetExposureResponse* response) {
-  return Serve(context, "GetExposure", request->min_position(), response->mutable_view(),
-               [=, this] { return provenance::GetExposure(queries_, *request, response); });
+  return Serve(context, "GetExposure", request->min_position(), request->at_position(),
+               response->mutable_view(), [=, this](const Reader& reader) {
+                 return Authorised(
+                     read_rule_, reader, read_rule_.MayAskAboutParty(reader, request->party_id()),
+                     [&] { return provenance::GetExposure(queries_, *request, response); },
+                     *response);
+               });
+}
+
+grpc::ServerUnaryReactor* ProvenanceServiceImpl::GetHistory(grpc::CallbackServerContext* context,
+                                                            const v1::GetHistoryRequest* request,
+                                                            v1::GetHistoryResponse* response) {
+  return Serve(context, "GetHistory", request->min_position(), request->at_position(),
+               response->mutable_view(), [=, this](const Reader& reader) {
+                 return Authorised(
+                     read_rule_, reader,
+                     request->has_shipment_id()
+                         ? read_rule_.MayAskAboutShipment(reader, request->shipment_id())
+                         : read_rule_.MayAskAboutLot(reader, request->lot_id()),
+                     [&] { return provenance::GetHistory(queries_, *request, response); },
+                     *response);
+               });
 }
 
 }  // namespace lodestone::provenance

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/time/time.h"
@@ -13,12 +14,18 @@
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
 #include "services/provenance/queries.h"
+#include "services/provenance/read_rule.h"
 #include "services/provenance/runner.h"
+#include "services/rpc/identity.h"
 
 namespace lodestone::provenance {
 
 struct ServiceOptions {
   absl::Duration max_position_wait = absl::Seconds(5);  // then UNAVAILABLE
+  // Who is calling (rpc/identity.h), and so what it may ask and see (read_rule.h). Unset:
+  // every caller reads everything (in-process tests, and only those).
+  std::optional<rpc::IdentityOptions> identity;
+  std::string admin_party;  // reads everything (--admin_party)
 };
 
 class ProvenanceServiceImpl final : public v1::ProvenanceService::CallbackService {
@@ -48,17 +55,25 @@ class ProvenanceServiceImpl final : public v1::ProvenanceService::CallbackServic
   grpc::ServerUnaryReactor* GetExposure(grpc::CallbackServerContext* context,
                                         const v1::GetExposureRequest* request,
                                         v1::GetExposureResponse* response) override;
+  grpc::ServerUnaryReactor* GetHistory(grpc::CallbackServerContext* context,
+                                       const v1::GetHistoryRequest* request,
+                                       v1::GetHistoryResponse* response) override;
 
  private:
-  // Runs `query` once the views reflect `min_position`, then finishes the call. `view` is the
-  // response's ViewPosition, filled with the position the answer reflects (at least).
+  // Runs `query` once the views reflect `min_position` and `at_position`, then finishes the call.
+  // `view` is the response's ViewPosition, filled with the position the answer reflects (at least).
   grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context, const char* method,
-                                  uint64_t min_position, v1::ViewPosition* view,
-                                  std::function<absl::Status()> query);
+                                  uint64_t min_position, uint64_t at_position,
+                                  v1::ViewPosition* view,
+                                  std::function<absl::Status(const Reader&)> query);
+  // The party named by the caller's certificate; empty for nodes, the local administrator, and
+  // a service without identity options. UNAUTHENTICATED as rpc::CallerFromContext says.
+  absl::StatusOr<std::string> CallingParty(const grpc::CallbackServerContext& context) const;
 
   const Queries& queries_;
   ProjectorRunner& runner_;
   const ServiceOptions options_;
+  const ReadRule read_rule_;
   prometheus::Family<prometheus::Histogram>* latency_ = nullptr;
 };
 

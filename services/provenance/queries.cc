@@ -54,7 +54,24 @@ int64_t Micros(const google::protobuf::Timestamp& ts) { return codec::MicrosFloo
 
 }  // namespace
 
+absl::StatusOr<std::unique_ptr<Queries>> Queries::AtPosition(uint64_t events) const {
+  if (events == 0) return absl::InvalidArgumentError("at_position 0 means now");
+  auto applied = views_.ReadCheckpoint();
+  if (!applied.ok()) return applied.status();
+  if (events > *applied) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "at_position ", events, " is beyond the views (they have folded ", *applied, " events)"));
+  }
+  return std::unique_ptr<Queries>(
+      new Queries(std::make_unique<ViewStore>(views_.AtPosition(events)), limits_));
+}
+
 absl::Status Queries::GetLot(const v1::GetLotRequest& request, v1::GetLotResponse* response) const {
+  if (request.at_position() != 0) {
+    return AtPositionOf(*this, request, [&](const Queries& at, const v1::GetLotRequest& here) {
+      return at.GetLot(here, response);
+    });
+  }
   if (auto status = RequireId(request.lot_id(), "lot_id"); !status.ok()) return status;
   auto lot = Find<LotView>(views_, keys::Lot(request.lot_id()), "lot", request.lot_id());
   if (!lot.ok()) return lot.status();
@@ -83,6 +100,11 @@ absl::Status Queries::GetLot(const v1::GetLotRequest& request, v1::GetLotRespons
 
 absl::Status Queries::TraceOrigin(const v1::TraceOriginRequest& request,
                                   v1::TraceOriginResponse* response) const {
+  if (request.at_position() != 0) {
+    return AtPositionOf(*this, request, [&](const Queries& at, const v1::TraceOriginRequest& here) {
+      return at.TraceOrigin(here, response);
+    });
+  }
   if (auto status = RequireId(request.lot_id(), "lot_id"); !status.ok()) return status;
   const uint32_t max_depth = Capped(request.max_depth(), limits_.default_depth, limits_.max_depth);
   const uint32_t page = Capped(request.max_nodes(), limits_.default_nodes, limits_.max_nodes);
@@ -207,6 +229,12 @@ absl::Status Queries::TraceOrigin(const v1::TraceOriginRequest& request,
 
 absl::Status Queries::TraceDownstream(const v1::TraceDownstreamRequest& request,
                                       v1::TraceDownstreamResponse* response) const {
+  if (request.at_position() != 0) {
+    return AtPositionOf(*this, request,
+                        [&](const Queries& at, const v1::TraceDownstreamRequest& here) {
+                          return at.TraceDownstream(here, response);
+                        });
+  }
   if (auto status = RequireId(request.lot_id(), "lot_id"); !status.ok()) return status;
   const uint32_t max_nodes = Capped(request.max_nodes(), limits_.default_nodes, limits_.max_nodes);
   auto root = Find<LotView>(views_, keys::Lot(request.lot_id()), "lot", request.lot_id());
@@ -237,8 +265,10 @@ absl::Status Queries::TraceDownstream(const v1::TraceDownstreamRequest& request,
       out->set_status(lot->status());
     }
     const std::string prefix = keys::DownstreamPrefix(id);
-    auto edges = views_.ScanCommitted(prefix, "", limits_.max_scan_keys);
+    bool cut_short = false;
+    auto edges = views_.ScanCommitted(prefix, "", limits_.max_scan_keys, &cut_short);
     if (!edges.ok()) return edges.status();
+    if (cut_short) response->set_truncated(true);
     for (const auto& [key, unused] : *edges) {
       const char kind = key[prefix.size()];
       const std::string child = key.substr(prefix.size() + 1);
@@ -280,6 +310,11 @@ absl::Status Queries::TraceDownstream(const v1::TraceDownstreamRequest& request,
 
 absl::Status Queries::GetShipment(const v1::GetShipmentRequest& request,
                                   v1::GetShipmentResponse* response) const {
+  if (request.at_position() != 0) {
+    return AtPositionOf(*this, request, [&](const Queries& at, const v1::GetShipmentRequest& here) {
+      return at.GetShipment(here, response);
+    });
+  }
   if (auto status = RequireId(request.shipment_id(), "shipment_id"); !status.ok()) return status;
   auto shipment = Find<ShipmentView>(views_, keys::Shipment(request.shipment_id()), "shipment",
                                      request.shipment_id());
@@ -353,6 +388,11 @@ absl::Status Queries::GetShipment(const v1::GetShipmentRequest& request,
 
 absl::Status Queries::ListFlags(const v1::ListFlagsRequest& request,
                                 v1::ListFlagsResponse* response) const {
+  if (request.at_position() != 0) {
+    return AtPositionOf(*this, request, [&](const Queries& at, const v1::ListFlagsRequest& here) {
+      return at.ListFlags(here, response);
+    });
+  }
   const uint32_t page = Capped(request.max_flags(), limits_.default_flags, limits_.max_flags);
   std::string from(keys::kFlagPrefix);
   if (!request.page_token().empty()) {
@@ -367,7 +407,8 @@ absl::Status Queries::ListFlags(const v1::ListFlagsRequest& request,
   }
   const bool has_to = request.has_to_time();
   const int64_t to_micros = has_to ? Micros(request.to_time()) : 0;
-  auto entries = views_.ScanCommitted(keys::kFlagPrefix, from, limits_.max_scan_keys);
+  bool cut_short = false;
+  auto entries = views_.ScanCommitted(keys::kFlagPrefix, from, limits_.max_scan_keys, &cut_short);
   if (!entries.ok()) return entries.status();
   for (const auto& [key, value] : *entries) {
     if (static_cast<uint32_t>(response->flags_size()) >= page) {
@@ -387,7 +428,7 @@ absl::Status Queries::ListFlags(const v1::ListFlagsRequest& request,
     }
     *response->add_flags() = std::move(flag);
   }
-  if (entries->size() >= limits_.max_scan_keys) {
+  if (cut_short && !entries->empty()) {
     // Filtered out too many to finish this page: say where to go on.
     std::string next = entries->back().first;
     next.push_back('\0');

@@ -179,7 +179,8 @@ void Canceller::Detach() {
 // --- EtcdClient ---
 
 absl::StatusOr<std::unique_ptr<EtcdClient>> EtcdClient::Create(EtcdClientOptions options) {
-  absl::StatusOr<std::vector<std::string>> endpoints = internal::ParseEndpoints(options.endpoints);
+  absl::StatusOr<std::vector<std::string>> endpoints =
+      internal::ParseEndpoints(options.endpoints, options.tls_credentials != nullptr);
   if (!endpoints.ok()) return endpoints.status();
   if (options.call_timeout <= absl::ZeroDuration() ||
       options.attempt_timeout <= absl::ZeroDuration()) {
@@ -189,7 +190,8 @@ absl::StatusOr<std::unique_ptr<EtcdClient>> EtcdClient::Create(EtcdClientOptions
     return absl::InvalidArgumentError(
         absl::StrCat("etcd client max_receive_bytes must be at least ", kMinReceiveBytes));
   }
-  auto pool = std::make_shared<internal::ConnectionPool>(*endpoints, options.max_receive_bytes);
+  auto pool = std::make_shared<internal::ConnectionPool>(*endpoints, options.max_receive_bytes,
+                                                         options.tls_credentials);
   return std::unique_ptr<EtcdClient>(new EtcdClient(std::move(options), std::move(pool)));
 }
 

@@ -1,11 +1,14 @@
 // A small client for etcd 3.4's gRPC API (KV, Lease, Watch, v3election): what the replicated
 // ledger needs, nothing more (docs/replication.md). No gRPC in this header.
 //
-// Endpoints: a comma-separated list. Calls go to one endpoint at a time; on UNAVAILABLE, or when
-// an attempt runs out of its own time (a stopped member), the call moves on to the next endpoint
-// and retries until its deadline. A write that was retried may have been applied by the earlier
-// attempt: guard writes that must happen once with Txn compares (the ledger's commit compares the
-// expected sequence, so a repeated commit fails instead of committing twice).
+// Endpoints: a comma-separated list, all http:// (or bare host:port) for plain text, or all
+// https:// with TLS credentials (rpc::ClientTlsCredentials: the CA that etcd's server
+// certificates chain to, and the client certificate etcd's --client-cert-auth asks for; the host
+// of each endpoint must be in its member's certificate). Calls go to one endpoint at a time; on
+// UNAVAILABLE, or when an attempt runs out of its own time (a stopped member), the call moves on to
+// the next endpoint and retries until its deadline. A write that was retried may have been applied
+// by the earlier attempt: guard writes that must happen once with Txn compares (the ledger's commit
+// compares the expected sequence, so a repeated commit fails instead of committing twice).
 //
 // Thread-safe. LeaseKeeper and Watcher objects may outlive the client.
 #ifndef LODESTONE_SERVICES_REPLICATION_ETCD_CLIENT_H_
@@ -27,6 +30,7 @@
 #include "services/replication/lease_keeper.h"
 
 namespace grpc {
+class ChannelCredentials;
 class ClientContext;
 }  // namespace grpc
 
@@ -37,10 +41,12 @@ class ConnectionPool;
 }  // namespace internal
 
 struct EtcdClientOptions {
-  std::string endpoints;                              // "127.0.0.1:2379,http://10.0.0.2:2379"
+  std::string endpoints;  // "127.0.0.1:2379,http://10.0.0.2:2379" or "https://10.0.0.2:2379,..."
   absl::Duration call_timeout = absl::Seconds(5);     // deadline of each call (all attempts)
   absl::Duration attempt_timeout = absl::Seconds(2);  // one attempt on one endpoint
   int max_receive_bytes = kDefaultMaxReceiveBytes;    // per reply; at least kMinReceiveBytes
+  // TLS to every endpoint (they must then all be https://); null: plain text (none may be).
+  std::shared_ptr<grpc::ChannelCredentials> tls_credentials = nullptr;
 };
 
 // Cancels a blocking Campaign from another thread. Once cancelled, it stays cancelled.
@@ -61,8 +67,9 @@ class Canceller {
 
 class EtcdClient {
  public:
-  // INVALID_ARGUMENT for a malformed endpoint list, a non-positive timeout, or max_receive_bytes
-  // below kMinReceiveBytes. Connects lazily: an unreachable etcd shows in the first call.
+  // INVALID_ARGUMENT for a malformed endpoint list, endpoint schemes that disagree with
+  // tls_credentials, a non-positive timeout, or max_receive_bytes below kMinReceiveBytes. Connects
+  // lazily: an unreachable etcd shows in the first call.
   static absl::StatusOr<std::unique_ptr<EtcdClient>> Create(EtcdClientOptions options);
   ~EtcdClient();
 

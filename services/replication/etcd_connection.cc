@@ -36,11 +36,14 @@ grpc::ChannelArguments ChannelArgs(int max_receive_bytes) {
   return args;
 }
 
-std::shared_ptr<const Connection> Connect(const std::string& endpoint, int max_receive_bytes) {
+std::shared_ptr<const Connection> Connect(
+    const std::string& endpoint, int max_receive_bytes,
+    const std::shared_ptr<grpc::ChannelCredentials>& credentials) {
   auto connection = std::make_shared<Connection>();
   connection->endpoint = endpoint;
-  connection->channel = grpc::CreateCustomChannel(endpoint, grpc::InsecureChannelCredentials(),
-                                                  ChannelArgs(max_receive_bytes));
+  connection->channel = grpc::CreateCustomChannel(
+      endpoint, credentials != nullptr ? credentials : grpc::InsecureChannelCredentials(),
+      ChannelArgs(max_receive_bytes));
   connection->kv = etcdserverpb::KV::NewStub(connection->channel);
   connection->lease = etcdserverpb::Lease::NewStub(connection->channel);
   connection->watch = etcdserverpb::Watch::NewStub(connection->channel);
@@ -50,15 +53,24 @@ std::shared_ptr<const Connection> Connect(const std::string& endpoint, int max_r
 
 }  // namespace
 
-absl::StatusOr<std::vector<std::string>> ParseEndpoints(std::string_view endpoints) {
+absl::StatusOr<std::vector<std::string>> ParseEndpoints(std::string_view endpoints, bool tls) {
   std::vector<std::string> result;
   for (absl::string_view entry : absl::StrSplit(ToAbsl(endpoints), ',')) {
     entry = absl::StripAsciiWhitespace(entry);
-    if (absl::StartsWith(entry, "https://")) {
+    const absl::string_view given = entry;
+    if (absl::ConsumePrefix(&entry, "https://")) {
+      if (!tls) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "etcd endpoint '", given, "' is https:// but the etcd client has no TLS credentials"));
+      }
+    } else if (tls) {
       return absl::InvalidArgumentError(
-          absl::StrCat("etcd endpoint '", entry, "': TLS is not supported"));
+          absl::StrCat("etcd endpoint '", given,
+                       "' is not https:// but the etcd client uses TLS: give every endpoint as "
+                       "https://host:port"));
+    } else {
+      absl::ConsumePrefix(&entry, "http://");
     }
-    absl::ConsumePrefix(&entry, "http://");
     if (entry.empty()) {
       return absl::InvalidArgumentError(
           absl::StrCat("etcd endpoint list '", ToAbsl(endpoints), "' has an empty entry"));
@@ -68,9 +80,10 @@ absl::StatusOr<std::vector<std::string>> ParseEndpoints(std::string_view endpoin
   return result;
 }
 
-ConnectionPool::ConnectionPool(const std::vector<std::string>& endpoints, int max_receive_bytes) {
+ConnectionPool::ConnectionPool(const std::vector<std::string>& endpoints, int max_receive_bytes,
+                               const std::shared_ptr<grpc::ChannelCredentials>& credentials) {
   for (const std::string& endpoint : endpoints) {
-    connections_.push_back(Connect(endpoint, max_receive_bytes));
+    connections_.push_back(Connect(endpoint, max_receive_bytes, credentials));
   }
 }
 

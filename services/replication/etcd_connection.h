@@ -17,6 +17,7 @@
 #include "etcd/etcdserver/api/v3election/v3electionpb/v3election.grpc.pb.h"
 #include "etcd/etcdserver/etcdserverpb/rpc.grpc.pb.h"
 #include "grpcpp/client_context.h"
+#include "grpcpp/security/credentials.h"
 #include "grpcpp/support/status.h"
 
 namespace lodestone::replication::internal {
@@ -31,14 +32,18 @@ struct Connection {
   std::unique_ptr<v3electionpb::Election::Stub> election;
 };
 
-// "host:port,http://host:port" -> {"host:port", "host:port"}. INVALID_ARGUMENT for an empty list,
-// an empty entry, or https:// (TLS is not supported yet).
-absl::StatusOr<std::vector<std::string>> ParseEndpoints(std::string_view endpoints);
+// "host:port,http://host:port" -> {"host:port", "host:port"}; with `tls`,
+// "https://host:port,..." -> {"host:port", ...}. INVALID_ARGUMENT for an empty list, an empty
+// entry, an https:// entry without `tls`, and an entry that is not https:// with `tls` (the scheme
+// must say what the connection is: no endpoint silently falls back to plain text).
+absl::StatusOr<std::vector<std::string>> ParseEndpoints(std::string_view endpoints, bool tls);
 
 // The endpoints in order; calls go to the current one, and a failure moves to the next.
 class ConnectionPool {
  public:
-  ConnectionPool(const std::vector<std::string>& endpoints, int max_receive_bytes);
+  // `credentials`: TLS (rpc::ClientTlsCredentials) or null for plain text.
+  ConnectionPool(const std::vector<std::string>& endpoints, int max_receive_bytes,
+                 const std::shared_ptr<grpc::ChannelCredentials>& credentials);
 
   std::shared_ptr<const Connection> Current() const;
   // Moves to the next endpoint, unless another caller already moved away from `failed`.

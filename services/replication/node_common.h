@@ -51,6 +51,9 @@ class ReplicationObserver {
 
 struct ReplicatedNodeOptions {
   std::string etcd_endpoints;
+  // TLS to etcd (EtcdClientOptions::tls_credentials: the endpoints are then https://); null:
+  // plain text.
+  std::shared_ptr<grpc::ChannelCredentials> etcd_credentials;
   std::string cluster = "default";
   std::string node_id;
   std::string advertise_address;

@@ -34,7 +34,8 @@ absl::StatusOr<std::unique_ptr<ReplicatedNode>> ReplicatedNode::Create(
     return absl::InvalidArgumentError(
         "min_durable_copies must be at least 1 and window_min_batches not negative");
   }
-  auto client = EtcdClient::Create({.endpoints = options.etcd_endpoints});
+  auto client = EtcdClient::Create(
+      {.endpoints = options.etcd_endpoints, .tls_credentials = options.etcd_credentials});
   if (!client.ok()) return client.status();
   return std::unique_ptr<ReplicatedNode>(
       new ReplicatedNode(std::move(options), ledger, *std::move(client)));

@@ -4,8 +4,9 @@
 # program with them (listen addresses and data directory overridden to loopback port 0 and a
 # temporary directory). Flags that the program contract plans but the program does not have
 # yet are passed through --undefok and listed; every other unknown flag fails the start.
-# TLS: the chart's Secret is mounted at /etc/lodestone/tls; a throwaway CA and certificate made
-# with openssl stand in for it, so the program really loads them. Then the program must say TLS
+# TLS: the chart's Secret is mounted at /etc/lodestone/tls (the ledger's etcd CA at
+# /etc/lodestone/etcd-tls); a throwaway CA and certificate made with openssl stand in for them,
+# so the program really loads them. Then the program must say TLS
 # is on with client certificates required, and with LODECTL_BINARY: its gRPC port answers a
 # health check over mutual TLS and refuses plain text, and its --health_listen port (rendered
 # address replaced by 127.0.0.1:0) answers in plain text.
@@ -65,7 +66,9 @@ tls=""
 if grep -q -- "=$tls_mount/" "$work/program.flags" "$work/args"; then
   command -v openssl >/dev/null || { echo "openssl is missing" >&2; exit 1; }
   make_test_tls "$work/tls"
-  sed -i "s|=$tls_mount/|=$work/tls/|" "$work/program.flags" "$work/args"
+  # The ledger's etcd CA (or external etcd client Secret) at /etc/lodestone/etcd-tls: the same.
+  sed -i -e "s|=$tls_mount/|=$work/tls/|" -e "s|=/etc/lodestone/etcd-tls/|=$work/tls/|" \
+    "$work/program.flags" "$work/args"
   mapfile -t args <"$work/args"
   tls=yes
   echo "TLS material: a throwaway CA and certificate in $work/tls stand in for $tls_mount"

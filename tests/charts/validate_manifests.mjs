@@ -10,7 +10,11 @@
 //     and name ports they have; volumes name ConfigMaps and Secrets that are rendered (or
 //     listed as external); StatefulSets name a headless Service; the HPA names its target;
 //  5. the expectations of the value set (object counts by kind, text that must or must not
-//     appear).
+//     appear; with "clientLabel", every gRPC port admits only pods labelled so, here and in
+//     namespaces labelled so, never any source);
+//  6. cert-manager Certificates: a Lodestone program's carries exactly one identity URI SAN
+//     (urn:lodestone:node:<id>), an etcd member's none, each Secret they write is mounted; a
+//     party's carries exactly one urn:lodestone:party:<id>, client auth only, mounted by none.
 // Usage (from a directory under the npm packages' node_modules, see check_chart.sh):
 //   node validate_manifests.mjs RENDERED.yaml [EXPECT.json]
 import fs from "node:fs";
@@ -48,6 +52,7 @@ if (objects.length === 0) failures.push("no objects rendered");
 function modelModule(obj) {
   const [group, version] = obj.apiVersion.includes("/") ? obj.apiVersion.split("/") : ["", obj.apiVersion];
   if (group === "monitoring.coreos.com") return `@kubernetes-models/prometheus-operator/${group}/${version}/${obj.kind}`;
+  if (group === "cert-manager.io") return `@kubernetes-models/cert-manager/${group}/${version}/${obj.kind}`;
   return group ? `kubernetes-models/${group}/${version}/${obj.kind}` : `kubernetes-models/${version}/${obj.kind}`;
 }
 const typed = [];
@@ -223,6 +228,8 @@ for (const w of workloads) {
 const byKind = (kind) => objects.filter((o) => o.kind === kind);
 const names = (kind) => new Set(byKind(kind).map((o) => o.metadata.name));
 const externalSecrets = new Set(expect.externalSecrets ?? []);
+// Secrets that cert-manager writes for a rendered Certificate count as rendered.
+for (const c of objects.filter((o) => o.kind === "Certificate")) externalSecrets.add(c.spec?.secretName);
 for (const svc of byKind("Service")) {
   const pods = podsMatching({ matchLabels: svc.spec.selector });
   if (!pods.length) fail(svc, "selects no pods");
@@ -262,7 +269,8 @@ for (const np of byKind("NetworkPolicy")) {
   for (const rule of np.spec.ingress ?? []) {
     for (const p of rule.ports ?? []) for (const w of pods) if (!hasPort(w, p.port)) fail(np, `${w.metadata.name} has no port ${p.port}`);
     for (const peer of rule.from ?? []) {
-      if (peer.podSelector && !peer.namespaceSelector && !podsMatching(peer.podSelector).length && !expect.externalPeers) {
+      const byClientLabel = expect.clientLabel && peer.podSelector?.matchLabels?.[expect.clientLabel] === "true";
+      if (peer.podSelector && !peer.namespaceSelector && !byClientLabel && !podsMatching(peer.podSelector).length && !expect.externalPeers) {
         fail(np, `peer ${JSON.stringify(peer.podSelector)} selects no pods of the release`);
       }
     }
@@ -314,6 +322,47 @@ if (expect.kinds) {
 }
 for (const s of expect.contains ?? []) if (!text.includes(s)) fail(null, `rendered text lacks "${s}"`);
 for (const s of expect.lacks ?? []) if (text.includes(s)) fail(null, `rendered text has "${s}"`);
+
+// Only labelled clients: every policy of a Lodestone program has, on its gRPC port, the two
+// label peers, and no rule on that port admits any source (no or an empty `from`).
+if (expect.clientLabel) {
+  const label = expect.clientLabel;
+  const lodestone = byKind("NetworkPolicy").filter((np) =>
+    podsMatching(np.spec.podSelector).some((w) => podOf(w).containers.some((c) => /\/lodestone-/.test(c.command?.[0] ?? ""))));
+  if (!lodestone.length) fail(null, "no NetworkPolicy guards a Lodestone program");
+  for (const np of lodestone) {
+    const grpcRules = (np.spec.ingress ?? []).filter((r) => (r.ports ?? []).some((p) => p.port === "grpc"));
+    for (const r of grpcRules) if (!r.from?.length) fail(np, "a rule admits any source to the gRPC port");
+    const peers = grpcRules.flatMap((r) => r.from ?? []);
+    const labelled = (sel) => sel?.matchLabels?.[label] === "true";
+    if (!peers.some((p) => labelled(p.podSelector) && !p.namespaceSelector)) fail(np, `no peer selects pods labelled ${label}=true`);
+    if (!peers.some((p) => labelled(p.podSelector) && labelled(p.namespaceSelector))) fail(np, `no peer selects labelled pods of namespaces labelled ${label}=true`);
+  }
+}
+
+// --- 6. cert-manager Certificates ----------------------------------------------------------
+const mountedSecrets = new Set(workloads.flatMap((w) => (podOf(w).volumes ?? []).map((v) => v.secret?.secretName).filter(Boolean)));
+for (const c of byKind("Certificate")) {
+  const uris = c.spec.uris ?? [];
+  const usages = c.spec.usages ?? [];
+  const identities = uris.filter((u) => /^urn:lodestone:/i.test(u));
+  const component = c.metadata.labels?.["app.kubernetes.io/component"];
+  const kind = component === "party" ? "party" : "node";
+  if (component === "etcd") {
+    if (identities.length) fail(c, `an etcd certificate carries a Lodestone identity (${identities.join(", ")})`);
+  } else if (identities.length !== 1 || !new RegExp(`^urn:lodestone:${kind}:[A-Za-z0-9._:/-]{1,128}$`).test(identities[0])) {
+    fail(c, `must carry exactly one identity URI SAN urn:lodestone:${kind}:<id>, has ${JSON.stringify(uris)}`);
+  }
+  if (!c.spec.issuerRef?.name) fail(c, "has no issuerRef.name");
+  if (component === "party") {
+    // A party's certificate is a client's: it never serves, and no Lodestone pod holds it.
+    if (!usages.includes("client auth") || usages.includes("server auth")) fail(c, `usages must be client auth only, are ${JSON.stringify(usages)}`);
+    if (mountedSecrets.has(c.spec.secretName)) fail(c, `a Lodestone pod mounts the party Secret ${c.spec.secretName}`);
+    continue;
+  }
+  for (const u of ["server auth", "client auth"]) if (!usages.includes(u)) fail(c, `usages lack "${u}"`);
+  if (!mountedSecrets.has(c.spec.secretName)) fail(c, `no pod mounts its Secret ${c.spec.secretName}`);
+}
 
 // The rendered PrometheusRules, for promtool (check_chart.sh).
 if (process.env.RULES_OUT) {

@@ -22,6 +22,7 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -37,8 +38,17 @@
 
 namespace lodestone::testing {
 
+// PEM files of the members' TLS: one certificate (SAN IP:127.0.0.1, serverAuth and clientAuth)
+// serves clients and peers and is the helper's own client identity for health checks.
+struct EtcdTls {
+  std::string ca;
+  std::string cert;
+  std::string key;
+};
+
 struct EtcdClusterOptions {
   int members = 3;
+  std::optional<EtcdTls> tls;  // none: plain text
   std::string binary = "/usr/bin/etcd";
   int heartbeat_ms = 50;
   int election_timeout_ms = 500;  // etcd's minimum lease TTL becomes 1 s
@@ -69,11 +79,12 @@ class EtcdCluster {
     return false;
   }
 
-  // "127.0.0.1:a,127.0.0.1:b,..."
+  // "127.0.0.1:a,127.0.0.1:b,..."; with TLS "https://127.0.0.1:a,https://127.0.0.1:b,...".
   std::string endpoints() const {
     std::string out;
     for (size_t i = 0; i < members_.size(); ++i) {
-      out += (i == 0 ? "" : ",") + endpoint(static_cast<int>(i));
+      out += (i == 0 ? "" : ",") + std::string(options_.tls ? "https://" : "") +
+             endpoint(static_cast<int>(i));
     }
     return out;
   }
@@ -85,8 +96,8 @@ class EtcdCluster {
   // The member the others follow (Maintenance.Status), or -1 if none answers as leader.
   int RaftLeader() const {
     for (int i = 0; i < size(); ++i) {
-      auto stub = etcdserverpb::Maintenance::NewStub(
-          grpc::CreateChannel(endpoint(i), grpc::InsecureChannelCredentials()));
+      auto stub =
+          etcdserverpb::Maintenance::NewStub(grpc::CreateChannel(endpoint(i), Credentials()));
       grpc::ClientContext context;
       context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
       etcdserverpb::StatusResponse status;
@@ -96,6 +107,16 @@ class EtcdCluster {
     return -1;
   }
   const std::string& error() const { return error_; }
+
+  // What the helper's own calls use: plain text, or TLS with the members' certificate.
+  std::shared_ptr<grpc::ChannelCredentials> Credentials() const {
+    if (!options_.tls) return grpc::InsecureChannelCredentials();
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = ReadFile(options_.tls->ca);
+    ssl.pem_cert_chain = ReadFile(options_.tls->cert);
+    ssl.pem_private_key = ReadFile(options_.tls->key);
+    return grpc::SslCredentials(ssl);
+  }
 
   void Kill(int member) { members_[member].process.reset(); }
   void Pause(int member) { members_[member].process->Signal(SIGSTOP); }
@@ -182,33 +203,44 @@ class EtcdCluster {
       initial_cluster +=
           (i == 0 ? "m" : ",m") + std::to_string(i) + "=" + Url(members_[i].peer_port);
     }
-    return {options_.binary,
-            "--name",
-            name,
-            "--data-dir",
-            DataDir(member),
-            "--listen-client-urls",
-            client,
-            "--advertise-client-urls",
-            client,
-            "--listen-peer-urls",
-            peer,
-            "--initial-advertise-peer-urls",
-            peer,
-            "--initial-cluster",
-            initial_cluster,
-            "--initial-cluster-state",
-            "new",
-            "--initial-cluster-token",
-            token_,
-            "--heartbeat-interval",
-            std::to_string(options_.heartbeat_ms),
-            "--election-timeout",
-            std::to_string(options_.election_timeout_ms),
-            "--logger",
-            "zap",
-            "--log-outputs",
-            LogPath(member)};
+    std::vector<std::string> args = {options_.binary,
+                                     "--name",
+                                     name,
+                                     "--data-dir",
+                                     DataDir(member),
+                                     "--listen-client-urls",
+                                     client,
+                                     "--advertise-client-urls",
+                                     client,
+                                     "--listen-peer-urls",
+                                     peer,
+                                     "--initial-advertise-peer-urls",
+                                     peer,
+                                     "--initial-cluster",
+                                     initial_cluster,
+                                     "--initial-cluster-state",
+                                     "new",
+                                     "--initial-cluster-token",
+                                     token_,
+                                     "--heartbeat-interval",
+                                     std::to_string(options_.heartbeat_ms),
+                                     "--election-timeout",
+                                     std::to_string(options_.election_timeout_ms),
+                                     "--logger",
+                                     "zap",
+                                     "--log-outputs",
+                                     LogPath(member)};
+    if (options_.tls) {
+      const EtcdTls& tls = *options_.tls;
+      for (const std::string& flag :
+           {"--cert-file=" + tls.cert, "--key-file=" + tls.key, "--trusted-ca-file=" + tls.ca,
+            std::string("--client-cert-auth"), "--peer-cert-file=" + tls.cert,
+            "--peer-key-file=" + tls.key, "--peer-trusted-ca-file=" + tls.ca,
+            std::string("--peer-client-cert-auth")}) {
+        args.push_back(flag);
+      }
+    }
+    return args;
   }
 
   // A zombie (exited, not yet reaped) shows state Z in /proc/<pid>/stat.
@@ -225,8 +257,7 @@ class EtcdCluster {
   bool Answers(int member) const {
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // a fresh connection per poll
-    auto channel =
-        grpc::CreateCustomChannel(endpoint(member), grpc::InsecureChannelCredentials(), args);
+    auto channel = grpc::CreateCustomChannel(endpoint(member), Credentials(), args);
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
     etcdserverpb::RangeRequest request;
@@ -262,7 +293,15 @@ class EtcdCluster {
     static std::atomic<int> next{0};
     return next++;
   }
-  static std::string Url(int port) { return "http://127.0.0.1:" + std::to_string(port); }
+  std::string Url(int port) const {
+    return (options_.tls ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(port);
+  }
+  static std::string ReadFile(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
   // A fresh directory under `parent`, or else `fallback`'s.
   static std::string MakeRoot(const std::string& parent, const TempDir& fallback) {
     if (!parent.empty() && ::access(parent.c_str(), W_OK) == 0) {

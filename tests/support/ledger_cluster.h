@@ -257,7 +257,10 @@ struct LedgerClusterOptions {
   int nodes = 3;
   int lease_ttl_ms = 1500;
   std::vector<std::string> extra_flags{};
+  std::vector<std::vector<std::string>> node_flags{};  // node i's own, after extra_flags
   bool stderr_to_files = false;  // <root_dir>/node<i>.stderr instead of this process's stderr
+  // The test's own etcd calls (the election lookup) over TLS; null: plain text.
+  std::shared_ptr<grpc::ChannelCredentials> etcd_credentials{};
 };
 
 class LedgerCluster {
@@ -271,6 +274,10 @@ class LedgerCluster {
       node.node_id = absl::StrCat("node", i);
       node.lease_ttl_ms = options_.lease_ttl_ms;
       node.extra_flags = options_.extra_flags;
+      if (i < static_cast<int>(options_.node_flags.size())) {
+        node.extra_flags.insert(node.extra_flags.end(), options_.node_flags[i].begin(),
+                                options_.node_flags[i].end());
+      }
       if (options_.cluster != "default")
         node.extra_flags.push_back("--cluster=" + options_.cluster);
       if (options_.stderr_to_files) {
@@ -319,8 +326,9 @@ class LedgerCluster {
 
   // The node the etcd election names (its campaign value is "<node_id>\n<address>"); -1 if none.
   int LeaderByElection() const {
-    auto etcd = replication::EtcdClient::Create(
-        {.endpoints = options_.etcd_endpoints, .call_timeout = absl::Seconds(3)});
+    auto etcd = replication::EtcdClient::Create({.endpoints = options_.etcd_endpoints,
+                                                 .call_timeout = absl::Seconds(3),
+                                                 .tls_credentials = options_.etcd_credentials});
     if (!etcd.ok()) return -1;
     auto elected = (*etcd)->Leader("/lodestone/" + options_.cluster + "/election");
     if (!elected.ok()) return -1;

@@ -76,9 +76,10 @@ app.kubernetes.io/component: {{ $component }}
 {{- if .Values.etcd.enabled }}
 {{- $name := include "lodestone.componentName" (list . "etcd") }}
 {{- $suffix := include "lodestone.svcSuffix" . }}
+{{- $scheme := ternary "https" "http" (eq (include "lodestone.etcdTlsEnabled" .) "true") }}
 {{- $urls := list }}
 {{- range $i := until (int .Values.etcd.replicas) }}
-{{- $urls = append $urls (printf "http://%s-%d.%s-headless.%s:2379" $name $i $name $suffix) }}
+{{- $urls = append $urls (printf "%s://%s-%d.%s-headless.%s:2379" $scheme $name $i $name $suffix) }}
 {{- end }}
 {{- join "," $urls }}
 {{- else }}
@@ -86,13 +87,126 @@ app.kubernetes.io/component: {{ $component }}
 {{- end }}
 {{- end }}
 
+{{/* "true" when the programs serve mutual TLS: tls.enabled, or (null) the distributed shape. */}}
+{{- define "lodestone.tlsEnabled" -}}
+{{- if kindIs "invalid" .Values.tls.enabled }}
+{{- ternary "true" "false" (eq .Values.mode "distributed") }}
+{{- else }}
+{{- ternary "true" "false" (.Values.tls.enabled | toString | eq "true") }}
+{{- end }}
+{{- end }}
+
+{{/* "true" when the in-chart etcd runs TLS: etcd.tls.enabled, or (null) as the programs. */}}
+{{- define "lodestone.etcdTlsEnabled" -}}
+{{- if not (and (eq .Values.mode "distributed") .Values.etcd.enabled) }}
+{{- "false" }}
+{{- else if kindIs "invalid" .Values.etcd.tls.enabled }}
+{{- include "lodestone.tlsEnabled" . }}
+{{- else }}
+{{- ternary "true" "false" (.Values.etcd.tls.enabled | toString | eq "true") }}
+{{- end }}
+{{- end }}
+
+{{/* "true" when the chart requests certificates from cert-manager. */}}
+{{- define "lodestone.certManager" -}}
+{{- ternary "true" "false" (and (eq (include "lodestone.tlsEnabled" .) "true") (eq .Values.tls.source "certManager")) }}
+{{- end }}
+
 {{- define "lodestone.tlsSecretName" -}}
-{{- default (printf "%s-tls" (include "lodestone.fullname" .)) .Values.tls.existingSecret }}
+{{- if and (eq .Values.tls.source "secret") .Values.tls.existingSecret }}
+{{- .Values.tls.existingSecret }}
+{{- else }}
+{{- printf "%s-tls" (include "lodestone.fullname" .) }}
+{{- end }}
+{{- end }}
+
+{{- define "lodestone.etcdTlsSecretName" -}}
+{{- default (printf "%s-tls" (include "lodestone.componentName" (list . "etcd"))) .Values.etcd.tls.existingSecret }}
+{{- end }}
+
+{{/* The node id of the programs' identity URI SAN (cert-manager Certificates). */}}
+{{- define "lodestone.nodeId" -}}
+{{- default (include "lodestone.fullname" .) .Values.tls.certManager.nodeId }}
+{{- end }}
+
+{{/* Values that cannot be judged by values.schema.json alone (they depend on the shape):
+refused with a message that names the choices. Included by the ConfigMap (always rendered). */}}
+{{- define "lodestone.validate" -}}
+{{- $tls := eq (include "lodestone.tlsEnabled" .) "true" }}
+{{- $etcdTls := eq (include "lodestone.etcdTlsEnabled" .) "true" }}
+{{- if and $tls (eq .Values.tls.source "secret") (not .Values.tls.existingSecret) (not (and .Values.tls.cert .Values.tls.key .Values.tls.ca)) }}
+{{- fail (printf "TLS is on (%s): set tls.existingSecret, or tls.cert, tls.key and tls.ca, or tls.source=certManager with tls.certManager.issuerRef.name; or tls.enabled=false on a network whose every client is trusted" (ternary "tls.enabled is true" "the distributed shape's default" (kindIs "bool" .Values.tls.enabled))) }}
+{{- end }}
+{{- if and $tls (eq .Values.tls.source "certManager") (not .Values.tls.certManager.issuerRef.name) }}
+{{- fail "tls.source=certManager needs tls.certManager.issuerRef.name (an Issuer or ClusterIssuer)" }}
+{{- end }}
+{{- if and .Values.tls.certManager.parties (not (eq (include "lodestone.certManager" .) "true")) }}
+{{- fail "tls.certManager.parties needs TLS on with tls.source=certManager (the chart requests party certificates only from cert-manager)" }}
+{{- end }}
+{{- $reserved := list (printf "%s-tls" (include "lodestone.fullname" .)) (include "lodestone.etcdTlsSecretName" .) }}
+{{- $seen := list }}
+{{- range .Values.tls.certManager.parties }}
+{{- if has .secretName $reserved }}
+{{- fail (printf "tls.certManager.parties: secretName %s is the chart's own TLS Secret: choose another" .secretName) }}
+{{- end }}
+{{- if has .secretName $seen }}
+{{- fail (printf "tls.certManager.parties: secretName %s is given twice" .secretName) }}
+{{- end }}
+{{- $seen = append $seen .secretName }}
+{{- end }}
+{{- if and $etcdTls (not $tls) }}
+{{- fail "etcd TLS needs the programs' TLS (the ledger's certificate is its etcd client identity): turn tls.enabled on, or etcd.tls.enabled off" }}
+{{- end }}
+{{- if and $etcdTls (eq .Values.tls.source "secret") (not .Values.etcd.tls.existingSecret) }}
+{{- fail "etcd TLS is on (as the programs' TLS): set etcd.tls.existingSecret (tls.crt, tls.key, ca.crt of the members), or tls.source=certManager, or etcd.tls.enabled=false" }}
+{{- end }}
+{{- if and (eq .Values.mode "distributed") (not .Values.etcd.enabled) .Values.etcd.external.endpoints }}
+{{- $https := 0 }}
+{{- range .Values.etcd.external.endpoints }}{{ if hasPrefix "https://" . }}{{ $https = add1 $https }}{{ end }}{{ end }}
+{{- if and (gt $https 0) (lt $https (len .Values.etcd.external.endpoints)) }}
+{{- fail "etcd.external.endpoints: give all https:// or all http:// (the ledger refuses a mix)" }}
+{{- end }}
+{{- if and .Values.etcd.external.tls.existingSecret (eq $https 0) }}
+{{- fail "etcd.external.tls.existingSecret is set but etcd.external.endpoints are not https://" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The ledger's flags for TLS to etcd (docs/security.md): the in-chart etcd with TLS, or
+https:// external endpoints. Client certificate and key: the ledger's own, or the external
+Secret's; the members are verified against the etcd Secret's ca.crt. */}}
+{{- define "lodestone.etcdTlsFlags" -}}
+{{- $tls := eq (include "lodestone.tlsEnabled" .) "true" }}
+{{- if eq (include "lodestone.etcdTlsEnabled" .) "true" -}}
+# TLS to etcd: this node's certificate; the members verified against {{ include "lodestone.etcdTlsSecretName" . }}'s ca.crt
+--etcd_tls_cert=/etc/lodestone/tls/tls.crt
+--etcd_tls_key=/etc/lodestone/tls/tls.key
+--etcd_tls_ca=/etc/lodestone/etcd-tls/ca.crt
+{{- else if and (eq .Values.mode "distributed") (not .Values.etcd.enabled) (eq (include "lodestone.externalEtcdHttps" .) "true") }}
+{{- if .Values.etcd.external.tls.existingSecret -}}
+# TLS to the external etcd: the client certificate and CA of the Secret {{ .Values.etcd.external.tls.existingSecret }}
+--etcd_tls_cert=/etc/lodestone/etcd-tls/tls.crt
+--etcd_tls_key=/etc/lodestone/etcd-tls/tls.key
+--etcd_tls_ca=/etc/lodestone/etcd-tls/ca.crt
+{{- else if $tls -}}
+# TLS to the external etcd: this node's certificate and CA
+--etcd_tls_cert=/etc/lodestone/tls/tls.crt
+--etcd_tls_key=/etc/lodestone/tls/tls.key
+--etcd_tls_ca=/etc/lodestone/tls/ca.crt
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* "true" when the external etcd endpoints are https://. */}}
+{{- define "lodestone.externalEtcdHttps" -}}
+{{- $https := false }}
+{{- range .Values.etcd.external.endpoints }}{{ if hasPrefix "https://" . }}{{ $https = true }}{{ end }}{{ end }}
+{{- ternary "true" "false" $https }}
 {{- end }}
 
 {{/* Flags shared by the Lodestone programs' flag files (TLS). */}}
 {{- define "lodestone.tlsFlags" -}}
-{{- if .Values.tls.enabled -}}
+{{- if eq (include "lodestone.tlsEnabled" .) "true" -}}
 # TLS material from the Secret {{ include "lodestone.tlsSecretName" . }}
 --tls_cert=/etc/lodestone/tls/tls.crt
 --tls_key=/etc/lodestone/tls/tls.key
@@ -107,7 +221,7 @@ without TLS every caller that reaches the port is the administrator, so plain te
 trusted network only (the NetworkPolicy admits only labelled clients). */}}
 {{- define "lodestone.attestationFlags" -}}
 --admin_party={{ .Values.adminParty }}
-{{- if not .Values.tls.enabled }}
+{{- if ne (include "lodestone.tlsEnabled" .) "true" }}
 --plaintext_callers=any
 {{- end }}
 {{- end }}
@@ -115,7 +229,7 @@ trusted network only (the NetworkPolicy admits only labelled clients). */}}
 {{/* Probes of a Lodestone container: (list $ grpcPort). */}}
 {{- define "lodestone.probes" -}}
 {{- $root := index . 0 }}{{ $port := index . 1 }}
-{{- $probePort := ternary $root.Values.ports.health $port $root.Values.tls.enabled }}
+{{- $probePort := ternary $root.Values.ports.health $port (eq (include "lodestone.tlsEnabled" $root) "true") }}
 {{- with $root.Values.probes -}}
 startupProbe:
   grpc:
@@ -147,7 +261,7 @@ livenessProbe:
 - name: metrics
   containerPort: {{ index . 2 }}
   protocol: TCP
-{{- if $root.Values.tls.enabled }}
+{{- if eq (include "lodestone.tlsEnabled" $root) "true" }}
 - name: health
   containerPort: {{ $root.Values.ports.health }}
   protocol: TCP
@@ -228,26 +342,51 @@ affinity:
         storage: {{ $p.size | quote }}
 {{- end }}
 
-{{/* Volumes and mounts of the configuration and TLS material. */}}
+{{/* Volumes and mounts of the configuration and TLS material: (list $ "component"). Ledger
+pods also get the etcd CA (only ca.crt of the members' Secret: never their key), or the
+external etcd's client Secret. */}}
 {{- define "lodestone.configVolumes" -}}
+{{- $root := index . 0 }}{{ $component := index . 1 -}}
 - name: config
   configMap:
-    name: {{ include "lodestone.fullname" . }}-config
-{{- if .Values.tls.enabled }}
+    name: {{ include "lodestone.fullname" $root }}-config
+{{- if eq (include "lodestone.tlsEnabled" $root) "true" }}
 - name: tls
   secret:
-    secretName: {{ include "lodestone.tlsSecretName" . }}
+    secretName: {{ include "lodestone.tlsSecretName" $root }}
     defaultMode: 0440
+{{- end }}
+{{- if eq $component "ledger" }}
+{{- if eq (include "lodestone.etcdTlsEnabled" $root) "true" }}
+- name: etcd-tls
+  secret:
+    secretName: {{ include "lodestone.etcdTlsSecretName" $root }}
+    defaultMode: 0440
+    items:
+      - key: ca.crt
+        path: ca.crt
+{{- else if and (not $root.Values.etcd.enabled) $root.Values.etcd.external.tls.existingSecret }}
+- name: etcd-tls
+  secret:
+    secretName: {{ $root.Values.etcd.external.tls.existingSecret }}
+    defaultMode: 0440
+{{- end }}
 {{- end }}
 {{- end }}
 
 {{- define "lodestone.configMounts" -}}
+{{- $root := index . 0 }}{{ $component := index . 1 -}}
 - name: config
   mountPath: /etc/lodestone/config
   readOnly: true
-{{- if .Values.tls.enabled }}
+{{- if eq (include "lodestone.tlsEnabled" $root) "true" }}
 - name: tls
   mountPath: /etc/lodestone/tls
+  readOnly: true
+{{- end }}
+{{- if and (eq $component "ledger") (or (eq (include "lodestone.etcdTlsEnabled" $root) "true") (and (not $root.Values.etcd.enabled) $root.Values.etcd.external.tls.existingSecret)) }}
+- name: etcd-tls
+  mountPath: /etc/lodestone/etcd-tls
   readOnly: true
 {{- end }}
 {{- end }}
@@ -255,7 +394,7 @@ affinity:
 {{/* Pod annotations that roll the pods when their configuration changes. */}}
 {{- define "lodestone.checksums" -}}
 checksum/config: {{ include (print .Template.BasePath "/configmap.yaml") . | sha256sum }}
-{{- if and .Values.tls.enabled (not .Values.tls.existingSecret) }}
+{{- if and (eq (include "lodestone.tlsEnabled" .) "true") (eq .Values.tls.source "secret") (not .Values.tls.existingSecret) }}
 checksum/tls: {{ include (print .Template.BasePath "/secret-tls.yaml") . | sha256sum }}
 {{- end }}
 {{- end }}

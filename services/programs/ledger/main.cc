@@ -10,8 +10,11 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "grpcpp/security/credentials.h"
+#include "services/domain/rules.h"
 #include "services/ledger/ledger.h"
 #include "services/ledger/ledger_metrics.h"
 #include "services/ledger/ledger_service.h"
@@ -34,6 +37,10 @@ ABSL_FLAG(bool, sync, true,
           "production)");
 ABSL_FLAG(int, max_batch_events, 10000, "Most events in one Append");
 ABSL_FLAG(int, max_queue, 4096, "Most append requests waiting to commit (then RESOURCE_EXHAUSTED)");
+ABSL_FLAG(absl::Duration, max_future_skew, lodestone::domain::kDefaultMaxFutureSkew,
+          "an event_time later than the commit time plus this is refused (INVALID_ARGUMENT)");
+ABSL_FLAG(absl::Duration, late_after, lodestone::domain::kDefaultLateAfter,
+          "an event committed more than this after its event_time is late: judged at both times");
 ABSL_FLAG(std::string, admin_party, "lodestone-admin",
           "the bootstrap administrator party: may append anything for any party and grant roles "
           "(docs/security.md); every node of a cluster must name the same");
@@ -63,6 +70,14 @@ ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert (unencrypted)
 ABSL_FLAG(std::string, tls_ca, "",
           "PEM CA certificates: clients must present a certificate from them (mutual TLS), and "
           "the leader is verified against them");
+ABSL_FLAG(std::string, etcd_tls_cert, "",
+          "distributed mode: PEM certificate chain this node presents to etcd (etcd's "
+          "--client-cert-auth); with --etcd_tls_key");
+ABSL_FLAG(std::string, etcd_tls_key, "", "PEM private key of --etcd_tls_cert (unencrypted)");
+ABSL_FLAG(std::string, etcd_tls_ca, "",
+          "distributed mode: PEM CA certificates etcd's server certificates are verified against "
+          "(empty: the default roots). Any --etcd_tls_* flag turns TLS to etcd on; the "
+          "--etcd_endpoints must then all be https://");
 ABSL_FLAG(std::string, health_listen, "",
           "plain-text address (host:port) serving only grpc.health.v1.Health, for probes that "
           "cannot speak TLS; empty = none");
@@ -70,6 +85,45 @@ ABSL_FLAG(std::string, port_file, "",
           "If set, write 'grpc_port metrics_port' to this file once serving (for tests)");
 
 namespace {
+
+// The transport to etcd, from --etcd_tls_* and the scheme of --etcd_endpoints: TLS when any
+// --etcd_tls_* flag is given or the endpoints are https:// (the etcd client then refuses
+// endpoints that are not https://).
+struct EtcdTransport {
+  std::shared_ptr<grpc::ChannelCredentials> credentials;  // null: plain text
+  std::string description;
+};
+
+absl::StatusOr<EtcdTransport> EtcdTransportFromFlags(const std::string& endpoints) {
+  const lodestone::rpc::TlsFiles files{absl::GetFlag(FLAGS_etcd_tls_cert),
+                                       absl::GetFlag(FLAGS_etcd_tls_key),
+                                       absl::GetFlag(FLAGS_etcd_tls_ca)};
+  const bool flags = !files.cert.empty() || !files.key.empty() || !files.ca.empty();
+  if (flags && endpoints.empty()) {
+    return absl::InvalidArgumentError(
+        "--etcd_tls_cert, --etcd_tls_key and --etcd_tls_ca need --etcd_endpoints (distributed "
+        "mode)");
+  }
+  if (files.cert.empty() != files.key.empty()) {
+    return absl::InvalidArgumentError(
+        files.cert.empty() ? "--etcd_tls_key is set but --etcd_tls_cert is not: give both"
+                           : "--etcd_tls_cert is set but --etcd_tls_key is not: give both");
+  }
+  EtcdTransport transport;
+  if (!flags && !absl::StrContains(endpoints, "https://")) {
+    transport.description = "plain text";
+    return transport;
+  }
+  auto credentials = lodestone::rpc::ClientTlsCredentials(files);
+  if (!credentials.ok()) return credentials.status();
+  transport.credentials = *std::move(credentials);
+  transport.description =
+      absl::StrCat("TLS, ",
+                   files.cert.empty() ? "no client certificate"
+                                      : absl::StrCat("client certificate ", files.cert),
+                   ", etcd verified against ", files.ca.empty() ? "the default roots" : files.ca);
+  return transport;
+}
 
 int Run() {
   using lodestone::ledger::Ledger;
@@ -93,6 +147,8 @@ int Run() {
   }
   lodestone::ledger::LedgerOptions options;
   options.authority.admin_party = absl::GetFlag(FLAGS_admin_party);
+  options.max_future_skew = absl::GetFlag(FLAGS_max_future_skew);
+  options.late_after = absl::GetFlag(FLAGS_late_after);
   options.log.path = absl::GetFlag(FLAGS_data_dir);
   options.log.block_cache_bytes = size_t(absl::GetFlag(FLAGS_block_cache_mb)) << 20;
   options.log.write_buffer_bytes = size_t(absl::GetFlag(FLAGS_write_buffer_mb)) << 20;
@@ -101,6 +157,11 @@ int Run() {
   options.commit.max_queue_requests = absl::GetFlag(FLAGS_max_queue);
 
   const bool distributed = !absl::GetFlag(FLAGS_etcd_endpoints).empty();
+  auto etcd_transport = EtcdTransportFromFlags(absl::GetFlag(FLAGS_etcd_endpoints));
+  if (!etcd_transport.ok()) {
+    std::cerr << "lodestone-ledger: " << etcd_transport.status() << "\n";
+    return 1;
+  }
   if (distributed) {
     options.replicated = true;  // the node below is the ledger's replication hook once started
     // One commit group is one etcd value (at most 1 MiB): an append carries at most 256 KiB of
@@ -124,6 +185,7 @@ int Run() {
   auto replication_metrics = std::make_unique<lodestone::programs::ReplicationMetrics>();
   if (distributed) {
     node_options.etcd_endpoints = absl::GetFlag(FLAGS_etcd_endpoints);
+    node_options.etcd_credentials = etcd_transport->credentials;
     node_options.cluster = absl::GetFlag(FLAGS_cluster);
     node_options.advertise_address = absl::GetFlag(FLAGS_advertise_address);
     node_options.node_id = absl::GetFlag(FLAGS_node_id);
@@ -191,7 +253,8 @@ int Run() {
       return 1;
     }
     std::cout << "lodestone-ledger: distributed mode, node " << node->node_id() << ", etcd "
-              << node_options.etcd_endpoints << std::endl;
+              << node_options.etcd_endpoints << " (" << etcd_transport->description << ")"
+              << std::endl;
   }
   std::cout << "lodestone-ledger: " << transport->description;
   if (server->health_server) std::cout << "; plain-text health on port " << server->health_port;

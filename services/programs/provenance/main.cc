@@ -9,6 +9,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "services/provenance/provenance_node.h"
+#include "services/rpc/identity.h"
 #include "services/rpc/metrics_endpoint.h"
 #include "services/rpc/server_builder.h"
 #include "services/rpc/stop_signals.h"
@@ -30,6 +31,12 @@ ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert (unencrypted)
 ABSL_FLAG(std::string, tls_ca, "",
           "PEM CA certificates: clients must present a certificate from them (mutual TLS); the "
           "ledger is verified against them");
+ABSL_FLAG(std::string, admin_party, "lodestone-admin",
+          "the bootstrap administrator party: reads every answer unredacted, like auditors");
+ABSL_FLAG(std::string, plaintext_callers, "loopback",
+          "without TLS, who reads everything: loopback (local callers only; others are "
+          "UNAUTHENTICATED) or any (every caller: only on a network whose every client is "
+          "trusted)");
 ABSL_FLAG(std::string, health_listen, "",
           "plain-text address (host:port) serving only grpc.health.v1.Health, for probes that "
           "cannot speak TLS; empty = none");
@@ -44,7 +51,19 @@ int Run() {
     std::cerr << "lodestone-provenance: " << transport.status() << "\n";
     return 1;
   }
+  auto identity = lodestone::rpc::ProgramIdentityOptions(transport->tls,
+                                                         absl::GetFlag(FLAGS_plaintext_callers));
+  if (!identity.ok()) {
+    std::cerr << "lodestone-provenance: " << identity.status() << "\n";
+    return 1;
+  }
+  if (identity->plaintext_admin_from_any_address) {
+    std::cerr << "lodestone-provenance: WARNING: --plaintext_callers=any: every caller that "
+                 "reaches the port reads everything; use it only on a network you trust\n";
+  }
   NodeOptions options;
+  options.service.identity = *identity;
+  options.service.admin_party = absl::GetFlag(FLAGS_admin_party);
   options.store.path = absl::GetFlag(FLAGS_data_dir);
   options.store.block_cache_bytes = size_t(absl::GetFlag(FLAGS_block_cache_mb)) << 20;
   options.store.write_buffer_bytes = size_t(absl::GetFlag(FLAGS_write_buffer_mb)) << 20;

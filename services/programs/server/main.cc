@@ -10,6 +10,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "services/domain/rules.h"
 #include "services/ledger/ledger.h"
 #include "services/ledger/ledger_metrics.h"
 #include "services/ledger/ledger_service.h"
@@ -32,6 +33,10 @@ ABSL_FLAG(bool, sync, true, "fsync every ledger commit group before acknowledgin
 ABSL_FLAG(int, max_batch_events, 10000, "Most events in one Append");
 ABSL_FLAG(bool, rebuild_views, false,
           "delete the provenance views and fold the ledger again from position 0");
+ABSL_FLAG(absl::Duration, max_future_skew, lodestone::domain::kDefaultMaxFutureSkew,
+          "an event_time later than the commit time plus this is refused (INVALID_ARGUMENT)");
+ABSL_FLAG(absl::Duration, late_after, lodestone::domain::kDefaultLateAfter,
+          "an event committed more than this after its event_time is late: judged at both times");
 ABSL_FLAG(std::string, admin_party, "lodestone-admin",
           "the bootstrap administrator party: may append anything for any party and grant roles "
           "(docs/security.md); every node of a cluster must name the same");
@@ -77,6 +82,8 @@ int Run() {
 
   lodestone::ledger::LedgerOptions ledger_options;
   ledger_options.authority.admin_party = absl::GetFlag(FLAGS_admin_party);
+  ledger_options.max_future_skew = absl::GetFlag(FLAGS_max_future_skew);
+  ledger_options.late_after = absl::GetFlag(FLAGS_late_after);
   ledger_options.log.path = data_dir + "/ledger";
   ledger_options.log.block_cache_bytes = cache;
   ledger_options.log.write_buffer_bytes = buffers;
@@ -91,6 +98,8 @@ int Run() {
   node_options.store.path = data_dir + "/provenance";
   node_options.store.block_cache_bytes = cache;
   node_options.store.write_buffer_bytes = buffers;
+  node_options.service.identity = *identity;
+  node_options.service.admin_party = absl::GetFlag(FLAGS_admin_party);
   if (absl::GetFlag(FLAGS_rebuild_views)) {
     if (auto status = lodestone::provenance::DeleteViews(node_options.store); !status.ok()) {
       return Fail(status);
@@ -98,9 +107,11 @@ int Run() {
   }
   auto node = lodestone::provenance::ProvenanceNode::Open(
       node_options, std::make_unique<lodestone::provenance::LocalLogSource>(
-                        (*ledger)->log(), [raw = ledger->get()](std::function<void()> wake) {
+                        (*ledger)->log(),
+                        [raw = ledger->get()](std::function<void()> wake) {
                           return raw->WakeOnCommit(std::move(wake));
-                        }));
+                        },
+                        ledger_options.late_after));
   if (!node.ok()) return Fail(node.status());
 
   auto endpoint = lodestone::rpc::MetricsEndpoint::Start(absl::GetFlag(FLAGS_metrics_listen));

@@ -1009,6 +1009,33 @@ TEST(ChinaUsBan, BanStartsDecember3_2024AndIsSuspendedNov9_2025ToNov27_2026) {
   EXPECT_EQ(at(Day(2026, 11, 27)).outcome, Outcome::kFail);
 }
 
+// A dispatch backdated to before the ban and recorded while it is in force: judged at both
+// times, it fails, and its evidence gives both dates. Recorded on time, only the dispatch counts.
+TEST(ChinaUsBan, ALateDispatchIsJudgedAtItsDispatchAndItsRecordedTime) {
+  const OriginProfile ga = ChineseGallium();
+  ShipmentFacts backdated = GalliumShipment(ga, "US", Day(2024, 11, 1));
+  EXPECT_EQ(Ship(kLicensing, kBan, backdated).outcome, Outcome::kNotInForce);
+  backdated.late_recorded_time = Day(2025, 1, 15);
+  const Verdict v = Ship(kLicensing, kBan, backdated);
+  EXPECT_EQ(v.outcome, Outcome::kFail) << ToString(v);
+  ASSERT_FALSE(v.evidence.empty());
+  EXPECT_EQ(v.evidence.back().key, "late");
+  EXPECT_THAT(v.evidence.back().note, HasSubstr("dispatched 2024-11-01, recorded 2025-01-15"));
+  EXPECT_THAT(v.evidence.back().note, HasSubstr("this verdict at the recorded time"));
+  // The other way round: dispatched while the ban was in force, recorded in its suspension.
+  ShipmentFacts in_force = GalliumShipment(ga, "US", Day(2025, 3, 1));
+  in_force.late_recorded_time = Day(2025, 12, 1);
+  const Verdict w = Ship(kLicensing, kBan, in_force);
+  EXPECT_EQ(w.outcome, Outcome::kFail) << ToString(w);
+  EXPECT_THAT(w.evidence.back().note, HasSubstr("this verdict at the dispatch time"));
+  // A licence valid at the dispatch but expired when it was recorded fails the licensing rule.
+  ShipmentFacts to_japan = GalliumShipment(ga, "JP", Day(2025, 3, 1));
+  to_japan.licence = GalliumLicence();
+  ASSERT_EQ(Ship(kLicensing, kGaGe, to_japan).outcome, Outcome::kPass);
+  to_japan.late_recorded_time = to_japan.licence->valid_until + absl::Hours(24);
+  EXPECT_EQ(Ship(kLicensing, kGaGe, to_japan).outcome, Outcome::kFail);
+}
+
 TEST(ChinaUsBan, ChineseAntimonyReexportedThroughThailandFails) {
   const OriginProfile bags = ThaiBaggedChineseOxide();
   const ShipmentFacts s = Shipment(

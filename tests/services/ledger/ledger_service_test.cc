@@ -18,6 +18,7 @@
 #include "services/rpc/metrics_endpoint.h"
 #include "services/rpc/server_builder.h"
 #include "services/rpc/tls.h"
+#include "tests/services/rpc/party_credentials.h"
 #include "tests/services/rpc/test_certs.h"
 #include "tests/support/http_get.h"
 #include "tests/support/rfc6962_verifier.h"
@@ -651,22 +652,6 @@ TEST_F(LedgerServiceTest, AFollowerForwardsEventsAttestedByTheCallerItAuthentica
 }
 
 // A client certificate of `party` (URI SAN urn:lodestone:party:<party>) signed by the test CA.
-std::shared_ptr<grpc::ChannelCredentials> PartyCredentials(const testing::TestPki& pki,
-                                                           const std::string& party, int serial) {
-  std::string error;
-  const std::string name = "party-" + party;
-  EXPECT_TRUE(testing::pki_internal::MakeLeaf(
-      pki.dir, name, party, "ca",
-      "extendedKeyUsage = clientAuth\nsubjectAltName = URI:urn:lodestone:party:" + party + "\n",
-      serial, &error))
-      << error;
-  grpc::SslCredentialsOptions ssl;
-  ssl.pem_root_certs = testing::pki_internal::ReadText(pki.ca_cert);
-  ssl.pem_private_key = testing::pki_internal::ReadText(pki.dir + "/" + name + ".key");
-  ssl.pem_cert_chain = testing::pki_internal::ReadText(pki.dir + "/" + name + ".crt");
-  return grpc::SslCredentials(ssl);
-}
-
 TEST_F(LedgerServiceTest, OverTlsEachPartyWritesOnlyWhatItMaySayAndOnlyAuditorsReadTheLog) {
   std::string error;
   testing::TestPki pki;
@@ -714,14 +699,10 @@ TEST_F(LedgerServiceTest, OverTlsEachPartyWritesOnlyWhatItMaySayAndOnlyAuditorsR
     event.set_actor(actor);
     return event;
   };
-  auto operator_stub = stub_for(PartyCredentials(pki, "m-party", 3001));
-  auto intruder_stub = stub_for(PartyCredentials(pki, "intruder", 3002));
-  auto auditor_stub = stub_for(PartyCredentials(pki, "aud", 3003));
-  grpc::SslCredentialsOptions anonymous;  // a CA-signed certificate without an identity SAN
-  anonymous.pem_root_certs = testing::pki_internal::ReadText(pki.ca_cert);
-  anonymous.pem_private_key = testing::pki_internal::ReadText(pki.client_key);
-  anonymous.pem_cert_chain = testing::pki_internal::ReadText(pki.client_cert);
-  auto anonymous_stub = stub_for(grpc::SslCredentials(anonymous));
+  auto operator_stub = stub_for(testing::PartyCredentials(pki, "m-party", 3001));
+  auto intruder_stub = stub_for(testing::PartyCredentials(pki, "intruder", 3002));
+  auto auditor_stub = stub_for(testing::PartyCredentials(pki, "aud", 3003));
+  auto anonymous_stub = stub_for(testing::AnonymousCredentials(pki));
   const uint64_t size = (*ledger)->log().GetHead().size;
 
   grpc::Status status = append(*operator_stub, extraction("e-1", "m-party"));

@@ -3,206 +3,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <memory>
 #include <string>
 #include <vector>
 
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
-#include "lodestone/v1/provenance.grpc.pb.h"
-#include "services/codec/event_codec.h"
-#include "services/ledger/ledger.h"
-#include "services/loadgen/workload.h"
-#include "services/provenance/provenance_node.h"
-#include "services/rpc/server_builder.h"
-#include "tests/support/temp_dir.h"
+#include "tests/services/provenance/provenance_fixture.h"
 
 namespace lodestone::provenance {
 namespace {
 
-namespace lg = ::lodestone::loadgen;
 using ::testing::HasSubstr;
-
-constexpr int64_t kTonne = 1000000;
-
-double ShareOf(const google::protobuf::RepeatedPtrField<v1::Share>& shares,
-               const std::string& key) {
-  for (const auto& share : shares) {
-    if (share.key() == key) return share.share();
-  }
-  return 0;
-}
-
-double StageShare(const v1::OriginProfile& profile, v1::Stage stage, const std::string& country) {
-  for (const auto& s : profile.stages()) {
-    if (s.stage() == stage) return ShareOf(s.countries(), country);
-  }
-  return 0;
-}
-
-google::protobuf::Timestamp Date(int year, int month, int day) {
-  google::protobuf::Timestamp ts;
-  ts.set_seconds(
-      absl::ToUnixSeconds(absl::FromCivil(absl::CivilDay(year, month, day), absl::UTCTimeZone())));
-  return ts;
-}
-
-class ProvenanceTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ledger::LedgerOptions options;
-    options.log.path = dir_.Sub("ledger");
-    options.log.sync = false;
-    auto ledger = ledger::Ledger::Open(options);
-    ASSERT_TRUE(ledger.ok()) << ledger.status();
-    ledger_ = *std::move(ledger);
-    StartNode("views");
-  }
-
-  void TearDown() override {
-    StopNode();
-    ledger_.reset();
-  }
-
-  void StartNode(const std::string& name, ServiceOptions service = {}) {
-    NodeOptions options;
-    options.store.path = dir_.Sub(name);
-    options.store.sync = false;
-    options.service = service;
-    auto node = ProvenanceNode::Open(
-        options,
-        std::make_unique<LocalLogSource>(ledger_->log(), [this](std::function<void()> wake) {
-          return ledger_->WakeOnCommit(std::move(wake));
-        }));
-    ASSERT_TRUE(node.ok()) << node.status();
-    node_ = *std::move(node);
-    node_->Start();
-    auto server = rpc::StartServer("127.0.0.1:0", {&node_->service()}, {});
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = std::move(server->server);
-    stub_ = v1::ProvenanceService::NewStub(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", server->port), grpc::InsecureChannelCredentials()));
-  }
-
-  void StopNode() {
-    if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-    server_.reset();
-    if (node_) node_->Stop();
-    node_.reset();
-  }
-
-  // Appends through the ledger's own validation; fails the test on rejection.
-  void Append(std::vector<v1::Event> events) {
-    ledger::AppendBatch batch;
-    for (const auto& proto : events) {
-      auto event = codec::EventFromProto(proto);
-      ASSERT_TRUE(event.ok()) << event.status();
-      batch.events.push_back(*std::move(event));
-    }
-    auto outcome = ledger_->AppendAndWait(std::move(batch));
-    ASSERT_TRUE(outcome.ok()) << outcome.status();
-  }
-
-  uint64_t LogSize() const { return ledger_->log().GetHead().size; }
-
-  v1::Lot GetLot(const std::string& lot_id) {
-    v1::GetLotRequest request;
-    request.set_lot_id(lot_id);
-    request.set_min_position(LogSize());
-    v1::GetLotResponse response;
-    grpc::ClientContext context;
-    auto status = stub_->GetLot(&context, request, &response);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    EXPECT_GE(response.view().applied_position(), LogSize());
-    return response.lot();
-  }
-
-  v1::Shipment GetShipment(const std::string& id) {
-    v1::GetShipmentRequest request;
-    request.set_shipment_id(id);
-    request.set_min_position(LogSize());
-    v1::GetShipmentResponse response;
-    grpc::ClientContext context;
-    auto status = stub_->GetShipment(&context, request, &response);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return response.shipment();
-  }
-
-  v1::CheckComplianceResponse Check(const std::string& lot_id, const std::string& rule_set,
-                                    google::protobuf::Timestamp as_of) {
-    v1::CheckComplianceRequest request;
-    request.set_lot_id(lot_id);
-    request.add_rule_sets(rule_set);
-    *request.mutable_as_of() = as_of;
-    request.set_min_position(LogSize());
-    v1::CheckComplianceResponse response;
-    grpc::ClientContext context;
-    auto status = stub_->CheckCompliance(&context, request, &response);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return response;
-  }
-
-  void Facility(const std::string& id, const std::string& country, v1::FacilityKind kind,
-                const std::string& subdivision = "") {
-    Append({lg::PartyRegistered("e-p-" + id, "op-" + id, country),
-            lg::FacilityRegistered("e-f-" + id, id, "op-" + id, country, kind, subdivision)});
-  }
-
-  // Dispatch and arrival of one whole lot.
-  void Ship(const std::string& shipment, const std::string& lot, int64_t mass,
-            const std::string& from, const std::string& to, const std::string& declared,
-            const std::string& hs) {
-    Append(
-        {lg::ShipmentDispatched("e-d-" + shipment, shipment, {{lot, mass}}, from, to, declared, hs),
-         lg::ShipmentArrived("e-a-" + shipment, shipment, to)});
-  }
-
-  // Waits (read-your-writes) until the running node has folded the whole log.
-  void WaitCaughtUp() {
-    v1::ListFlagsRequest request;
-    request.set_min_position(LogSize());
-    v1::ListFlagsResponse response;
-    grpc::ClientContext context;
-    ASSERT_TRUE(stub_->ListFlags(&context, request, &response).ok());
-  }
-
-  std::vector<std::pair<std::string, std::string>> DumpViews(const std::string& name) {
-    storage::KvOptions options;
-    options.path = dir_.Sub(name);
-    auto store = storage::KvStore::Open(options);
-    EXPECT_TRUE(store.ok()) << store.status();
-    auto all = (*store)->Scan("", "", 10000000, size_t{1} << 30);
-    EXPECT_TRUE(all.ok());
-    return *all;
-  }
-
-  // A small chain with a split, a blend, shipments and a retraction.
-  void MixedHistory(int round) {
-    const std::string r = absl::StrCat("r", round, "-");
-    Append(
-        {lg::LotExtracted(r + "e1", r + "l1", "m-mine", v1::MATERIAL_ANTIMONY_ORE, "261710", 5000),
-         lg::LotExtracted(r + "e2", r + "l2", "m-mine", v1::MATERIAL_ANTIMONY_ORE, "261710",
-                          3000)});
-    Ship(r + "s1", r + "l1", 5000, "m-mine", "m-smelter", "AU", "261710");
-    Ship(r + "s2", r + "l2", 3000, "m-mine", "m-smelter", "AU", "261710");
-    Append({lg::LotTransformed(r + "t", r + "t", "m-smelter", v1::PROCESS_SMELTING,
-                               {{r + "l1", 4000}, {r + "l2", 3000}},
-                               {{r + "o1", v1::MATERIAL_ANTIMONY_OXIDE, "282580", 2000},
-                                {r + "o2", v1::MATERIAL_ANTIMONY_OXIDE, "282580", 3000}}),
-            lg::LotTransformed(r + "b", r + "b", "m-smelter", v1::PROCESS_BLENDING,
-                               {{r + "o1", 2000}, {r + "l1", 1000}},
-                               {{r + "blend", v1::MATERIAL_ANTIMONY_OXIDE, "282580", 2500}})});
-    Append({lg::EventRetracted(r + "x", "lot/" + r + "l2", r + "e2"),
-            lg::LotExtracted(r + "e2b", r + "l2", "cn-mine", v1::MATERIAL_ANTIMONY_ORE, "261710",
-                             3000)});
-  }
-
-  testing::TempDir dir_;
-  std::unique_ptr<ledger::Ledger> ledger_;
-  std::unique_ptr<ProvenanceNode> node_;
-  std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<v1::ProvenanceService::Stub> stub_;
-};
 
 // DESIGN section 1: Chinese antimony oxide re-bagged in Thailand and declared Thai.
 TEST_F(ProvenanceTest, RebaggedChineseOxideDeclaredThaiIsFlaggedAsTransshipment) {
@@ -287,6 +96,85 @@ TEST_F(ProvenanceTest, ABanFlagOnAReExportNamesTheTracedOrigin) {
   EXPECT_THAT(ban->countries(), ::testing::Contains("US"));
   // The lot's id "ox" is evidence too; it is not taken for a country.
   EXPECT_THAT(ban->countries(), ::testing::Not(::testing::Contains("ox")));
+}
+
+// A dispatch dated inside the suspension of China's US ban (June 2026) but recorded by the ledger
+// only now, more than the late lag after it, while the ban is in force again (it resumed
+// 2026-11-27): the projector hands the commit time to the rules, which judge the dispatch at both
+// times and keep the failure. Backdating a dispatch does not escape the ban.
+TEST_F(ProvenanceTest, ABackdatedDispatchRecordedLateFailsTheBanInForceWhenRecorded) {
+  Facility("cn-mine", "CN", v1::FACILITY_KIND_MINE);
+  Facility("us-port", "US", v1::FACILITY_KIND_PORT);
+  Append({lg::LotExtracted("e-ox", "ox", "cn-mine", v1::MATERIAL_ANTIMONY_OXIDE, "282580",
+                           6 * kTonne)});
+  v1::Event dispatched = lg::ShipmentDispatched("e-d-S-us", "S-us", {{"ox", 6 * kTonne}}, "cn-mine",
+                                                "us-port", "CN", "282580");
+  *dispatched.mutable_event_time() = Date(2026, 6, 1);
+  Append({dispatched});
+
+  const v1::Shipment shipment = GetShipment("S-us");
+  const v1::Flag* ban = nullptr;
+  for (const auto& flag : shipment.flags()) {
+    if (flag.rule_id() == "cn-ban-us-ga-ge-sb") ban = &flag;
+  }
+  ASSERT_NE(ban, nullptr) << shipment.DebugString();
+  EXPECT_THAT(ban->summary(), HasSubstr("ban")) << ban->summary();
+
+  v1::CheckComplianceRequest request;
+  request.set_shipment_id("S-us");
+  *request.mutable_as_of() = Date(2026, 12, 1);
+  request.set_min_position(LogSize());
+  v1::CheckComplianceResponse check;
+  grpc::ClientContext context;
+  ASSERT_TRUE(stub_->CheckCompliance(&context, request, &check).ok());
+  bool late_evidence = false;
+  for (const auto& verdict : check.verdicts()) {
+    if (verdict.rule_id() != "cn-ban-us-ga-ge-sb") continue;
+    EXPECT_EQ(verdict.outcome(), v1::Verdict::OUTCOME_FAIL) << verdict.DebugString();
+    for (const auto& evidence : verdict.evidence()) {
+      if (evidence.key() == "late") {
+        late_evidence = true;
+        EXPECT_THAT(evidence.note(), HasSubstr("dispatched 2026-06-01"));
+        EXPECT_THAT(evidence.note(), HasSubstr("at the recorded time"));
+      }
+    }
+  }
+  EXPECT_TRUE(late_evidence) << check.DebugString();
+}
+
+// The views mark an event late by the ledger's own lag (--late_after), not a default: with a lag
+// of ten years the same backdated dispatch is not late, and is judged at its dispatch date only.
+TEST_F(ProvenanceTest, TheViewsUseTheLedgersLateLag) {
+  StopNode();
+  ledger_.reset();
+  ledger::LedgerOptions options;
+  options.log.path = dir_.Sub("ledger-long-lag");
+  options.log.sync = false;
+  options.late_after = absl::Hours(24 * 3650);
+  auto ledger = ledger::Ledger::Open(options);
+  ASSERT_TRUE(ledger.ok()) << ledger.status();
+  ledger_ = *std::move(ledger);
+  StartNode("views-long-lag");
+  Facility("cn-mine", "CN", v1::FACILITY_KIND_MINE);
+  Facility("us-port", "US", v1::FACILITY_KIND_PORT);
+  Append({lg::LotExtracted("e-ox", "ox", "cn-mine", v1::MATERIAL_ANTIMONY_OXIDE, "282580",
+                           6 * kTonne)});
+  v1::Event dispatched = lg::ShipmentDispatched("e-d-S-us", "S-us", {{"ox", 6 * kTonne}}, "cn-mine",
+                                                "us-port", "CN", "282580");
+  *dispatched.mutable_event_time() = Date(2026, 6, 1);
+  Append({dispatched});
+  v1::CheckComplianceRequest request;
+  request.set_shipment_id("S-us");
+  *request.mutable_as_of() = Date(2026, 12, 1);
+  request.set_min_position(LogSize());
+  v1::CheckComplianceResponse check;
+  grpc::ClientContext context;
+  ASSERT_TRUE(stub_->CheckCompliance(&context, request, &check).ok());
+  for (const auto& verdict : check.verdicts()) {
+    for (const auto& evidence : verdict.evidence()) {
+      EXPECT_NE(evidence.key(), "late") << verdict.DebugString();
+    }
+  }
 }
 
 // Bolivian and Chinese ore smelted to oxide in Mexico: origin MX, no transshipment flag.

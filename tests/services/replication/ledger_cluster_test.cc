@@ -14,7 +14,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/util/time_util.h"
 #include "lodestone/v1/ledger.grpc.pb.h"
+#include "services/codec/event_codec.h"
+#include "services/crypto/ed25519.h"
 #include "services/loadgen/workload.h"
 #include "tests/support/etcd_cluster.h"
 #include "tests/support/history_checker.h"
@@ -164,6 +167,82 @@ TEST_F(LedgerClusterTest, LeaderSigkillLosesNoAcknowledgedAppend) {
   const auto report = cluster_->CheckHistory(history_);
   EXPECT_TRUE(report.ok()) << report.Summary();
   EXPECT_EQ(report.acknowledged_events, acked_.size()) << report.Summary();
+}
+
+// The administrator of the cluster (every node's --admin_party default) registers a signing key,
+// signs a batch, revokes the key, and signs another batch with it: every node refuses the second
+// batch the same way (followers forward to the leader, which judges it at the batch's position),
+// every node's log holds the same events, and a follower killed and restarted replays the
+// revocation from its own log and refuses again.
+TEST_F(LedgerClusterTest, ARevokedKeyIsRefusedByEveryNodeAndAfterARestart) {
+  const std::string admin = "lodestone-admin";
+  auto key = crypto::SigningKey::Generate();
+  ASSERT_TRUE(key.ok()) << key.status();
+  const std::string key_id = crypto::KeyId(key->PublicKey());
+  auto as_admin = [&](v1::Event event, bool sign) {
+    event.set_actor(admin);
+    event.set_attested_by(admin);
+    *event.mutable_event_time() = google::protobuf::util::TimeUtil::GetCurrentTime();
+    if (sign) {
+      const std::string message = codec::SignedMessage(event);
+      event.mutable_signature()->set_key_id(key_id);
+      event.mutable_signature()->set_signature(key->Sign(message));
+    }
+    return event;
+  };
+  auto extraction = [&](const std::string& id, bool sign) {
+    return as_admin(
+        lg::LotExtracted(id, "L-" + id, "m-mine", v1::MATERIAL_ANTIMONY_ORE, "261710", 1000), sign);
+  };
+  v1::AppendResponse response;
+  std::vector<v1::Event> setup;
+  for (const auto& event : lg::MineSetup("m", "AU")) setup.push_back(as_admin(event, false));
+  setup.push_back(as_admin(lg::PartyRegistered("p-admin", admin, "AU"), false));
+  v1::Event registration = lg::SigningKeyRegistered("k-1", admin, key_id, key->PublicKey());
+  setup.push_back(as_admin(registration, false));
+  ASSERT_TRUE(Append(setup, &response).ok());
+  grpc::Status status = Append({extraction("signed-1", true)}, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+
+  auto refused_everywhere = [&](const v1::Event& event, const std::string& why) {
+    for (int i = 0; i < cluster_->size(); ++i) {
+      v1::AppendRequest request;
+      *request.add_events() = event;
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+      v1::AppendResponse r;
+      const grpc::Status s = cluster_->node(i).stub()->Append(&context, request, &r);
+      EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+          << "node" << i << ": " << s.error_message();
+      EXPECT_NE(s.error_message().find(why), std::string::npos) << s.error_message();
+    }
+  };
+  refused_everywhere(extraction("unsigned-1", false), "must be signed");
+
+  v1::Event revocation = lg::SigningKeyRevoked("k-2", admin, key_id);
+  status = Append({as_admin(revocation, true)}, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  refused_everywhere(extraction("signed-2", true), "was revoked by event 'k-2'");
+
+  ASSERT_TRUE(cluster_->WaitConverged(std::chrono::seconds(10)));
+  const std::vector<std::string> log = EventIds(*cluster_->node(0).stub());
+  for (int i = 1; i < cluster_->size(); ++i) {
+    EXPECT_EQ(EventIds(*cluster_->node(i).stub()), log) << "node" << i;
+  }
+  EXPECT_NE(std::find(log.begin(), log.end(), "signed-1"), log.end());
+  EXPECT_NE(std::find(log.begin(), log.end(), "k-2"), log.end());
+  EXPECT_EQ(std::find(log.begin(), log.end(), "signed-2"), log.end());
+  EXPECT_EQ(std::find(log.begin(), log.end(), "unsigned-1"), log.end());
+
+  // A follower killed and restarted rebuilds its write model from its log: same decision.
+  const int leader = cluster_->WaitForLeader(std::chrono::seconds(10));
+  ASSERT_GE(leader, 0) << cluster_->DescribeLeadership();
+  const int follower = (leader + 1) % cluster_->size();
+  cluster_->node(follower).Kill();
+  ASSERT_TRUE(cluster_->node(follower).Start()) << cluster_->node(follower).error();
+  ASSERT_TRUE(cluster_->WaitConverged(std::chrono::seconds(10)));
+  EXPECT_EQ(EventIds(*cluster_->node(follower).stub()), log);
+  refused_everywhere(extraction("signed-3", true), "was revoked");
 }
 
 }  // namespace

@@ -1,0 +1,402 @@
+// EPCIS 2.0 capture: quantities, identifiers, the schema on the reference examples, and capture
+// over HTTP into a real ledger (atomic, idempotent, refused whole with problem+json).
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "httplib.h"
+#include "services/domain/event.h"
+#include "services/epcis/capture_service.h"
+#include "services/epcis/mapping.h"
+#include "services/epcis/schema_validator.h"
+#include "services/epcis/vocabulary.h"
+#include "services/http/http_server.h"
+#include "services/http/json.h"
+#include "services/ledger/ledger.h"
+#include "tests/support/temp_dir.h"
+
+namespace lodestone::epcis {
+namespace {
+
+using http::Json;
+using ::testing::HasSubstr;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+TEST(GramsTest, ExactFromTheDecimalText) {
+  EXPECT_EQ(*GramsFromDecimal("1.25", "KGM"), 1250);
+  EXPECT_EQ(*GramsFromDecimal("2.5E3", "KGM"), 2500000);
+  EXPECT_EQ(*GramsFromDecimal("3", "TNE"), 3000000);
+  EXPECT_EQ(*GramsFromDecimal("452", "GRM"), 452);
+  EXPECT_EQ(*GramsFromDecimal("1", "LBR"), 454);        // 453.59237 g, rounded once
+  EXPECT_EQ(*GramsFromDecimal("1000", "LBR"), 453592);  // 453592.37 g
+  EXPECT_EQ(*GramsFromDecimal("0.1000", "KGM"), 100);
+}
+
+TEST(GramsTest, RefusesCountsUnknownUnitsFractionsOfGramsAndHugeOrLongNumbers) {
+  EXPECT_FALSE(GramsFromDecimal("20", "").ok());     // a count
+  EXPECT_FALSE(GramsFromDecimal("20", "LTR").ok());  // a volume
+  EXPECT_FALSE(GramsFromDecimal("0.0001", "KGM").ok());
+  EXPECT_FALSE(GramsFromDecimal("0", "KGM").ok());
+  EXPECT_FALSE(GramsFromDecimal("-1", "KGM").ok());
+  EXPECT_FALSE(GramsFromDecimal("twenty", "KGM").ok());
+  EXPECT_FALSE(GramsFromDecimal("1e300", "KGM").ok());
+  // 30 significant digits: either not whole grams or above 2^52 g; never rounded silently.
+  EXPECT_FALSE(GramsFromDecimal("0.100000000000000000000000000001", "KGM").ok());
+  EXPECT_FALSE(GramsFromDecimal("123456789012345678901234567890", "GRM").ok());
+  EXPECT_FALSE(GramsFromDecimal("1.23456789012345678901234567890", "LBR").ok());
+}
+
+TEST(IdentifierTest, UrnAndDigitalLinkFormsNormaliseToTheSameId) {
+  auto urn = FacilityId("urn:epc:id:sgln:4012345.00011.987");
+  auto link = FacilityId("https://id.gs1.org/414/4012345000115/254/987");
+  ASSERT_TRUE(urn.ok() && link.ok());
+  EXPECT_EQ(**urn, "414/4012345000115/254/987");
+  EXPECT_EQ(**urn, **link);
+  auto lot_urn = LotId("urn:epc:class:lgtin:4012345.012345.LOT-1");
+  ASSERT_TRUE(lot_urn.ok() && lot_urn->has_value()) << lot_urn.status();
+  auto lot_link = LotId(absl::StrCat("https://example.com/", lot_urn->value()));
+  ASSERT_TRUE(lot_link.ok() && lot_link->has_value());
+  EXPECT_EQ(**lot_urn, **lot_link);
+  EXPECT_FALSE(FacilityId("https://id.gs1.org/414/4012345000116").ok());     // check digit
+  EXPECT_FALSE(LotId("https://id.gs1.org/01/09521141012345")->has_value());  // a class, no lot
+  EXPECT_EQ(*ShipmentId("urn:epcglobal:cbv:bt:4012345000115:DA-7"), "bt:4012345000115:DA-7");
+}
+
+TEST(SchemaTest, FormatChecks) {
+  EXPECT_TRUE(IsRfc3339DateTime("2026-07-22T06:45:00+02:00"));
+  EXPECT_TRUE(IsRfc3339DateTime("2005-07-11T11:30:47.0Z"));
+  EXPECT_FALSE(IsRfc3339DateTime("2026-02-30T06:45:00Z"));
+  EXPECT_FALSE(IsRfc3339DateTime("2026-07-22 06:45:00Z"));
+  EXPECT_FALSE(IsRfc3339DateTime("2026-07-22T06:45:00"));
+  EXPECT_TRUE(IsAbsoluteUri("urn:epc:id:sgln:4012345.00011.987"));
+  EXPECT_TRUE(IsAbsoluteUri("https://ns.example.com/epcis/"));
+  EXPECT_FALSE(IsAbsoluteUri("myField"));
+  EXPECT_FALSE(IsAbsoluteUri("https://bad host/"));
+}
+
+// The reference examples against the ratified schema: the test-resources documents and event
+// validate, the Invalid__ ones do not (at the pointer named), and the dpp-ready ones do not
+// either (testdata/SOURCES.md says why).
+TEST(SchemaTest, TheReferenceExamplesValidateOrNotAsTheirSourceSays) {
+  auto validator = SchemaValidator::Create();
+  ASSERT_TRUE(validator.ok()) << validator.status();
+  const std::string dir = std::string(LODESTONE_EPCIS_TESTDATA) + "/examples/";
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      // file, "" (valid) or the pointer of the violation
+      {"test-resources__Documents__CurieString_document.json", ""},
+      {"test-resources__Documents__ObjectEvent_with_userExtensions.json", ""},
+      {"test-resources__Documents__epcisDocWithAllGS1Keys.json", ""},
+      {"test-resources__Events__TransformationEvent.json", ""},
+      {"test-resources__Invalid__Combination_of_events_with_missing_mandatory_fields.json", "?"},
+      {"test-resources__Invalid__ObjectEvent_with_invalid_certificationInfo.json", "?"},
+      {"test-resources__Invalid__ObjectEvent_with_quantity_as_text.json", "?"},
+      {"test-resources__Invalid__ObjectEvent_with_unknown_field_in_quantityList.json", "?"},
+  };
+  for (const auto& [file, pointer] : expected) {
+    auto parsed = http::ParseJson(ReadFile(dir + file));
+    ASSERT_TRUE(parsed.ok()) << file << ": " << parsed.status();
+    SchemaViolation violation;
+    const absl::Status status = (*validator)->Validate(parsed->value, &violation);
+    if (pointer.empty()) {
+      EXPECT_TRUE(status.ok()) << file << ": " << status;
+    } else {
+      EXPECT_FALSE(status.ok()) << file;
+      std::cerr << file << " -> " << violation.pointer << ": " << violation.message << "\n";
+    }
+  }
+}
+
+// The ledger, the capture service and the HTTP server, for one test.
+class CaptureTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ledger::LedgerOptions options;
+    options.log.path = dir_.Sub("ledger");
+    options.log.sync = false;
+    options.authority.admin_party = "adm";
+    auto ledger = ledger::Ledger::Open(options);
+    ASSERT_TRUE(ledger.ok()) << ledger.status();
+    ledger_ = *std::move(ledger);
+    auto service = CaptureService::Create(*ledger_);
+    ASSERT_TRUE(service.ok()) << service.status();
+    service_ = *std::move(service);
+    http::ServerOptions server_options;
+    server_options.identity.allow_local_admin = true;
+    auto server = http::HttpServer::Create(server_options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    service_->RegisterRoutes(*server_);
+    ASSERT_TRUE(server_->Start().ok());
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
+    // Master data, appended natively: the miner, its mine and a refinery.
+    Append(Party("p-miner", "miner", "AU"));
+    Append(Facility("f-mine", kMine, "miner", "AU", domain::FacilityKind::kMine));
+    Append(Facility("f-ref", kRefinery, "miner", "AU", domain::FacilityKind::kRefinery));
+  }
+  void TearDown() override {
+    server_.reset();
+    service_.reset();
+    ledger_.reset();
+  }
+
+  static constexpr char kMine[] = "414/4012345000115/254/987";
+  static constexpr char kRefinery[] = "414/4012345000115/254/988";
+
+  static domain::Event Party(std::string event_id, std::string id, std::string country) {
+    domain::Event event;
+    event.event_id = std::move(event_id);
+    event.event_time = absl::Now() - absl::Hours(1);
+    event.subject = "party/" + id;
+    event.actor = "adm";
+    domain::PartyRegistered party;
+    party.party_id = id;
+    party.name = id;
+    party.country = country;
+    event.payload = party;
+    return event;
+  }
+  static domain::Event Facility(std::string event_id, std::string id, std::string operator_party,
+                                std::string country, domain::FacilityKind kind) {
+    domain::Event event;
+    event.event_id = std::move(event_id);
+    event.event_time = absl::Now() - absl::Hours(1);
+    event.subject = "facility/" + id;
+    event.actor = "adm";
+    domain::FacilityRegistered facility;
+    facility.facility_id = id;
+    facility.operator_party_id = operator_party;
+    facility.country = country;
+    facility.kind = kind;
+    facility.name = id;
+    event.payload = facility;
+    return event;
+  }
+  void Append(domain::Event event) {
+    ledger::AppendBatch batch;
+    batch.events.push_back(std::move(event));
+    batch.attester = "adm";
+    auto outcome = ledger_->AppendAndWait(std::move(batch));
+    ASSERT_TRUE(outcome.ok()) << outcome.status();
+  }
+
+  // A commissioning ObjectEvent of `kg` of lot `lot` at the mine.
+  static Json Commissioning(const std::string& event_id, const std::string& lot,
+                            const std::string& kg) {
+    Json event = {
+        {"type", "ObjectEvent"},
+        {"eventTime", "2026-01-05T10:00:00Z"},
+        {"eventTimeZoneOffset", "+00:00"},
+        {"action", "ADD"},
+        {"bizStep", "commissioning"},
+        {"bizLocation", {{"id", "urn:epc:id:sgln:4012345.00011.987"}}},
+        {"quantityList", Json::array({{{"epcClass", "urn:epc:class:lgtin:4012345.012345." + lot},
+                                       {"quantity", Json::parse(kg)},
+                                       {"uom", "KGM"}}})},
+        {"ilmd", {{"lodestone:material", "antimony_ore"}, {"lodestone:hsCode", "261710"}}}};
+    if (!event_id.empty()) event["eventID"] = event_id;
+    return event;
+  }
+  // Refining at the mine's plant: `kg_in` of lot `from` into `kg_out` of lot `to`.
+  static Json Refining(const std::string& event_id, const std::string& from,
+                       const std::string& kg_in, const std::string& to, const std::string& kg_out) {
+    return {{"type", "TransformationEvent"},
+            {"eventID", event_id},
+            {"eventTime", "2026-01-06T10:00:00Z"},
+            {"eventTimeZoneOffset", "+00:00"},
+            {"bizStep", "commissioning"},
+            {"bizLocation", {{"id", "urn:epc:id:sgln:4012345.00011.987"}}},
+            {"lodestone:process", "refining"},
+            {"inputQuantityList",
+             Json::array({{{"epcClass", "urn:epc:class:lgtin:4012345.012345." + from},
+                           {"quantity", Json::parse(kg_in)},
+                           {"uom", "KGM"}}})},
+            {"outputQuantityList",
+             Json::array({{{"epcClass", "urn:epc:class:lgtin:4012345.012345." + to},
+                           {"quantity", Json::parse(kg_out)},
+                           {"uom", "KGM"}}})},
+            {"ilmd", {{"lodestone:material", "antimony_oxide"}, {"lodestone:hsCode", "282580"}}}};
+  }
+  static std::string Document(const Json& events) {
+    Json document = {
+        {"@context", Json::array({"https://ref.gs1.org/standards/epcis/epcis-context.jsonld",
+                                  {{"lodestone", "urn:lodestone:epcis:v1:"}}})},
+        {"type", "EPCISDocument"},
+        {"schemaVersion", "2.0"},
+        {"creationDate", "2026-01-07T10:00:00Z"},
+        {"epcisBody", {{"eventList", events}}}};
+    return http::DumpJson(document);
+  }
+
+  // POST /capture, then the job's final state (polled, bounded).
+  Json CaptureAndWait(const std::string& body, int* post_status = nullptr) {
+    auto posted = client_->Post("/capture", body, "application/ld+json");
+    EXPECT_TRUE(posted);
+    if (!posted) return Json();
+    if (post_status != nullptr) *post_status = posted->status;
+    if (posted->status != 202) return Json::parse(posted->body, nullptr, false);
+    const std::string location = posted->get_header_value("Location");
+    EXPECT_THAT(location, ::testing::StartsWith("/capture/"));
+    for (int i = 0; i < 5000; ++i) {
+      auto job = client_->Get(location);
+      EXPECT_TRUE(job);
+      if (!job) return Json();
+      Json state = Json::parse(job->body, nullptr, false);
+      if (!state.value("running", true)) return state;
+      ::usleep(1000);
+    }
+    ADD_FAILURE() << "the capture job did not finish";
+    return Json();
+  }
+
+  uint64_t LogSize() { return ledger_->log().GetHead().size; }
+
+  testing::TempDir dir_;
+  std::unique_ptr<ledger::Ledger> ledger_;
+  std::unique_ptr<CaptureService> service_;
+  std::unique_ptr<http::HttpServer> server_;
+  std::unique_ptr<httplib::Client> client_;
+};
+
+TEST_F(CaptureTest, ACaptureJobIsVisibleToItsOwnerAndNodesNotToAnotherPartner) {
+  auto posted = client_->Post("/capture",
+                              Document(Json::array({Commissioning(
+                                  "urn:uuid:c0000000-0000-4000-8000-0000000000aa", "L-own", "1")})),
+                              "application/ld+json");
+  ASSERT_TRUE(posted);
+  ASSERT_EQ(posted->status, 202) << posted->body;
+  const std::string location = posted->get_header_value("Location");
+  ASSERT_THAT(location, ::testing::StartsWith("/capture/"));
+  http::Request request;
+  request.method = "GET";
+  request.path = location;
+  request.path_params["id"] = location.substr(std::string("/capture/").size());
+  request.caller = {rpc::Caller::Kind::kParty, "adm"};  // the owner: the local administrator
+  EXPECT_EQ(service_->GetCaptureJob(request).status, 200);
+  request.caller = {rpc::Caller::Kind::kNode, "node-1"};
+  EXPECT_EQ(service_->GetCaptureJob(request).status, 200);
+  request.caller = {rpc::Caller::Kind::kParty, "intruder"};
+  EXPECT_EQ(service_->GetCaptureJob(request).status, 404);
+}
+
+TEST_F(CaptureTest, ADocumentIsCapturedAsOneBatchAndARecaptureIsIdempotent) {
+  const uint64_t before = LogSize();
+  const std::string document = Document(Json::array(
+      {Commissioning("urn:uuid:c0000000-0000-4000-8000-000000000001", "L1", "1.25"),
+       Refining("urn:uuid:c0000000-0000-4000-8000-000000000002", "L1", "1.25", "OX1", "1.1")}));
+  int status = 0;
+  Json job = CaptureAndWait(document, &status);
+  EXPECT_EQ(status, 202);
+  ASSERT_TRUE(job.value("success", false)) << job.dump();
+  EXPECT_EQ(job["events"].size(), 2u);
+  EXPECT_EQ(LogSize(), before + 2);
+  // The same document again: the same event ids, nothing new appended.
+  Json again = CaptureAndWait(document);
+  ASSERT_TRUE(again.value("success", false)) << again.dump();
+  EXPECT_EQ(again["events"][0]["eventID"], job["events"][0]["eventID"]);
+  EXPECT_EQ(LogSize(), before + 2);
+}
+
+TEST_F(CaptureTest, ASingleEventIsCapturedByPostEvents) {
+  Json single = Commissioning("urn:uuid:c0000000-0000-4000-8000-000000000011", "L11", "3");
+  single["@context"] = Json::array({"https://ref.gs1.org/standards/epcis/epcis-context.jsonld",
+                                    {{"lodestone", "urn:lodestone:epcis:v1:"}}});
+  const std::string event = http::DumpJson(single);
+  auto posted = client_->Post("/events", event, "application/json");
+  ASSERT_TRUE(posted);
+  EXPECT_EQ(posted->status, 201) << posted->body;
+  auto again = client_->Post("/events", event, "application/json");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200) << again->body;
+  EXPECT_TRUE(Json::parse(again->body)["duplicate"].get<bool>());
+}
+
+TEST_F(CaptureTest, Event57Of100BreakingMassBalanceRefusesTheWholeCapture) {
+  Json events = Json::array();
+  for (int i = 0; i < 100; ++i) {
+    const std::string id = absl::StrCat("urn:uuid:c0000000-0000-4000-8000-", 100000000000 + i);
+    if (i == 57) {
+      // Consumes 5 kg of a 1 kg lot.
+      events.push_back(Refining(id, "M3", "5", "OX57", "4"));
+    } else {
+      events.push_back(Commissioning(id, absl::StrCat("M", i), "1"));
+    }
+  }
+  const uint64_t before = LogSize();
+  Json job = CaptureAndWait(Document(events));
+  EXPECT_FALSE(job.value("success", true)) << job.dump();
+  ASSERT_EQ(job["errors"].size(), 1u) << job.dump();
+  const Json& error = job["errors"][0];
+  EXPECT_EQ(error["kind"], "rule") << error.dump();
+  EXPECT_EQ(error["eventIndex"], 57) << error.dump();
+  EXPECT_EQ(error["pointer"], "/epcisBody/eventList/57");
+  EXPECT_EQ(LogSize(), before);  // nothing of it appended
+}
+
+TEST_F(CaptureTest, BadInputIsRefusedWithAPreciseProblemAndChangesNothing) {
+  const uint64_t before = LogSize();
+  const auto post = [&](const std::string& body, const std::string& type) {
+    auto got = client_->Post("/capture", body, type);
+    EXPECT_TRUE(got);
+    return got ? std::make_pair(got->status, Json::parse(got->body, nullptr, false))
+               : std::make_pair(0, Json());
+  };
+  auto [malformed, malformed_body] = post("{\"type\": ", "application/json");
+  EXPECT_EQ(malformed, 400);
+  EXPECT_THAT(malformed_body.value("detail", ""), HasSubstr("malformed JSON"));
+  auto [deep, deep_body] =
+      post(std::string(10000, '[') + std::string(10000, ']'), "application/json");
+  EXPECT_EQ(deep, 400);
+  EXPECT_THAT(deep_body.value("detail", ""), HasSubstr("deeper than"));
+  auto [type, type_body] = post(Document(Json::array()), "text/plain");
+  EXPECT_EQ(type, 415);
+  // A count where Lodestone needs a mass.
+  Json count = Commissioning("urn:uuid:c0000000-0000-4000-8000-000000000021", "C1", "20");
+  count["quantityList"][0].erase("uom");
+  auto [count_status, count_body] = post(Document(Json::array({count})), "application/json");
+  EXPECT_EQ(count_status, 422);
+  EXPECT_EQ(count_body["pointer"], "/epcisBody/eventList/0/quantityList/0") << count_body.dump();
+  EXPECT_EQ(count_body["eventIndex"], 0);
+  // 30 significant digits of kilograms: not a whole number of grams.
+  // (The number is put in as text: a double would not keep its digits.)
+  std::string long_decimal = Document(
+      Json::array({Commissioning("urn:uuid:c0000000-0000-4000-8000-000000000022", "C2", "777.5")}));
+  long_decimal.replace(long_decimal.find("777.5"), 5, "0.100000000000000000000000000001");
+  auto [digits, digits_body] = post(long_decimal, "application/json");
+  EXPECT_EQ(digits, 422) << digits_body.dump();
+  EXPECT_THAT(digits_body.value("detail", ""), HasSubstr("not a whole number of grams"));
+  // The same event id twice with different content within one document.
+  auto [dup, dup_body] = post(
+      Document(
+          Json::array({Commissioning("urn:uuid:c0000000-0000-4000-8000-000000000023", "C3", "1"),
+                       Commissioning("urn:uuid:c0000000-0000-4000-8000-000000000023", "C4", "2")})),
+      "application/json");
+  EXPECT_EQ(dup, 422) << dup_body.dump();
+  EXPECT_EQ(dup_body["pointer"], "/epcisBody/eventList/1/eventID") << dup_body.dump();
+  EXPECT_EQ(LogSize(), before);
+}
+
+TEST_F(CaptureTest, AConflictingRecaptureOfAnEventIdIsRefused) {
+  Json first = CaptureAndWait(Document(
+      Json::array({Commissioning("urn:uuid:c0000000-0000-4000-8000-000000000031", "D1", "1")})));
+  ASSERT_TRUE(first.value("success", false)) << first.dump();
+  Json second = CaptureAndWait(Document(
+      Json::array({Commissioning("urn:uuid:c0000000-0000-4000-8000-000000000031", "D1", "2")})));
+  EXPECT_FALSE(second.value("success", true));
+  ASSERT_EQ(second["errors"].size(), 1u) << second.dump();
+  EXPECT_EQ(second["errors"][0]["code"], "ALREADY_EXISTS") << second.dump();
+}
+
+}  // namespace
+}  // namespace lodestone::epcis
