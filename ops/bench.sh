@@ -12,16 +12,20 @@
 #     nodes on a 3-member etcd cluster (etcd data on /dev/shm when it exists, the test harness's
 #     etcd flags), with the ratio; then failover: ledger_failover_bench SIGKILLs the leader under a
 #     light load BENCH_FAILOVER_KILLS times and prints the time from each kill to the first
-#     acknowledged append through a surviving node, and the maximum.
+#     acknowledged append through a surviving node, and the maximum;
+#  5. powercut: storage_power_cut_test with BENCH_POWER_CUTS power cuts (a fault-injection file
+#     system drops every unsynced write) under concurrent appends; prints cuts, acknowledged
+#     records and lost acknowledged requests (0, or the test fails).
 # Knobs: BENCH_SECONDS (per scenario, 5), BENCH_FILL (10000000), BENCH_GRAPH_LOTS (1000000),
-#        BENCH_PARTS (default "ledger provenance import replicated"),
-#        BENCH_REPL_SCENARIOS (single16,batch100x16), BENCH_FAILOVER_KILLS (5).
+#        BENCH_PARTS (default "ledger provenance import replicated powercut"),
+#        BENCH_REPL_SCENARIOS (single16,batch100x16), BENCH_FAILOVER_KILLS (5),
+#        BENCH_POWER_CUTS (1000).
 set -euo pipefail
 build=${1:-build}
 seconds=${BENCH_SECONDS:-5}
 fill=${BENCH_FILL:-10000000}
 graph_lots=${BENCH_GRAPH_LOTS:-1000000}
-parts=${BENCH_PARTS:-ledger provenance import replicated}
+parts=${BENCH_PARTS:-ledger provenance import replicated powercut}
 work=$(mktemp -d "${TMPDIR:-/tmp}/lodestone-bench-XXXXXX")
 pids=()
 extra_dirs=()
@@ -207,4 +211,15 @@ if [[ " $parts " == *" replicated "* ]]; then
 
   echo "== failover: SIGKILL the leader under a light load, $kills times (target <= 3 s)"
   "$build/tests/services/replication/ledger_failover_bench" --kills="$kills" --data_dir="$work"
+fi
+
+if [[ " $parts " == *" powercut "* ]]; then
+  cuts=${BENCH_POWER_CUTS:-1000}
+  echo "== 5. power cuts: $cuts cuts at random file-system calls under 4 concurrent writers"
+  start_ns=$(date +%s%N)
+  LODESTONE_POWER_CUTS="$cuts" TMPDIR="$work" "$build/tests/storage/storage_power_cut_test" \
+    >"$work/powercut.out" 2>&1 || { cat "$work/powercut.out"; exit 1; }
+  end_ns=$(date +%s%N)
+  grep '^power cuts survived' "$work/powercut.out"
+  awk -v ns="$((end_ns - start_ns))" 'BEGIN { printf "== power cuts: %.0f s\n", ns / 1e9 }'
 fi

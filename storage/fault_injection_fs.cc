@@ -406,4 +406,24 @@ IOStatus FaultInjectionFileSystem::LosePower() {
   return first_error;
 }
 
+namespace {
+
+class ShortSleepEnv final : public rocksdb::EnvWrapper {
+ public:
+  explicit ShortSleepEnv(std::unique_ptr<rocksdb::Env> target)
+      : rocksdb::EnvWrapper(std::move(target)) {}
+  static const char* kClassName() { return "LodestoneShortSleepEnv"; }
+  const char* Name() const override { return kClassName(); }
+  void SleepForMicroseconds(int micros) override {
+    rocksdb::EnvWrapper::SleepForMicroseconds(std::min(micros, 1000));
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<rocksdb::Env> NewFaultInjectionEnv(
+    std::shared_ptr<FaultInjectionFileSystem> file_system) {
+  return std::make_unique<ShortSleepEnv>(rocksdb::NewCompositeEnv(std::move(file_system)));
+}
+
 }  // namespace lodestone::storage

