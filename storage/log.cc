@@ -148,6 +148,7 @@ class LogImpl final : public Log {
   Stats GetStats() const override;
 
   absl::Status CompactAll();
+  rocksdb::DB* database() { return db_.get(); }
 
  private:
   friend class TxnImpl;
@@ -1257,6 +1258,11 @@ absl::Status LogImpl::CompactAll() {
 }
 
 }  // namespace
+
+rocksdb::DB* DatabaseOf(Log& log) {
+  auto* impl = dynamic_cast<LogImpl*>(&log);
+  return impl == nullptr ? nullptr : impl->database();
+}
 
 absl::Status CompactAll(Log& log) {
   auto* impl = dynamic_cast<LogImpl*>(&log);
