@@ -127,6 +127,7 @@ class LogImpl final : public Log {
   absl::Status Commit(Txn& txn, absl::Time commit_time) override;
   Head GetHead() const override;
   absl::Status WriteFailure() const override;
+  absl::Status ResumeWrites() override;
   absl::StatusOr<std::vector<Record>> ReadAll(uint64_t from_position, size_t max_records,
                                               size_t max_bytes) const override;
   absl::StatusOr<std::vector<Record>> ReadStream(std::string_view subject, uint64_t from_version,
@@ -179,6 +180,8 @@ class LogImpl final : public Log {
   void OnWritesStopped(const rocksdb::Status& error);
   // Takes a background failure into failed_ (commit_mu_ held).
   void AdoptBackgroundFailure();
+  // Resumes RocksDB after a full disk if there is space again; failed_ (commit_mu_ held).
+  absl::Status ResumeLocked();
 
   // Reads at `snapshot` (nullptr: the latest committed state, for the committer's Txn), seeing
   // only records below `size`.
@@ -729,10 +732,7 @@ absl::Status LogImpl::Commit(Txn& txn_base, absl::Time commit_time) {
   return absl::OkStatus();
 }
 
-absl::Status LogImpl::CommitLocked(TxnImpl* txn, absl::Time commit_time,
-                                   std::optional<Head>& published,
-                                   std::function<void(const Head&)>& listener) {
-  std::lock_guard<std::mutex> commit_lock(commit_mu_);
+absl::Status LogImpl::ResumeLocked() {
   AdoptBackgroundFailure();
   if (resumable_) {
     // A full disk stopped RocksDB's writes. Once there is space again (or the file system
@@ -755,6 +755,19 @@ absl::Status LogImpl::CommitLocked(TxnImpl* txn, absl::Time commit_time,
     resumable_ = false;
     SetFailure(absl::OkStatus());
   }
+  return failed_;
+}
+
+absl::Status LogImpl::ResumeWrites() {
+  std::lock_guard<std::mutex> commit_lock(commit_mu_);
+  return ResumeLocked();
+}
+
+absl::Status LogImpl::CommitLocked(TxnImpl* txn, absl::Time commit_time,
+                                   std::optional<Head>& published,
+                                   std::function<void(const Head&)>& listener) {
+  std::lock_guard<std::mutex> commit_lock(commit_mu_);
+  if (absl::Status resumed = ResumeLocked(); !resumed.ok()) return resumed;
   if (!failed_.ok()) return failed_;
   if (txn->sequence_ != commit_sequence_) {
     return absl::FailedPreconditionError(

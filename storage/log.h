@@ -136,6 +136,9 @@ class Log {
   // RESOURCE_EXHAUSTED of a full disk until a commit succeeds again), including a background
   // error that stopped writes before any commit failed. Cheap, any thread: for health checks.
   virtual absl::Status WriteFailure() const = 0;
+  // What the next Commit does first: after a full disk, resumes writing if there is space again
+  // (so that a node taking no appends while full comes back). Returns WriteFailure() after.
+  virtual absl::Status ResumeWrites() { return WriteFailure(); }
 
   virtual Head GetHead() const = 0;
 
