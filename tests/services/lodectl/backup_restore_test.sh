@@ -10,7 +10,6 @@ ledger_bin=$1
 lodectl=$2
 demo=$3
 work=$(mktemp -d "${TMPDIR:-/tmp}/lodestone-backup.XXXXXX")
-failures=0
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
@@ -35,21 +34,7 @@ start() {
   [ -n "$port" ] || { cat "$work/$name.log"; echo "ledger did not start"; exit 1; }
 }
 
-expect() {  # expect NAME EXPECTED_RC PATTERN -- COMMAND...
-  local name=$1 rc=$2 pattern=$3
-  shift 4
-  local out actual
-  out=$("$@" 2>&1)
-  actual=$?
-  if [ "$actual" != "$rc" ] || ! grep -Eq -- "$pattern" <<<"$out"; then
-    failures=$((failures + 1))
-    echo "FAIL $name: exit $actual (want $rc), output:"
-    sed 's/^/    /' <<<"$out"
-    echo "    (wanted /$pattern/)"
-  else
-    echo "ok   $name"
-  fi
-}
+source "$(dirname "$0")/expect.sh"
 
 start origin "$work/data" --backup_dir="$work/backups" --backups_kept=3
 ctl=("$lodectl" --server="127.0.0.1:$port" --progress=false --deadline_ms=60000)
