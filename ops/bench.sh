@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: prints figures; asserts nothing. Three parts, each on fresh temporary data:
 #  1. ledger: durable appends (fsync per commit group) driven by lodestone-loadgen, then a fill
-#     to BENCH_FILL events for on-disk bytes per event and the ledger's RSS;
+#     to BENCH_FILL events for on-disk bytes per event and the ledger's RSS, then a backup
+#     (lodectl backup) and a restore with full verification (lodectl restore), timed;
 #  2. provenance: a generated supply-chain graph of BENCH_GRAPH_LOTS lots is appended to a
 #     ledger, a fresh lodestone-provenance folds it (fold rate), then GetLot/TraceOrigin rates
 #     against the ledger's Echo, trace latency by depth, and the provenance RSS;
@@ -61,7 +62,8 @@ per() { awk -v s="$1" -v e="$2" 'BEGIN { printf "%.0f", s / e }'; }
 echo "== $(nproc) cores, $(awk '/MemTotal/ {printf "%d GiB", $2 / 1048576}' /proc/meminfo)"
 
 if [[ " $parts " == *" ledger "* ]]; then
-  start ledger "$build/services/programs/ledger/lodestone-ledger" --data_dir="$work/ledger"
+  start ledger "$build/services/programs/ledger/lodestone-ledger" --data_dir="$work/ledger" \
+    --backup_dir="$work/backups"
   echo "== 1. ledger: durable appends (fsync per commit group)"
   "$loadgen" --target="127.0.0.1:$port" --seconds="$seconds" --fill="$fill"
   size=$(du -sb "$work/ledger" | cut -f1)
@@ -70,8 +72,18 @@ if [[ " $parts " == *" ledger "* ]]; then
   echo "== after fill: $events events; data dir $((size / 1048576)) MiB ($(per "$size" "$events")" \
     "bytes/event, WAL and uncompacted levels included); live SST $(per "${sst%.*}" "$events")" \
     "bytes/event; ledger RSS $(rss "$pid") (peak $(peak "$pid"))"
+  # Backup (online, through the node) and restore (verified end to end) of the filled ledger.
+  lodectl="$build/services/lodectl/lodectl"
+  start_ns=$(date +%s%N)
+  "$lodectl" --server="127.0.0.1:$port" --deadline_ms=3600000 backup
+  backup_ns=$(($(date +%s%N) - start_ns))
   stop "$pid"
-  rm -rf "$work/ledger"
+  start_ns=$(date +%s%N)
+  "$lodectl" restore "$work/backups" "$work/restored"
+  restore_ns=$(($(date +%s%N) - start_ns))
+  awk -v e="$events" -v b="$backup_ns" -v r="$restore_ns" \
+    -v bs="$(du -sb "$work/backups" | cut -f1)" 'BEGIN { printf "== backup of %d events: %.1f s, %d MiB; restore with full verification: %.1f s\n", e, b / 1e9, bs / 1048576, r / 1e9 }'
+  rm -rf "$work/ledger" "$work/backups" "$work/restored"
 fi
 
 if [[ " $parts " == *" provenance "* ]]; then
