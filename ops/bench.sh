@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: prints figures; asserts nothing. Three parts, each on fresh temporary data:
 #  1. ledger: durable appends (fsync per commit group) driven by lodestone-loadgen, then a fill
-#     to BENCH_FILL events for on-disk bytes per event and the ledger's RSS;
+#     to BENCH_FILL events for on-disk bytes per event and the ledger's RSS, then a backup
+#     (lodectl backup) and a restore with full verification (lodectl restore), timed;
 #  2. provenance: a generated supply-chain graph of BENCH_GRAPH_LOTS lots is appended to a
 #     ledger, a fresh lodestone-provenance folds it (fold rate), then GetLot/TraceOrigin rates
 #     against the ledger's Echo, trace latency by depth, and the provenance RSS;
@@ -17,16 +18,20 @@
 #     nodes on a 3-member etcd cluster (etcd data on /dev/shm when it exists, the test harness's
 #     etcd flags), with the ratio; then failover: ledger_failover_bench SIGKILLs the leader under a
 #     light load BENCH_FAILOVER_KILLS times and prints the time from each kill to the first
-#     acknowledged append through a surviving node, and the maximum.
+#     acknowledged append through a surviving node, and the maximum;
+#  5. powercut: storage_power_cut_test with BENCH_POWER_CUTS power cuts (a fault-injection file
+#     system drops every unsynced write) under concurrent appends; prints cuts, acknowledged
+#     records and lost acknowledged requests (0, or the test fails).
 # Knobs: BENCH_SECONDS (per scenario, 5), BENCH_FILL (10000000), BENCH_GRAPH_LOTS (1000000),
-#        BENCH_PARTS (default "ledger provenance import replicated"),
-#        BENCH_REPL_SCENARIOS (single16,batch100x16), BENCH_FAILOVER_KILLS (5).
+#        BENCH_PARTS (default "ledger provenance import replicated powercut"),
+#        BENCH_REPL_SCENARIOS (single16,batch100x16), BENCH_FAILOVER_KILLS (5),
+#        BENCH_POWER_CUTS (1000).
 set -euo pipefail
 build=${1:-build}
 seconds=${BENCH_SECONDS:-5}
 fill=${BENCH_FILL:-10000000}
 graph_lots=${BENCH_GRAPH_LOTS:-1000000}
-parts=${BENCH_PARTS:-ledger provenance import replicated}
+parts=${BENCH_PARTS:-ledger provenance import replicated powercut}
 work=$(mktemp -d "${TMPDIR:-/tmp}/lodestone-bench-XXXXXX")
 pids=()
 extra_dirs=()
@@ -62,7 +67,8 @@ per() { awk -v s="$1" -v e="$2" 'BEGIN { printf "%.0f", s / e }'; }
 echo "== $(nproc) cores, $(awk '/MemTotal/ {printf "%d GiB", $2 / 1048576}' /proc/meminfo)"
 
 if [[ " $parts " == *" ledger "* ]]; then
-  start ledger "$build/services/programs/ledger/lodestone-ledger" --data_dir="$work/ledger"
+  start ledger "$build/services/programs/ledger/lodestone-ledger" --data_dir="$work/ledger" \
+    --backup_dir="$work/backups"
   echo "== 1. ledger: durable appends (fsync per commit group)"
   "$loadgen" --target="127.0.0.1:$port" --seconds="$seconds" --fill="$fill"
   size=$(du -sb "$work/ledger" | cut -f1)
@@ -71,8 +77,18 @@ if [[ " $parts " == *" ledger "* ]]; then
   echo "== after fill: $events events; data dir $((size / 1048576)) MiB ($(per "$size" "$events")" \
     "bytes/event, WAL and uncompacted levels included); live SST $(per "${sst%.*}" "$events")" \
     "bytes/event; ledger RSS $(rss "$pid") (peak $(peak "$pid"))"
+  # Backup (online, through the node) and restore (verified end to end) of the filled ledger.
+  lodectl="$build/services/lodectl/lodectl"
+  start_ns=$(date +%s%N)
+  "$lodectl" --server="127.0.0.1:$port" --deadline_ms=3600000 backup
+  backup_ns=$(($(date +%s%N) - start_ns))
   stop "$pid"
-  rm -rf "$work/ledger"
+  start_ns=$(date +%s%N)
+  "$lodectl" restore "$work/backups" "$work/restored"
+  restore_ns=$(($(date +%s%N) - start_ns))
+  awk -v e="$events" -v b="$backup_ns" -v r="$restore_ns" \
+    -v bs="$(du -sb "$work/backups" | cut -f1)" 'BEGIN { printf "== backup of %d events: %.1f s, %d MiB; restore with full verification: %.1f s\n", e, b / 1e9, bs / 1048576, r / 1e9 }'
+  rm -rf "$work/ledger" "$work/backups" "$work/restored"
 fi
 
 if [[ " $parts " == *" provenance "* ]]; then
@@ -264,4 +280,15 @@ if [[ " $parts " == *" replicated "* ]]; then
 
   echo "== failover: SIGKILL the leader under a light load, $kills times (target <= 3 s)"
   "$build/tests/services/replication/ledger_failover_bench" --kills="$kills" --data_dir="$work"
+fi
+
+if [[ " $parts " == *" powercut "* ]]; then
+  cuts=${BENCH_POWER_CUTS:-1000}
+  echo "== 5. power cuts: $cuts cuts at random file-system calls under 4 concurrent writers"
+  start_ns=$(date +%s%N)
+  LODESTONE_POWER_CUTS="$cuts" TMPDIR="$work" "$build/tests/storage/storage_power_cut_test" \
+    >"$work/powercut.out" 2>&1 || { cat "$work/powercut.out"; exit 1; }
+  end_ns=$(date +%s%N)
+  grep '^power cuts survived' "$work/powercut.out"
+  awk -v ns="$((end_ns - start_ns))" 'BEGIN { printf "== power cuts: %.0f s\n", ns / 1e9 }'
 fi

@@ -14,6 +14,7 @@
 #include "rocksdb/convenience.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/listener.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
@@ -125,6 +126,8 @@ class LogImpl final : public Log {
   std::unique_ptr<Txn> BeginTxn() override;
   absl::Status Commit(Txn& txn, absl::Time commit_time) override;
   Head GetHead() const override;
+  absl::Status WriteFailure() const override;
+  absl::Status ResumeWrites() override;
   absl::StatusOr<std::vector<Record>> ReadAll(uint64_t from_position, size_t max_records,
                                               size_t max_bytes) const override;
   absl::StatusOr<std::vector<Record>> ReadStream(std::string_view subject, uint64_t from_version,
@@ -146,6 +149,7 @@ class LogImpl final : public Log {
   Stats GetStats() const override;
 
   absl::Status CompactAll();
+  rocksdb::DB* database() { return db_.get(); }
 
  private:
   friend class TxnImpl;
@@ -167,6 +171,17 @@ class LogImpl final : public Log {
   absl::Status CommitLocked(TxnImpl* txn, absl::Time commit_time, std::optional<Head>& published,
                             std::function<void(const Head&)>& listener);
   View CurrentView() const;
+  // Free bytes the disk must have before writes resume after it was full: room to flush every
+  // memtable.
+  uint64_t ResumeFreeBytes() const;
+  // Sets failed_ and its published copy (commit_mu_ held).
+  void SetFailure(absl::Status status);
+  // RocksDB stopped writes in the background (the listener; commit_mu_ may be held or not).
+  void OnWritesStopped(const rocksdb::Status& error);
+  // Takes a background failure into failed_ (commit_mu_ held).
+  void AdoptBackgroundFailure();
+  // Resumes RocksDB after a full disk if there is space again; failed_ (commit_mu_ held).
+  absl::Status ResumeLocked();
 
   // Reads at `snapshot` (nullptr: the latest committed state, for the committer's Txn), seeing
   // only records below `size`.
@@ -205,9 +220,13 @@ class LogImpl final : public Log {
   ColumnFamilyHandle* state_ = nullptr;
 
   // Published to readers.
-  mutable std::mutex mu_;  // guards head_ and snapshot_
+  mutable std::mutex mu_;  // guards head_, snapshot_ and write_failure_
   Head head_;
   std::shared_ptr<const Snapshot> snapshot_;
+  absl::Status write_failure_;  // failed_, for readers that must not wait for a commit
+  // Reported by RocksDB's listener, not yet seen by the committer.
+  absl::Status background_failure_;
+  bool background_resumable_ = false;
 
   // Committer state. Commit holds commit_mu_ throughout, so commits are serialized.
   std::mutex commit_mu_;  // guards the members below
@@ -215,6 +234,7 @@ class LogImpl final : public Log {
   Hash chain_{};
   uint64_t commit_sequence_ = 0;
   absl::Status failed_;
+  bool resumable_ = false;  // failed_ is a full disk that DB::Resume may clear
   std::function<void(const Head&)> listener_;
 };
 
@@ -382,6 +402,49 @@ void TxnImpl::Reset(uint64_t sequence, uint64_t base_position) {
 // ---------------------------------------------------------------------------------------------
 // Log: opening
 
+// Whether RocksDB stopped writes for a full disk it can resume from in this process. A full
+// disk met while RocksDB switched to a new WAL is fatal to the DB object in RocksDB 7.8 (it may
+// have lost buffered WAL bytes): only a reopen recovers.
+bool Resumable(const rocksdb::Status& error) {
+  return error.IsNoSpace() && error.severity() < rocksdb::Status::Severity::kFatalError;
+}
+
+// The status commits return once RocksDB stopped writes: a full disk is RESOURCE_EXHAUSTED
+// whether or not this process can resume (the message says which), anything else as mapped.
+absl::Status StoppedWritesStatus(const rocksdb::Status& error, std::string_view context) {
+  if (error.IsNoSpace() && !Resumable(error)) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        absl::string_view(context.data(), context.size()), ": ", error.ToString(),
+        " (the disk filled while RocksDB switched files; writes cannot resume in this process: "
+        "reopen the log, i.e. restart the node, once there is space)"));
+  }
+  return FromRocks(error, absl::string_view(context.data(), context.size()));
+}
+
+// Turns RocksDB's automatic recovery from background errors off (the committer resumes), and
+// tells the Log at once when a background error stops writes, so that WriteFailure() is true
+// before the next commit fails. Called by RocksDB without its mutex, on the thread that met the
+// error (a flush or compaction thread, or the committer inside Write).
+class ManualErrorRecovery : public rocksdb::EventListener {
+ public:
+  explicit ManualErrorRecovery(std::function<void(const rocksdb::Status&)> stopped)
+      : stopped_(std::move(stopped)) {}
+
+  void OnBackgroundError(rocksdb::BackgroundErrorReason /*reason*/,
+                         rocksdb::Status* error) override {
+    if (error != nullptr && error->severity() >= rocksdb::Status::Severity::kHardError) {
+      stopped_(*error);
+    }
+  }
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason /*reason*/, rocksdb::Status /*error*/,
+                            bool* auto_recovery) override {
+    *auto_recovery = false;
+  }
+
+ private:
+  const std::function<void(const rocksdb::Status&)> stopped_;
+};
+
 absl::StatusOr<std::unique_ptr<Log>> LogImpl::Open(const LogOptions& options, rocksdb::Env* env) {
   if (options.path.empty()) return absl::InvalidArgumentError("LogOptions.path is empty");
   std::unique_ptr<LogImpl> log(new LogImpl(options, env));
@@ -425,6 +488,16 @@ absl::Status LogImpl::OpenDatabase() {
 
   rocksdb::DBOptions db_options;
   if (env_ != nullptr) db_options.env = env_;
+  // A record that is cut short at the end of the WAL is a write that was never acknowledged
+  // (a crash mid-write) and is dropped; any other damage (a checksum mismatch anywhere, a
+  // record missing in the middle) fails the open with DATA_LOSS. RocksDB's default,
+  // point-in-time recovery, would instead stop replaying at a damaged record and silently drop
+  // every acknowledged commit after it.
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+  // After a full disk the next Commit resumes (see CommitLocked), at once, rather than RocksDB
+  // polling for free space every 5 seconds behind the committer's back.
+  db_options.listeners.push_back(std::make_shared<ManualErrorRecovery>(
+      [this](const rocksdb::Status& error) { OnWritesStopped(error); }));
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = false;  // created below, after the version check
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;  // Debian's default is DEBUG
@@ -599,6 +672,40 @@ std::shared_ptr<const Snapshot> LogImpl::TakeSnapshot() {
                                          [db](const Snapshot* s) { db->ReleaseSnapshot(s); });
 }
 
+uint64_t LogImpl::ResumeFreeBytes() const {
+  return std::max<uint64_t>(uint64_t{16} << 20, uint64_t{2} * options_.write_buffer_bytes);
+}
+
+void LogImpl::OnWritesStopped(const rocksdb::Status& error) {
+  std::lock_guard<std::mutex> lock(mu_);
+  background_failure_ = StoppedWritesStatus(error, "background flush or compaction");
+  background_resumable_ = Resumable(error);
+  if (write_failure_.ok()) write_failure_ = background_failure_;
+}
+
+void LogImpl::AdoptBackgroundFailure() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (background_failure_.ok()) return;
+  // A failure the committer already knows of is replaced only by a worse one.
+  if (failed_.ok() || (resumable_ && !background_resumable_)) {
+    failed_ = background_failure_;
+    resumable_ = background_resumable_;
+    write_failure_ = failed_;
+  }
+  background_failure_ = absl::OkStatus();
+}
+
+void LogImpl::SetFailure(absl::Status status) {
+  failed_ = status;
+  std::lock_guard<std::mutex> lock(mu_);
+  write_failure_ = std::move(status);
+}
+
+absl::Status LogImpl::WriteFailure() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return write_failure_;
+}
+
 LogImpl::View LogImpl::CurrentView() const {
   std::lock_guard<std::mutex> lock(mu_);
   return View{snapshot_, head_};
@@ -625,10 +732,42 @@ absl::Status LogImpl::Commit(Txn& txn_base, absl::Time commit_time) {
   return absl::OkStatus();
 }
 
+absl::Status LogImpl::ResumeLocked() {
+  AdoptBackgroundFailure();
+  if (resumable_) {
+    // A full disk stopped RocksDB's writes. Once there is space again (or the file system
+    // cannot tell), Resume flushes the memtables, so that no WAL the failed write may have
+    // damaged is needed any more, and allows writes. Resuming while the disk is still full
+    // would fail the flush, which RocksDB does not recover from: wait for the space.
+    rocksdb::Env* env = env_ != nullptr ? env_ : rocksdb::Env::Default();
+    uint64_t free_bytes = 0;
+    const bool known = env->GetFreeSpace(options_.path, &free_bytes).ok();
+    if (known && free_bytes < ResumeFreeBytes()) return failed_;
+    const rocksdb::Status resumed = db_->Resume();
+    if (!resumed.ok()) {
+      if (resumed.IsNoSpace() && resumed.severity() < rocksdb::Status::Severity::kFatalError) {
+        return failed_;  // full again
+      }
+      resumable_ = false;
+      SetFailure(StoppedWritesStatus(resumed, "resume after a full disk"));
+      return failed_;
+    }
+    resumable_ = false;
+    SetFailure(absl::OkStatus());
+  }
+  return failed_;
+}
+
+absl::Status LogImpl::ResumeWrites() {
+  std::lock_guard<std::mutex> commit_lock(commit_mu_);
+  return ResumeLocked();
+}
+
 absl::Status LogImpl::CommitLocked(TxnImpl* txn, absl::Time commit_time,
                                    std::optional<Head>& published,
                                    std::function<void(const Head&)>& listener) {
   std::lock_guard<std::mutex> commit_lock(commit_mu_);
+  if (absl::Status resumed = ResumeLocked(); !resumed.ok()) return resumed;
   if (!failed_.ok()) return failed_;
   if (txn->sequence_ != commit_sequence_) {
     return absl::FailedPreconditionError(
@@ -695,9 +834,10 @@ absl::Status LogImpl::CommitLocked(TxnImpl* txn, absl::Time commit_time,
 
   rocksdb::WriteOptions write_options;
   write_options.sync = options_.sync;
-  if (absl::Status status = FromRocks(db_->Write(write_options, &batch), "commit"); !status.ok()) {
-    failed_ = status;
-    return status;
+  if (const rocksdb::Status written = db_->Write(write_options, &batch); !written.ok()) {
+    resumable_ = Resumable(written);
+    SetFailure(StoppedWritesStatus(written, "commit"));
+    return failed_;
   }
   ++commit_sequence_;
   frontier_ = frontier;
@@ -1132,6 +1272,11 @@ absl::Status LogImpl::CompactAll() {
 
 }  // namespace
 
+rocksdb::DB* DatabaseOf(Log& log) {
+  auto* impl = dynamic_cast<LogImpl*>(&log);
+  return impl == nullptr ? nullptr : impl->database();
+}
+
 absl::Status CompactAll(Log& log) {
   auto* impl = dynamic_cast<LogImpl*>(&log);
   if (impl == nullptr) return absl::InvalidArgumentError("not a Log returned by Log::Open");
@@ -1143,7 +1288,7 @@ absl::StatusOr<std::unique_ptr<Log>> OpenWithEnv(const LogOptions& options, rock
 }
 
 absl::StatusOr<std::unique_ptr<Log>> Log::Open(const LogOptions& options) {
-  return LogImpl::Open(options, nullptr);
+  return LogImpl::Open(options, options.env);
 }
 
 }  // namespace lodestone::storage

@@ -19,6 +19,10 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
+namespace rocksdb {
+class Env;
+}  // namespace rocksdb
+
 namespace lodestone::storage {
 
 using Hash = std::array<uint8_t, 32>;  // SHA-256
@@ -29,6 +33,9 @@ struct LogOptions {
   size_t block_cache_bytes = size_t{64} << 20;   // shared LRU block cache
   size_t write_buffer_bytes = size_t{64} << 20;  // cap on all memtables (WriteBufferManager)
   bool sync = true;  // fsync the WAL before Commit returns; false only for tests and benchmarks
+  // RocksDB's environment (files, threads); nullptr: the default. Must outlive the Log. Crash
+  // tests run the log on storage/fault_injection_fs.h through it.
+  rocksdb::Env* env = nullptr;
 };
 
 struct RecordInput {
@@ -119,8 +126,19 @@ class Log {
   virtual std::unique_ptr<Txn> BeginTxn() = 0;
   // Writes the group atomically (one RocksDB WriteBatch, synced when options.sync), then
   // publishes the new head. `commit_time` stamps every record of the group. On error nothing
-  // is visible and the Log must be reopened.
+  // is visible. A full disk (RESOURCE_EXHAUSTED) is recoverable: each later Commit first asks
+  // RocksDB to resume, and fails the same way while there is still no space (or, when the disk
+  // filled while RocksDB switched files, until the Log is reopened: the message says so). Any
+  // other write error fails the Log: every later Commit returns it, and the Log must be reopened.
   virtual absl::Status Commit(Txn& txn, absl::Time commit_time) = 0;
+
+  // OK while commits can succeed; else the error of the write that failed the Log (the
+  // RESOURCE_EXHAUSTED of a full disk until a commit succeeds again), including a background
+  // error that stopped writes before any commit failed. Cheap, any thread: for health checks.
+  virtual absl::Status WriteFailure() const = 0;
+  // What the next Commit does first: after a full disk, resumes writing if there is space again
+  // (so that a node taking no appends while full comes back). Returns WriteFailure() after.
+  virtual absl::Status ResumeWrites() { return WriteFailure(); }
 
   virtual Head GetHead() const = 0;
 

@@ -10,6 +10,7 @@
 #include "storage/log.h"
 
 namespace rocksdb {
+class DB;
 class Env;
 }  // namespace rocksdb
 
@@ -23,6 +24,10 @@ absl::StatusOr<std::unique_ptr<Log>> OpenWithEnv(const LogOptions& options, rock
 // the bottommost compression). Blocks until done; safe alongside readers and the committer.
 // INVALID_ARGUMENT for a Log that Log::Open did not return.
 absl::Status CompactAll(Log& log);
+
+// The RocksDB database under a Log opened by Log::Open (nullptr for another Log), for
+// storage's own maintenance code (backups). Writing to it directly breaks the Log.
+rocksdb::DB* DatabaseOf(Log& log);
 
 }  // namespace lodestone::storage
 

@@ -1,6 +1,7 @@
 #include "services/ledger/ledger_metrics.h"
 
 #include "services/domain/errors.h"
+#include "services/ledger/node_health.h"
 
 namespace lodestone::ledger {
 namespace {
@@ -72,6 +73,17 @@ LedgerMetrics::LedgerMetrics()
                       .Help("Open Subscribe streams.")
                       .Register(*registry_)
                       .Add({});
+}
+
+void LedgerMetrics::AttachHealth(const NodeHealth* health) {
+  gauges_->Add("lodestone_ledger_serving",
+               "1 while this node takes appends (gRPC health SERVING), else 0 (GetHead says why).",
+               [health] { return health->Check().ok() ? 1.0 : 0.0; });
+  gauges_->Add("lodestone_ledger_health_code",
+               "The gRPC status code appends get while not serving (8 RESOURCE_EXHAUSTED: disk "
+               "full, 9 FAILED_PRECONDITION: failed log or stopped replication, 15 DATA_LOSS); 0 "
+               "while serving.",
+               [health] { return static_cast<double>(health->Check().code()); });
 }
 
 void LedgerMetrics::AttachLedger(Ledger* ledger) {

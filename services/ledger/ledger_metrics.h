@@ -18,6 +18,8 @@
 
 namespace lodestone::ledger {
 
+class NodeHealth;
+
 class LedgerMetrics final : public LedgerObserver {
  public:
   LedgerMetrics();
@@ -25,6 +27,10 @@ class LedgerMetrics final : public LedgerObserver {
   // Adds scrape-time gauges over the ledger (log size, queue depth, RocksDB figures). The
   // ledger must outlive scrapes of the endpoint.
   void AttachLedger(Ledger* ledger);
+  // Adds lodestone_ledger_serving (1 while appends are taken, else 0) and
+  // lodestone_ledger_health_code (the gRPC status code appends get: 0, or 8, 9, 15). `health`
+  // must outlive scrapes.
+  void AttachHealth(const NodeHealth* health);
   void Register(rpc::MetricsEndpoint& endpoint);
 
   void OnAppendDone(const absl::Status& status, const AppendOutcome* outcome,

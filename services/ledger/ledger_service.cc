@@ -16,6 +16,7 @@
 #include "services/codec/event_codec.h"
 #include "services/codec/record_codec.h"
 #include "services/domain/errors.h"
+#include "services/ledger/node_health.h"
 #include "services/rpc/grpc_status.h"
 
 namespace lodestone::ledger {
@@ -437,6 +438,11 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::Append(grpc::CallbackServerContext*
                           "the ", kForwardedHeader,
                           " header is accepted from nodes only, not from party certificates")));
   }
+  if (health_ != nullptr) {
+    if (absl::Status unhealthy = health_->Check(); !unhealthy.ok()) {
+      return FinishWith(context, unhealthy);
+    }
+  }
   if (forwarder_ != nullptr && !forwarder_->is_leader() && !forwarded) {
     std::shared_ptr<v1::AppendRequest> copy;
     if (!attested.attester.empty()) {
@@ -467,23 +473,25 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::Append(grpc::CallbackServerContext*
   batch->pre_attested = attested.pre_attested;
   auto* reactor = context->DefaultReactor();
   const absl::Time start = absl::Now();
-  ledger_.Append(*std::move(batch),
-                 [this, reactor, response, start](absl::StatusOr<AppendOutcome> outcome) {
-                   if (!outcome.ok()) {
-                     reactor->Finish(rpc::ToGrpcStatus(outcome.status()));
-                     return;
-                   }
-                   for (const auto& result : outcome->results) {
-                     auto* out = response->add_results();
-                     out->set_event_id(result.event_id);
-                     out->set_position(result.position);
-                     out->set_stream_version(result.stream_version);
-                   }
-                   response->set_duplicate(outcome->duplicate);
-                   response->set_log_size(outcome->log_size);
-                   if (metrics_ != nullptr) metrics_->ObserveAppendLatency(absl::Now() - start);
-                   reactor->Finish(grpc::Status::OK);
-                 });
+  ledger_.Append(
+      *std::move(batch), [this, reactor, response, start](absl::StatusOr<AppendOutcome> outcome) {
+        if (!outcome.ok()) {
+          // The commit that failed the log gets what every later append will.
+          absl::Status unhealthy = health_ != nullptr ? health_->Check() : absl::OkStatus();
+          reactor->Finish(rpc::ToGrpcStatus(unhealthy.ok() ? outcome.status() : unhealthy));
+          return;
+        }
+        for (const auto& result : outcome->results) {
+          auto* out = response->add_results();
+          out->set_event_id(result.event_id);
+          out->set_position(result.position);
+          out->set_stream_version(result.stream_version);
+        }
+        response->set_duplicate(outcome->duplicate);
+        response->set_log_size(outcome->log_size);
+        if (metrics_ != nullptr) metrics_->ObserveAppendLatency(absl::Now() - start);
+        reactor->Finish(grpc::Status::OK);
+      });
   return reactor;
 }
 
@@ -614,6 +622,14 @@ absl::Status LedgerServiceImpl::Answer(const std::string& /*reader*/,
   codec::TimeToProto(head.time, response->mutable_time());
   if (node_status_) {
     if (std::optional<v1::NodeStatus> node = node_status_()) *response->mutable_node() = *node;
+  }
+  if (health_ != nullptr) {
+    const absl::Status health = health_->Check();
+    response->mutable_health()->set_serving(health.ok());
+    if (!health.ok()) {
+      response->mutable_health()->set_code(absl::StatusCodeToString(health.code()));
+      response->mutable_health()->set_reason(std::string(health.message()));
+    }
   }
   return absl::OkStatus();
 }

@@ -26,6 +26,8 @@ struct ServiceLimits {
 
 class SubscriptionHub;
 class AppendForwarder;
+class BackupRunner;
+class NodeHealth;
 
 // Distributed mode: how a follower finds the leader to forward appends to.
 struct Forwarding {
@@ -64,6 +66,14 @@ class LedgerServiceImpl final : public v1::LedgerService::CallbackService {
     node_status_ = std::move(status);
   }
 
+  // While `health` says this node cannot take appends, they are refused with its status (also
+  // an append whose commit failed with it), and GetHead reports it. Set before the server
+  // starts; must outlive the service.
+  void SetHealth(const NodeHealth* health) { health_ = health; }
+  // Backup serves backups with `runner` (else FAILED_PRECONDITION). Set before the server
+  // starts; must outlive the service.
+  void EnableBackups(BackupRunner* runner) { backups_ = runner; }
+
   grpc::ServerUnaryReactor* Append(grpc::CallbackServerContext* context,
                                    const v1::AppendRequest* request,
                                    v1::AppendResponse* response) override;
@@ -89,6 +99,10 @@ class LedgerServiceImpl final : public v1::LedgerService::CallbackService {
   grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* context,
                                  const v1::EchoRequest* request,
                                  v1::EchoResponse* response) override;
+  // Nodes and the administrator only (ledger_service_backup.cc).
+  grpc::ServerUnaryReactor* Backup(grpc::CallbackServerContext* context,
+                                   const v1::BackupRequest* request,
+                                   v1::BackupResponse* response) override;
 
   // The answers of GetHead, GetInclusionProof, GetConsistencyProof and GetEvent for `reader`
   // (ReaderFor), synchronously: the gRPC methods' code, for another transport (the console's
@@ -128,6 +142,8 @@ class LedgerServiceImpl final : public v1::LedgerService::CallbackService {
   std::unique_ptr<AppendForwarder> forwarder_;
   std::function<std::optional<v1::NodeStatus>()> node_status_;
   std::optional<rpc::IdentityOptions> identity_;
+  const NodeHealth* health_ = nullptr;
+  BackupRunner* backups_ = nullptr;
 };
 
 }  // namespace lodestone::ledger

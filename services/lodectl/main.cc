@@ -57,6 +57,7 @@ ABSL_FLAG(std::string, actor, "lodestone-admin",
 ABSL_FLAG(std::string, replaces_key_id, "", "keygen: the key the new key rotates out");
 ABSL_FLAG(std::string, save_evidence, "",
           "verify event: save the proofs checked to this file, for offline verification");
+ABSL_FLAG(uint32_t, backup_id, 0, "restore: the backup to restore (0 = the latest)");
 ABSL_FLAG(std::string, evidence, "",
           "verify event: check saved evidence offline (no server is contacted)");
 
@@ -79,6 +80,10 @@ commands:
   exposure PARTY             what PARTY received --from/--to, with EU CRMA concentration
   head                       the ledger head (--json to save it for verify)
   health [SERVICE]           the standard health check (grpc.health.v1; exit 3 unless SERVING)
+  backup                     an online backup of the ledger node into its --backup_dir
+  backups DIR                the backups in a backup directory (local)
+  restore DIR DATA_DIR       backup --backup_id (default the latest) into a new DATA_DIR,
+                             verified before it says OK (local; exit 7 if it does not verify)
   verify                     check --head_file against the ledger (--positions P,...)
   verify event ID            the event's inclusion in --head_file and its signature under the
                              key valid at its position (--save_evidence F; --evidence F offline)
@@ -198,6 +203,11 @@ int main(int argc, char** argv) {
   if (command == "exposure") return need(1) ? Exposure(client, args[0], std::cout) : 2;
   if (command == "head") return Head(client, std::cout);
   if (command == "health") return Health(client, args.empty() ? "" : args[0], std::cout);
+  if (command == "backup") return Backup(client, std::cout);
+  if (command == "backups") return need(1) ? ListBackups(args[0], std::cout) : kUsage;
+  if (command == "restore") {
+    return need(2) ? Restore(args[0], absl::GetFlag(FLAGS_backup_id), args[1], std::cout) : kUsage;
+  }
   if (command == "verify") {
     if (!args.empty() && args[0] == "event") {
       return args.size() == 2 ? VerifyEvent(client, args[1], std::cout) : (need(2), kUsage);

@@ -229,6 +229,9 @@ int Head(Client& client, std::ostream& out) {
         << (node.leader_id().empty() ? "unknown" : node.leader_id()) << ", applied batch "
         << node.applied_sequence() << " of " << node.committed_sequence() << "\n";
   }
+  if (head.has_health() && !head.health().serving()) {
+    out << "health NOT_SERVING: " << head.health().code() << ": " << head.health().reason() << "\n";
+  }
   return kOk;
 }
 

@@ -313,6 +313,7 @@ class FailingCommitLog : public Log {
   std::unique_ptr<Txn> BeginTxn() override { return log_.BeginTxn(); }
   absl::Status Commit(Txn&, absl::Time) override { return absl::UnavailableError("disk on fire"); }
   Head GetHead() const override { return log_.GetHead(); }
+  absl::Status WriteFailure() const override { return absl::UnavailableError("disk on fire"); }
   absl::StatusOr<std::vector<Record>> ReadAll(uint64_t from, size_t n, size_t b) const override {
     return log_.ReadAll(from, n, b);
   }

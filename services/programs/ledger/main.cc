@@ -17,9 +17,11 @@
 #include "prometheus/registry.h"
 #include "services/domain/rules.h"
 #include "services/epcis/epcis_endpoint.h"
+#include "services/ledger/backup_runner.h"
 #include "services/ledger/ledger.h"
 #include "services/ledger/ledger_metrics.h"
 #include "services/ledger/ledger_service.h"
+#include "services/ledger/node_health.h"
 #include "services/programs/ledger/replication_metrics.h"
 #include "services/replication/replicated_node.h"
 #include "services/rpc/identity.h"
@@ -88,6 +90,10 @@ ABSL_FLAG(std::string, etcd_tls_ca, "",
 ABSL_FLAG(std::string, health_listen, "",
           "plain-text address (host:port) serving only grpc.health.v1.Health, for probes that "
           "cannot speak TLS; empty = none");
+ABSL_FLAG(std::string, backup_dir, "",
+          "directory of this node's online backups (LedgerService.Backup, `lodectl backup`); "
+          "empty = backups refused. Not inside --data_dir");
+ABSL_FLAG(int, backups_kept, 14, "backups kept in --backup_dir (older ones purged), 1..1000");
 ABSL_FLAG(std::string, port_file, "",
           "If set, write 'grpc_port metrics_port' to this file once serving (for tests)");
 
@@ -219,6 +225,22 @@ int Run() {
   (*endpoint)->Register(http_registry);
   lodestone::ledger::LedgerServiceImpl service(**ledger, metrics.get());
   service.RequireAttestation(*identity);
+  // Honest health: a failed log or a stopped replication is NOT_SERVING, with the reason in
+  // GetHead and the metrics, and appends get its precise status.
+  lodestone::ledger::NodeHealth health((*ledger)->log(), [&node]() -> absl::Status {
+    return node ? node->status() : absl::OkStatus();
+  });
+  metrics->AttachHealth(&health);
+  service.SetHealth(&health);
+  std::unique_ptr<lodestone::ledger::BackupRunner> backups;
+  if (const std::string backup_dir = absl::GetFlag(FLAGS_backup_dir); !backup_dir.empty()) {
+    backups = std::make_unique<lodestone::ledger::BackupRunner>(
+        (*ledger)->log(),
+        lodestone::storage::BackupOptions{.directory = backup_dir,
+                                          .max_kept = static_cast<uint32_t>(std::clamp(
+                                              absl::GetFlag(FLAGS_backups_kept), 1, 1000))});
+    service.EnableBackups(backups.get());
+  }
   if (distributed) {
     // A follower forwards appends to the leader.
     lodestone::ledger::Forwarding forwarding;
@@ -251,6 +273,10 @@ int Run() {
     std::cerr << "lodestone-ledger: " << server.status() << "\n";
     return 1;
   }
+  health.Watch([&server = *server](const absl::Status& status) {
+    server.SetServing(status.ok());
+    if (!status.ok()) std::cerr << "lodestone-ledger: NOT_SERVING: " << status << std::endl;
+  });
   if (distributed) {
     std::string advertise_address = absl::GetFlag(FLAGS_advertise_address);
     if (advertise_address.empty()) advertise_address = "127.0.0.1:" + std::to_string(server->port);
@@ -296,6 +322,8 @@ int Run() {
   std::cout << "lodestone-ledger: signal " << signal << ", draining" << std::endl;
   service.Shutdown();
   if (*epcis) (*epcis)->Stop();
+  if (backups) backups->Stop();  // a running backup finishes and answers
+  health.Stop();
   if (node) node->Stop();  // resigns: another node takes over at once
   server->Shutdown(std::chrono::system_clock::now() +
                    std::chrono::milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms)));

@@ -96,6 +96,7 @@ class ConsoleApiTest : public ::testing::Test {
     node_options.store.sync = false;
     node_options.service.identity = *identity;
     node_options.service.admin_party = "adm";
+    node_options.service.max_position_wait = absl::Seconds(1);  // then 503
     auto node = provenance::ProvenanceNode::Open(
         node_options, std::make_unique<provenance::LocalLogSource>(
                           ledger_->log(), [this](std::function<void()> wake) {
@@ -158,12 +159,14 @@ class ConsoleApiTest : public ::testing::Test {
                               pki_.dir + "/" + party + ".key");
     client.set_ca_cert_path(pki_.ca_cert);
     client.enable_server_certificate_verification(false);
+    client.set_read_timeout(30, 0);
     return client.Post(path, body, "application/json");
   }
   httplib::Result Get(const std::string& party, const std::string& path) {
     httplib::SSLClient client("127.0.0.1", http_->port(), pki_.dir + "/" + party + ".crt",
                               pki_.dir + "/" + party + ".key");
     client.enable_server_certificate_verification(false);
+    client.set_read_timeout(30, 0);
     return client.Get(path);
   }
 

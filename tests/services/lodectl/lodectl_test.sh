@@ -7,8 +7,6 @@ server_bin=$1
 lodectl=$2
 demo=$3
 work=$(mktemp -d "${TMPDIR:-/tmp}/lodestone-lodectl.XXXXXX")
-failures=0
-checks=0
 server=""
 cleanup() {
   [ -n "$server" ] && kill -TERM "$server" 2>/dev/null && wait "$server" 2>/dev/null
@@ -29,24 +27,7 @@ start_server() {
   [ -n "$port" ] || { cat "$work/server.log"; echo "server did not start"; exit 1; }
 }
 
-# expect NAME EXPECTED_RC PATTERN -- COMMAND...: runs COMMAND, checks its exit code and that
-# its output (stdout and stderr) matches the extended regular expression PATTERN.
-expect() {
-  local name=$1 rc=$2 pattern=$3
-  shift 4
-  local out actual
-  out=$("$@" 2>&1)
-  actual=$?
-  checks=$((checks + 1))
-  if [ "$actual" != "$rc" ] || ! grep -Eq -- "$pattern" <<<"$out"; then
-    failures=$((failures + 1))
-    echo "FAIL $name: exit $actual (want $rc), output:"
-    sed 's/^/    /' <<<"$out"
-    echo "    (wanted /$pattern/)"
-  else
-    echo "ok   $name"
-  fi
-}
+source "$(dirname "$0")/expect.sh"
 
 start_server
 ctl=("$lodectl" --server="127.0.0.1:$port" --progress=false)
