@@ -22,16 +22,21 @@
 #  5. powercut: storage_power_cut_test with BENCH_POWER_CUTS power cuts (a fault-injection file
 #     system drops every unsynced write) under concurrent appends; prints cuts, acknowledged
 #     records and lost acknowledged requests (0, or the test fails).
+#  6. timetravel: the size of the provenance views with versions (docs/time-travel.md) for the
+#     demo and for the BENCH_GRAPH_LOTS graph, and with BENCH_BASELINE_BUILD (a build directory
+#     of a commit before versioned views, view format 5) the same folds by that build and the
+#     ratio. Sizes are live SST bytes after a restart (which flushes what the WAL held) and the
+#     directory's bytes. GetLot/TraceOrigin now versus at an old position are in part 2.
 # Knobs: BENCH_SECONDS (per scenario, 5), BENCH_FILL (10000000), BENCH_GRAPH_LOTS (1000000),
-#        BENCH_PARTS (default "ledger provenance import replicated powercut"),
+#        BENCH_PARTS (default "ledger provenance import replicated powercut timetravel"),
 #        BENCH_REPL_SCENARIOS (single16,batch100x16), BENCH_FAILOVER_KILLS (5),
-#        BENCH_POWER_CUTS (1000).
+#        BENCH_POWER_CUTS (1000), BENCH_BASELINE_BUILD (unset).
 set -euo pipefail
 build=${1:-build}
 seconds=${BENCH_SECONDS:-5}
 fill=${BENCH_FILL:-10000000}
 graph_lots=${BENCH_GRAPH_LOTS:-1000000}
-parts=${BENCH_PARTS:-ledger provenance import replicated powercut}
+parts=${BENCH_PARTS:-ledger provenance import replicated powercut timetravel}
 work=$(mktemp -d "${TMPDIR:-/tmp}/lodestone-bench-XXXXXX")
 pids=()
 extra_dirs=()
@@ -291,4 +296,76 @@ if [[ " $parts " == *" powercut "* ]]; then
   end_ns=$(date +%s%N)
   grep '^power cuts survived' "$work/powercut.out"
   awk -v ns="$((end_ns - start_ns))" 'BEGIN { printf "== power cuts: %.0f s\n", ns / 1e9 }'
+fi
+
+if [[ " $parts " == *" timetravel "* ]]; then
+  echo "== 6. time travel: the size of the views with versions"
+  demo="$(cd "$(dirname "$0")/.." && pwd)/services/programs/server/demo/demo.ndjson"
+  lodectl="$build/services/lodectl/lodectl"  # this build's client, for either server
+  builds=("$build")
+  [ -n "${BENCH_BASELINE_BUILD:-}" ] && builds+=("$BENCH_BASELINE_BUILD")
+  # views_size NAME BINARY ARGS...: restarts the program on its data (the restart flushes the
+  # WAL into SST files), prints "SST_BYTES DIR_BYTES" of the views directory VIEWS (set by the
+  # caller), stops it.
+  views_size() {
+    start "$@"
+    local sst
+    sst=$(metric "$metrics_port" lodestone_provenance_rocksdb_sst_bytes)
+    stop "$pid"
+    echo "${sst%.*} $(du -sb "$views" | cut -f1)"
+  }
+  mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
+  declare -A demo_sst=() graph_sst=()
+  n=0
+  for b in "${builds[@]}"; do
+    n=$((n + 1))
+    # The demo, in the embedded server.
+    dir="$work/tt-demo-$n"
+    http=()  # a baseline build may predate --http_listen (default 127.0.0.1:7480)
+    [ "$b" = "$build" ] && http=(--http_listen=127.0.0.1:0)
+    start tt-demo "$b/services/programs/server/lodestone-server" "${http[@]}" --data_dir="$dir" \
+      --sync=false
+    "$lodectl" --server="127.0.0.1:$port" --progress=false append "$demo" >/dev/null
+    size=$("$lodectl" --server="127.0.0.1:$port" head | sed -n 's/^size //p')
+    "$lodectl" --server="127.0.0.1:$port" --min_position="$size" flags >/dev/null
+    stop "$pid"
+    views="$dir/provenance"
+    read -r sst bytes < <(views_size tt-demo "$b/services/programs/server/lodestone-server" \
+      "${http[@]}" --data_dir="$dir" --sync=false)
+    demo_sst[$b]=$sst
+    echo "-- $b: demo ($size events): views $(mib "$sst") live SST ($(per "$sst" "$size") bytes/event), directory $(mib "$bytes")"
+    rm -rf "$dir"
+  done
+  start tt-ledger "$build/services/programs/ledger/lodestone-ledger" --data_dir="$work/tt-ledger" \
+    --sync=false
+  ledger_pid=$pid
+  ledger_port=$port
+  "$loadgen" --target="127.0.0.1:$ledger_port" --graph_lots="$graph_lots" --scenarios= >/dev/null
+  size=$("$loadgen" --target="127.0.0.1:$ledger_port" --head_only)
+  for b in "${builds[@]}"; do
+    n=$((n + 1))
+    views="$work/tt-views-$n"
+    prov=("$b/services/programs/provenance/lodestone-provenance" --data_dir="$views"
+      --ledger_address="127.0.0.1:$ledger_port")
+    start tt-prov "${prov[@]}"
+    start_ns=$(date +%s%N)
+    until "$lodectl" --server="127.0.0.1:$port" --min_position="$size" \
+      --deadline_ms=60000 flags >/dev/null 2>&1; do
+      sleep 0.5
+    done
+    end_ns=$(date +%s%N)
+    stop "$pid"
+    read -r sst bytes < <(views_size tt-prov "${prov[@]}")
+    graph_sst[$b]=$sst
+    awk -v b="$b" -v n="$size" -v ns="$((end_ns - start_ns))" -v sst="$sst" -v bytes="$bytes" \
+      'BEGIN { printf "-- %s: %d-event graph folded in %.1f s (%.0f events/s); views %.1f MiB live SST (%.0f bytes/event), directory %.1f MiB\n", b, n, ns / 1e9, n / (ns / 1e9), sst / 1048576, sst / n, bytes / 1048576 }'
+    rm -rf "$views"
+  done
+  stop "$ledger_pid"
+  if [ -n "${BENCH_BASELINE_BUILD:-}" ]; then
+    ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }'; }
+    echo "== views with versions / without (view format 5, $BENCH_BASELINE_BUILD): demo" \
+      "$(ratio "${demo_sst[$build]}" "${demo_sst[$BENCH_BASELINE_BUILD]}"), graph of $graph_lots lots" \
+      "$(ratio "${graph_sst[$build]}" "${graph_sst[$BENCH_BASELINE_BUILD]}") (target: <= 2x)"
+  fi
 fi

@@ -287,6 +287,63 @@ int ImportGraph(LedgerService::Stub& stub, const Signer* signer) {
   return 0;
 }
 
+// Time travel (docs/time-travel.md): GetLot and TraceOrigin at an old position (half the log)
+// against the same queries now, on the sample lots that existed there (at most 2,000), and how
+// many versions those lots have (GetHistory).
+// A query call over `ids` at a position (0 = now), for Drive.
+using MakeCall =
+    std::function<std::function<int(int, uint64_t)>(const std::vector<std::string>&, uint64_t)>;
+
+int BenchTimeTravel(lodestone::v1::ProvenanceService::Stub& stub, uint64_t head_size,
+                    const std::vector<std::string>& lots, absl::Duration duration, MakeCall get_lot,
+                    MakeCall trace_origin) {
+  const uint64_t old_position = head_size / 2;
+  std::vector<std::string> old_lots;
+  uint64_t versions = 0;
+  for (const auto& lot : lots) {
+    if (old_lots.size() >= 2000) break;
+    lodestone::v1::GetHistoryRequest request;
+    request.set_lot_id(lot);
+    request.set_max_entries(200);
+    lodestone::v1::GetHistoryResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    if (!stub.GetHistory(&context, request, &response).ok()) continue;
+    const auto& entries = response.entries();
+    if (entries.empty() || entries[entries.size() - 1].position() >= old_position) continue;
+    old_lots.push_back(lot);  // created before the old position
+    versions += entries.size();
+  }
+  if (old_lots.empty()) {
+    std::printf("time travel: no sample lot existed at position %lu\n",
+                static_cast<unsigned long>(old_position));
+    return 0;
+  }
+  std::printf(
+      "time travel: %zu sample lots created before position %lu of %lu; %.2f versions "
+      "each (GetHistory entries)\n",
+      old_lots.size(), static_cast<unsigned long>(old_position),
+      static_cast<unsigned long>(head_size), static_cast<double>(versions) / old_lots.size());
+  const std::string at = absl::StrCat("@", old_position);
+  std::vector<Result> results;
+  results.push_back(Drive("GetLot", 8, 0, duration, get_lot(old_lots, 0)));
+  results.push_back(Drive("GetLot" + at, 8, 0, duration, get_lot(old_lots, old_position)));
+  results.push_back(Drive("TraceOrigin", 8, 0, duration, trace_origin(old_lots, 0)));
+  results.push_back(
+      Drive("TraceOrigin" + at, 8, 0, duration, trace_origin(old_lots, old_position)));
+  PrintResults(results);
+  for (size_t i = 0; i + 1 < results.size(); i += 2) {
+    const Result& now = results[i];
+    const Result& old = results[i + 1];
+    std::printf(
+        "time travel %-12s at the old position / now: p50 %.2fx, p99 %.2fx, rate %.2fx "
+        "(target: latency <= 1.5x)\n",
+        now.name.c_str(), old.p50_ms / now.p50_ms, old.p99_ms / now.p99_ms,
+        (old.requests / old.seconds) / (now.requests / now.seconds));
+  }
+  return 0;
+}
+
 int BenchProvenance(const std::string& address, LedgerService::Stub& ledger, double seconds) {
   using lodestone::v1::ProvenanceService;
   auto summary = lodestone::loadgen::GenerateGraph(
@@ -345,23 +402,32 @@ int BenchProvenance(const std::string& address, LedgerService::Stub& ledger, dou
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     return ledger.Echo(&context, request, &response).ok() ? 0 : -1;
   }));
-  results.push_back(Drive("GetLot", 8, 0, duration, [&](int c, uint64_t seq) {
-    lodestone::v1::GetLotRequest request;
-    request.set_lot_id(lots[(seq * 8 + c) % lots.size()]);
-    lodestone::v1::GetLotResponse response;
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    return stubs[c % stubs.size()]->GetLot(&context, request, &response).ok() ? 0 : -1;
-  }));
-  results.push_back(Drive("TraceOrigin", 8, 0, duration, [&](int c, uint64_t seq) {
-    lodestone::v1::TraceOriginRequest request;
-    request.set_lot_id(lots[(seq * 8 + c) % lots.size()]);
-    request.set_max_nodes(50);
-    lodestone::v1::TraceOriginResponse response;
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    return stubs[c % stubs.size()]->TraceOrigin(&context, request, &response).ok() ? 0 : -1;
-  }));
+  // GetLot and TraceOrigin (first page, <= 50 nodes) over `ids`, at `at` (0 = now).
+  auto get_lot = [&](const std::vector<std::string>& ids, uint64_t at) {
+    return [&ids, &stubs, at](int c, uint64_t seq) {
+      lodestone::v1::GetLotRequest request;
+      request.set_lot_id(ids[(seq * 8 + c) % ids.size()]);
+      request.set_at_position(at);
+      lodestone::v1::GetLotResponse response;
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+      return stubs[c % stubs.size()]->GetLot(&context, request, &response).ok() ? 0 : -1;
+    };
+  };
+  auto trace_origin = [&](const std::vector<std::string>& ids, uint64_t at) {
+    return [&ids, &stubs, at](int c, uint64_t seq) {
+      lodestone::v1::TraceOriginRequest request;
+      request.set_lot_id(ids[(seq * 8 + c) % ids.size()]);
+      request.set_max_nodes(50);
+      request.set_at_position(at);
+      lodestone::v1::TraceOriginResponse response;
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+      return stubs[c % stubs.size()]->TraceOrigin(&context, request, &response).ok() ? 0 : -1;
+    };
+  };
+  results.push_back(Drive("GetLot", 8, 0, duration, get_lot(lots, 0)));
+  results.push_back(Drive("TraceOrigin", 8, 0, duration, trace_origin(lots, 0)));
   PrintResults(results);
   std::printf("%-10s %12s %12s %12s %12s\n", "depth", "trace_p50_ms", "trace_p99_ms",
               "getlot_p50_ms", "getlot_p99_ms");
@@ -390,7 +456,7 @@ int BenchProvenance(const std::string& address, LedgerService::Stub& ledger, dou
     std::printf("%-10zu %12.3f %12.3f %12.3f %12.3f\n", depth, Percentile(trace, 0.5),
                 Percentile(trace, 0.99), Percentile(get, 0.5), Percentile(get, 0.99));
   }
-  return 0;
+  return BenchTimeTravel(*stubs[0], head.size(), lots, duration, get_lot, trace_origin);
 }
 
 // What one signature costs on this machine, for reading the figures: the client's signing and

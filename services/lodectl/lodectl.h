@@ -39,6 +39,8 @@ struct Options {
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   std::string tls_server_name;  // TLS: the name to verify the server's certificate against
   uint64_t min_position = 0;
+  // Every query: answer as the ledger stood after its first at_position events; 0 = now.
+  uint64_t at_position = 0;
   int deadline_ms = 10000;
   bool json = false;
   bool dot = false;
@@ -63,6 +65,9 @@ struct Options {
   std::string replaces_key_id;            // keygen: the key the new one rotates out
   std::string save_evidence;              // verify event: save what was checked, for offline use
   std::string evidence;                   // verify event: check saved evidence, offline
+  uint32_t max_entries = 0;               // history: entries per page (0 = server default)
+  std::string page_token;                 // history: go on from a previous page
+  bool all = false;                       // history: every page
 };
 
 // Signs events as `attester` with an Ed25519 key (docs/security.md, "Signatures"): sets
@@ -98,6 +103,9 @@ int ShowShipment(Client& client, const std::vector<std::string>& ids, std::ostre
 int ListFlags(Client& client, std::ostream& out);
 int Check(Client& client, const std::string& kind, const std::string& id, std::ostream& out);
 int Exposure(Client& client, const std::string& party_id, std::ostream& out);
+// history lot|shipment ID: the positions where the subject's answer changed, newest first, with
+// the verdicts before and after each change when --as_of is given.
+int History(Client& client, const std::string& kind, const std::string& id, std::ostream& out);
 int Head(Client& client, std::ostream& out);
 // The standard health service (grpc.health.v1.Health) for `service` ("" = the server): prints
 // the status; kOk when SERVING, kUnreachable otherwise.

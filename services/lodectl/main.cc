@@ -28,16 +28,23 @@ ABSL_FLAG(std::string, tls_server_name, "",
           "(e.g. through a port forward)");
 ABSL_FLAG(uint64_t, min_position, 0,
           "read-your-writes: wait until the views reflect this ledger position");
+ABSL_FLAG(uint64_t, at_position, 0,
+          "every query: answer as the ledger stood after its first N events (positions "
+          "0..N-1; 0 = now); history: the history up to there");
+ABSL_FLAG(uint32_t, max_entries, 0, "history: entries per page (0 = server default, 20; max 200)");
+ABSL_FLAG(std::string, page_token, "", "history: the page after a previous one");
+ABSL_FLAG(bool, all, false, "history: every page (at most 100 pages)");
 ABSL_FLAG(int, deadline_ms, 10000, "deadline of every call");
 ABSL_FLAG(bool, json, false, "print the answer in the protobuf JSON mapping");
 ABSL_FLAG(bool, dot, false, "trace: print a Graphviz graph");
 ABSL_FLAG(std::string, svg, "", "trace: render the graph to this SVG file (needs Graphviz)");
 ABSL_FLAG(uint32_t, depth, 0, "trace: maximum depth (0 = server default)");
 ABSL_FLAG(uint32_t, max_nodes, 0, "trace, downstream: nodes per page (0 = server default)");
-ABSL_FLAG(std::vector<std::string>, rule_set, {},
-          "check, flags: rule sets (dfars, china-re-0.1pct, eu-crma, uflpa, transshipment, "
-          "china-export-licensing)");
-ABSL_FLAG(std::string, as_of, "", "check, exposure: the date rules are evaluated at");
+ABSL_FLAG(
+    std::vector<std::string>, rule_set, {},
+    "check, flags, history: rule sets (dfars, china-re-0.1pct, eu-crma, uflpa, transshipment, "
+    "china-export-licensing)");
+ABSL_FLAG(std::string, as_of, "", "check, exposure, history: the date rules are evaluated at");
 ABSL_FLAG(std::string, country, "", "flags: only flags naming this country");
 ABSL_FLAG(std::string, material, "", "flags: only this material (e.g. ANTIMONY_OXIDE)");
 ABSL_FLAG(std::string, from, "", "flags, exposure: from this date (YYYY-MM-DD)");
@@ -78,6 +85,8 @@ commands:
   flags                      raised flags (--rule_set, --country, --material, --from, --to)
   check lot|shipment ID      verdicts per rule as of --as_of (exit 6 when a rule fails)
   exposure PARTY             what PARTY received --from/--to, with EU CRMA concentration
+  history lot|shipment ID    the positions where its answer changed, newest first (--max_entries,
+                             --page_token, --all; --as_of [--rule_set] for verdicts per version)
   head                       the ledger head (--json to save it for verify)
   health [SERVICE]           the standard health check (grpc.health.v1; exit 3 unless SERVING)
   backup                     an online backup of the ledger node into its --backup_dir
@@ -87,6 +96,9 @@ commands:
   verify                     check --head_file against the ledger (--positions P,...)
   verify event ID            the event's inclusion in --head_file and its signature under the
                              key valid at its position (--save_evidence F; --evidence F offline)
+
+Every query takes --at_position=N: the answer as the ledger stood after its first N events
+(positions 0..N-1), e.g. before a correction; 0 (the default) is now.
 
 TLS: --tls_ca=CA.pem (and --tls_cert/--tls_key when the server requires client certificates).
 
@@ -125,6 +137,10 @@ int main(int argc, char** argv) {
   }
   options.tls_server_name = absl::GetFlag(FLAGS_tls_server_name);
   options.min_position = absl::GetFlag(FLAGS_min_position);
+  options.at_position = absl::GetFlag(FLAGS_at_position);
+  options.max_entries = absl::GetFlag(FLAGS_max_entries);
+  options.page_token = absl::GetFlag(FLAGS_page_token);
+  options.all = absl::GetFlag(FLAGS_all);
   options.deadline_ms = absl::GetFlag(FLAGS_deadline_ms);
   options.json = absl::GetFlag(FLAGS_json);
   options.dot = absl::GetFlag(FLAGS_dot);
@@ -201,6 +217,17 @@ int main(int argc, char** argv) {
     return Check(client, args[0], args[1], std::cout);
   }
   if (command == "exposure") return need(1) ? Exposure(client, args[0], std::cout) : 2;
+  if (command == "history") {
+    if (!need(2) || (args[0] != "lot" && args[0] != "shipment")) {
+      std::cerr << "lodectl: history lot|shipment ID\n";
+      return 2;
+    }
+    if (options.all && !options.page_token.empty()) {
+      std::cerr << "lodectl: history: --all and --page_token exclude each other\n";
+      return 2;
+    }
+    return History(client, args[0], args[1], std::cout);
+  }
   if (command == "head") return Head(client, std::cout);
   if (command == "health") return Health(client, args.empty() ? "" : args[0], std::cout);
   if (command == "backup") return Backup(client, std::cout);

@@ -1,11 +1,15 @@
 // lodectl's read commands over the provenance service: readable text by default, --json for the
 // protobuf JSON mapping, --dot/--svg for lineage graphs.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 
+#include "absl/algorithm/container.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -17,6 +21,11 @@ namespace {
 
 constexpr int kMaxTracePages = 50;
 constexpr int kMaxFlagPages = 100;
+// history --all: at most this many pages (of up to 200 entries each).
+constexpr int kMaxHistoryPages = 100;
+// The verdict before the oldest entry of a page is that of the next page's first entry; each
+// look-up walks at most 1,000 versions, this many look-ups at most.
+constexpr int kMaxBeforeLookups = 5;
 
 std::string Json(const google::protobuf::Message& message) {
   std::string out;
@@ -70,8 +79,25 @@ void PrintProfile(const v1::OriginProfile& profile, const std::string& indent, s
 }
 
 template <typename Request>
-void SetMinPosition(const Client& client, Request& request) {
+void SetPositions(const Client& client, Request& request) {
   request.set_min_position(client.options().min_position);
+  request.set_at_position(client.options().at_position);
+}
+
+// Which state of the ledger an answer is for (docs/time-travel.md): after the first N events.
+std::string PositionLine(const Client& client, const v1::ViewPosition& view) {
+  if (client.options().at_position == 0) {
+    return absl::StrCat("(views at ledger position ", view.applied_position(), ")");
+  }
+  const uint64_t at = view.at_position();
+  return absl::StrCat("(as the ledger stood after its first ", at, " events, positions 0..",
+                      at == 0 ? 0 : at - 1, "; the views have folded ", view.applied_position(),
+                      ")");
+}
+
+// Only for answers at a past position: today's output stays as it was.
+void PrintPastPosition(const Client& client, const v1::ViewPosition& view, std::ostream& out) {
+  if (client.options().at_position != 0) out << "  " << PositionLine(client, view) << "\n";
 }
 
 std::string OutcomeName(v1::Verdict::Outcome outcome) {
@@ -113,7 +139,7 @@ void PrintVerdict(const v1::Verdict& verdict, std::ostream& out) {
 int ShowLot(Client& client, const std::string& lot_id, std::ostream& out) {
   v1::GetLotRequest request;
   request.set_lot_id(lot_id);
-  SetMinPosition(client, request);
+  SetPositions(client, request);
   v1::GetLotResponse response;
   auto status = client.provenance().GetLot(client.Context().get(), request, &response);
   if (!status.ok()) return ReportError("lot " + lot_id, status);
@@ -130,7 +156,7 @@ int ShowLot(Client& client, const std::string& lot_id, std::ostream& out) {
   if (!lot.shipment_id().empty()) out << ", in transit on " << lot.shipment_id();
   out << "\n";
   PrintProfile(lot.profile(), "  ", out);
-  out << "  (views at ledger position " << response.view().applied_position() << ")\n";
+  out << "  " << PositionLine(client, response.view()) << "\n";
   return kOk;
 }
 
@@ -143,7 +169,7 @@ int Trace(Client& client, const std::string& lot_id, std::ostream& out) {
     request.set_max_depth(client.options().depth);
     request.set_max_nodes(client.options().max_nodes);
     request.set_page_token(token);
-    SetMinPosition(client, request);
+    SetPositions(client, request);
     v1::TraceOriginResponse response;
     auto status = client.provenance().TraceOrigin(client.Context().get(), request, &response);
     if (!status.ok()) return ReportError("trace " + lot_id, status);
@@ -188,6 +214,9 @@ int Trace(Client& client, const std::string& lot_id, std::ostream& out) {
   };
   if (client.options().dot || !client.options().svg.empty()) {
     std::string dot = "digraph lineage {\n  rankdir=BT;\n  node [shape=box, fontsize=10];\n";
+    if (client.options().at_position != 0) {
+      absl::StrAppend(&dot, "  // ", PositionLine(client, all.view()), "\n");
+    }
     for (const auto& node : all.nodes()) {
       absl::StrAppend(&dot, "  \"", node.id(), "\" [label=\"", label(node.id()), "\"",
                       node.kind() == v1::LineageNode::KIND_TRANSFORMATION ? ", shape=ellipse" : "",
@@ -237,6 +266,7 @@ int Trace(Client& client, const std::string& lot_id, std::ostream& out) {
       };
   print(lot_id, "  ", 0);
   if (all.truncated_by_depth()) out << "  (deeper lineage not shown: raise --depth)\n";
+  PrintPastPosition(client, all.view(), out);
   return kOk;
 }
 
@@ -244,7 +274,7 @@ int Downstream(Client& client, const std::string& lot_id, std::ostream& out) {
   v1::TraceDownstreamRequest request;
   request.set_lot_id(lot_id);
   request.set_max_nodes(client.options().max_nodes);
-  SetMinPosition(client, request);
+  SetPositions(client, request);
   v1::TraceDownstreamResponse response;
   auto status = client.provenance().TraceDownstream(client.Context().get(), request, &response);
   if (!status.ok()) return ReportError("downstream " + lot_id, status);
@@ -262,6 +292,7 @@ int Downstream(Client& client, const std::string& lot_id, std::ostream& out) {
         << " carrying lot " << shipment.lot_id() << " (" << Percent(shipment.share()) << ")\n";
   }
   if (response.truncated()) out << "  (more not shown: raise --max_nodes)\n";
+  PrintPastPosition(client, response.view(), out);
   return kOk;
 }
 
@@ -270,7 +301,7 @@ int ShowShipment(Client& client, const std::vector<std::string>& ids, std::ostre
   for (const auto& id : ids) {
     v1::GetShipmentRequest request;
     request.set_shipment_id(id);
-    SetMinPosition(client, request);
+    SetPositions(client, request);
     v1::GetShipmentResponse response;
     auto status = client.provenance().GetShipment(client.Context().get(), request, &response);
     if (!status.ok()) {
@@ -305,6 +336,7 @@ int ShowShipment(Client& client, const std::vector<std::string>& ids, std::ostre
       out << "  FLAG " << flag.rule_set() << "/" << flag.rule_id() << ": " << flag.summary()
           << "\n";
     }
+    PrintPastPosition(client, response.view(), out);
   }
   return rc;
 }
@@ -328,12 +360,13 @@ int ListFlags(Client& client, std::ostream& out) {
   if (!client.options().to.empty() && !ParseTime(client.options().to, request.mutable_to_time())) {
     return kUsage;
   }
-  SetMinPosition(client, request);
+  SetPositions(client, request);
   v1::ListFlagsResponse all;
   for (int page = 0; page < kMaxFlagPages; ++page) {
     v1::ListFlagsResponse response;
     auto status = client.provenance().ListFlags(client.Context().get(), request, &response);
     if (!status.ok()) return ReportError("flags", status);
+    if (page == 0) *all.mutable_view() = response.view();
     all.mutable_flags()->MergeFrom(response.flags());
     if (response.next_page_token().empty()) break;
     request.set_page_token(response.next_page_token());
@@ -343,6 +376,7 @@ int ListFlags(Client& client, std::ostream& out) {
     return kOk;
   }
   out << all.flags_size() << " flags\n";
+  PrintPastPosition(client, all.view(), out);
   for (const auto& flag : all.flags()) {
     out << "  "
         << absl::FormatTime("%Y-%m-%d", absl::FromUnixSeconds(flag.time().seconds()),
@@ -366,7 +400,7 @@ int Check(Client& client, const std::string& kind, const std::string& id, std::o
     std::cerr << "lodectl: check needs --as_of=YYYY-MM-DD\n";
     return kUsage;
   }
-  SetMinPosition(client, request);
+  SetPositions(client, request);
   v1::CheckComplianceResponse response;
   auto status = client.provenance().CheckCompliance(client.Context().get(), request, &response);
   if (!status.ok()) return ReportError("check " + kind + " " + id, status);
@@ -375,6 +409,7 @@ int Check(Client& client, const std::string& kind, const std::string& id, std::o
   } else {
     out << kind << " " << id << " as of " << client.options().as_of << ": "
         << (response.any_failed() ? "FAILS" : "no rule failed") << "\n";
+    PrintPastPosition(client, response.view(), out);
     int hidden = 0;
     for (const auto& verdict : response.verdicts()) {
       if (verdict.outcome() == v1::Verdict::OUTCOME_NOT_APPLICABLE &&
@@ -401,7 +436,7 @@ int Exposure(Client& client, const std::string& party_id, std::ostream& out) {
       !ParseTime(client.options().as_of, request.mutable_as_of())) {
     return kUsage;
   }
-  SetMinPosition(client, request);
+  SetPositions(client, request);
   v1::GetExposureResponse response;
   auto status = client.provenance().GetExposure(client.Context().get(), request, &response);
   if (!status.ok()) return ReportError("exposure " + party_id, status);
@@ -411,6 +446,7 @@ int Exposure(Client& client, const std::string& party_id, std::ostream& out) {
   }
   out << "party " << party_id << " received " << response.received_lots() << " lots, "
       << response.received_mass_g() << " g\n";
+  PrintPastPosition(client, response.view(), out);
   PrintProfile(response.portfolio(), "  ", out);
   bool failed = false;
   for (const auto& verdict : response.verdicts()) {
@@ -418,6 +454,183 @@ int Exposure(Client& client, const std::string& party_id, std::ostream& out) {
     failed |= verdict.outcome() == v1::Verdict::OUTCOME_FAIL;
   }
   return failed ? kRuleFailed : kOk;
+}
+
+namespace {
+
+// The verdicts of a version by rule ("rule_set/rule_id" -> outcome).
+std::map<std::string, v1::Verdict::Outcome> Outcomes(const v1::HistoryEntry& entry) {
+  std::map<std::string, v1::Verdict::Outcome> outcomes;
+  for (const auto& verdict : entry.verdicts()) {
+    outcomes[absl::StrCat(verdict.rule_set(), "/", verdict.rule_id())] = verdict.outcome();
+  }
+  return outcomes;
+}
+
+// One version's overall verdict, the gravest outcome of its rules (FAIL, INSUFFICIENT DATA,
+// PASS, NOT IN FORCE, N/A); "-" when the subject did not exist then.
+std::string Overall(const v1::HistoryEntry* entry) {
+  if (entry == nullptr || (!entry->has_lot() && !entry->has_shipment())) return "-";
+  constexpr v1::Verdict::Outcome kGravestFirst[] = {
+      v1::Verdict::OUTCOME_FAIL, v1::Verdict::OUTCOME_INSUFFICIENT_DATA, v1::Verdict::OUTCOME_PASS,
+      v1::Verdict::OUTCOME_NOT_IN_FORCE};
+  for (const auto outcome : kGravestFirst) {
+    for (const auto& verdict : entry->verdicts()) {
+      if (verdict.outcome() == outcome) return OutcomeName(outcome);
+    }
+  }
+  return OutcomeName(v1::Verdict::OUTCOME_NOT_APPLICABLE);
+}
+
+// The subject's state from a version on, in one line.
+std::string State(const v1::HistoryEntry& entry) {
+  if (entry.has_lot()) {
+    const v1::Lot& lot = entry.lot();
+    std::string mining = "-";
+    for (const auto& stage : lot.profile().stages()) {
+      if (stage.stage() == v1::STAGE_MINING) mining = Shares(stage.countries());
+    }
+    std::string state = absl::StrCat(
+        v1::LotStatus_Name(lot.status()).substr(11), " at ", lot.facility_id(), ", ",
+        lot.remaining_g(), " g; customs ",
+        lot.profile().customs_origin().empty() ? "unknown" : lot.profile().customs_origin(),
+        "; mined ", mining);
+    if (!lot.shipment_id().empty()) absl::StrAppend(&state, "; on ", lot.shipment_id());
+    return state;
+  }
+  if (entry.has_shipment()) {
+    const v1::Shipment& s = entry.shipment();
+    std::vector<std::string> flags;
+    for (const auto& flag : s.flags()) flags.push_back(flag.rule_set() + "/" + flag.rule_id());
+    return absl::StrCat(s.status(), "; declared ",
+                        s.declared_origin().empty() ? "-" : s.declared_origin(), ", traced ",
+                        s.traced_customs_origin().empty() ? "-" : s.traced_customs_origin(),
+                        "; mined ", Shares(s.mining_origin()), "; flags ",
+                        flags.empty() ? "none" : absl::StrJoin(flags, ", "));
+  }
+  return "no longer exists";
+}
+
+}  // namespace
+
+int History(Client& client, const std::string& kind, const std::string& id, std::ostream& out) {
+  const Options& options = client.options();
+  v1::GetHistoryRequest request;
+  if (kind == "lot") {
+    request.set_lot_id(id);
+  } else {
+    request.set_shipment_id(id);
+  }
+  if (!options.as_of.empty() && !ParseTime(options.as_of, request.mutable_as_of())) {
+    std::cerr << "lodectl: history: bad --as_of " << options.as_of << " (YYYY-MM-DD)\n";
+    return kUsage;
+  }
+  if (!options.rule_sets.empty() && options.as_of.empty()) {
+    std::cerr << "lodectl: history: --rule_set needs --as_of (the rule date)\n";
+    return kUsage;
+  }
+  for (const auto& set : options.rule_sets) request.add_rule_sets(set);
+  // --all asks for the largest pages the server gives (it caps max_entries at 200).
+  request.set_max_entries(options.max_entries == 0 && options.all ? 200 : options.max_entries);
+  request.set_page_token(options.page_token);
+  SetPositions(client, request);
+  const std::string what = "history " + kind + " " + id;
+  v1::GetHistoryResponse all;
+  int pages = 0;
+  while (true) {
+    v1::GetHistoryResponse response;
+    auto status = client.provenance().GetHistory(client.Context().get(), request, &response);
+    if (!status.ok()) return ReportError(what, status);
+    if (pages++ == 0) *all.mutable_view() = response.view();
+    all.mutable_entries()->MergeFrom(response.entries());
+    all.set_next_page_token(response.next_page_token());
+    if (!options.all || response.next_page_token().empty() || pages >= kMaxHistoryPages) break;
+    request.set_page_token(response.next_page_token());
+  }
+  if (options.json) {
+    out << Json(all) << "\n";
+    return kOk;
+  }
+  // The version before the oldest entry shown, for its "before" verdicts.
+  std::optional<v1::HistoryEntry> older;
+  if (request.has_as_of() && !all.next_page_token().empty()) {
+    v1::GetHistoryRequest next = request;
+    next.set_max_entries(1);
+    next.set_page_token(all.next_page_token());
+    for (int i = 0; i < kMaxBeforeLookups && !older.has_value(); ++i) {
+      v1::GetHistoryResponse response;
+      auto status = client.provenance().GetHistory(client.Context().get(), next, &response);
+      if (!status.ok()) return ReportError(what, status);
+      if (response.entries_size() > 0) older = response.entries(0);
+      if (response.next_page_token().empty()) break;
+      next.set_page_token(response.next_page_token());
+    }
+  }
+  out << "history of " << kind << " " << id << ", newest first: " << all.entries_size()
+      << (all.entries_size() == 1 ? " version" : " versions") << "\n";
+  out << "  " << PositionLine(client, all.view()) << "\n";
+  if (request.has_as_of()) {
+    out << "  verdicts as of " << options.as_of << " ("
+        << (options.rule_sets.empty() ? std::string("all rule sets")
+                                      : absl::StrJoin(options.rule_sets, ", "))
+        << "), before -> after each change\n";
+  }
+  out << "  the change at position P shows from --at_position=P+1 on\n";
+  int id_width = 8;
+  int kind_width = 4;
+  int changed_width = 7;
+  for (const auto& entry : all.entries()) {
+    changed_width =
+        std::max(changed_width, static_cast<int>(absl::StrJoin(entry.changed(), ",").size()));
+    id_width = std::max(id_width, static_cast<int>(std::min<size_t>(entry.event_id().size(), 40)));
+    kind_width = std::max(kind_width, static_cast<int>(entry.event_kind().size()));
+  }
+  std::string header = absl::StrFormat("%8s  %-*s  %-*s  %-*s", "POSITION", id_width, "EVENT ID",
+                                       kind_width, "KIND", changed_width, "CHANGED");
+  if (request.has_as_of()) absl::StrAppend(&header, "  VERDICT BEFORE -> AFTER");
+  out << absl::StripTrailingAsciiWhitespace(header) << "\n";
+  for (int i = 0; i < all.entries_size(); ++i) {
+    const v1::HistoryEntry& entry = all.entries(i);
+    const v1::HistoryEntry* before = i + 1 < all.entries_size() ? &all.entries(i + 1)
+                                     : older.has_value()        ? &*older
+                                                                : nullptr;
+    const bool first = absl::c_linear_search(entry.changed(), "created");
+    std::string row = absl::StrFormat("%8d  %-*s  %-*s  %-*s", entry.position(), id_width,
+                                      entry.event_id(), kind_width, entry.event_kind(),
+                                      changed_width, absl::StrJoin(entry.changed(), ","));
+    if (request.has_as_of()) {
+      const bool unknown = before == nullptr && !first;  // beyond the pages fetched
+      absl::StrAppend(&row, "  ", unknown ? "?" : Overall(before), " -> ", Overall(&entry));
+    }
+    out << absl::StripTrailingAsciiWhitespace(row) << "\n";
+    if (!entry.retracted_event_id().empty()) {
+      out << "          retracts " << entry.retracted_event_id() << "\n";
+    }
+    out << "          now: " << State(entry) << "\n";
+    if (!request.has_as_of()) continue;
+    // The rules whose outcome this version changed (for the first version: those failing).
+    const auto now = Outcomes(entry);
+    const auto then =
+        before != nullptr ? Outcomes(*before) : std::map<std::string, v1::Verdict::Outcome>();
+    for (const auto& [rule, outcome] : now) {
+      auto it = then.find(rule);
+      if (it != then.end() ? it->second == outcome : outcome != v1::Verdict::OUTCOME_FAIL) {
+        continue;
+      }
+      out << "          " << rule << ": "
+          << (it == then.end() ? std::string("-") : OutcomeName(it->second)) << " -> "
+          << OutcomeName(outcome) << "\n";
+    }
+    for (const auto& [rule, outcome] : then) {
+      if (!now.contains(rule))
+        out << "          " << rule << ": " << OutcomeName(outcome) << " -> -\n";
+    }
+  }
+  if (!all.next_page_token().empty()) {
+    out << "  (older versions: --page_token=" << all.next_page_token()
+        << (options.all ? ", the page limit of --all was reached" : ", or --all") << ")\n";
+  }
+  return kOk;
 }
 
 }  // namespace lodestone::lodectl

@@ -7,27 +7,7 @@ server_bin=$1
 lodectl=$2
 demo=$3
 work=$(mktemp -d "${TMPDIR:-/tmp}/lodestone-lodectl.XXXXXX")
-server=""
-cleanup() {
-  [ -n "$server" ] && kill -TERM "$server" 2>/dev/null && wait "$server" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-start_server() {
-  "$server_bin" --listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0 --http_listen=127.0.0.1:0 --data_dir="$work/data" \
-    --sync=false >"$work/server.log" 2>&1 &
-  server=$!
-  for _ in $(seq 1 300); do
-    grep -q 'serving gRPC on port' "$work/server.log" && break
-    kill -0 "$server" 2>/dev/null || break
-    sleep 0.1
-  done
-  port=$(sed -n 's/.*serving gRPC on port \([0-9]*\).*/\1/p' "$work/server.log")
-  [ -n "$port" ] || { cat "$work/server.log"; echo "server did not start"; exit 1; }
-}
-
-source "$(dirname "$0")/expect.sh"
+source "$(dirname "$0")/lodectl_lib.sh"
 
 start_server
 ctl=("$lodectl" --server="127.0.0.1:$port" --progress=false)

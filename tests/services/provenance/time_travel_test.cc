@@ -451,5 +451,53 @@ TEST_F(TimeTravelTest, HistoryRefusesWhatItCannotAnswer) {
   EXPECT_TRUE(absl::IsOutOfRange(GetHistory(queries, request, &response)));
 }
 
+// A view store of an older format is derived data: opening it rebuilds the views from the log
+// (docs/time-travel.md, "View format"). Here a store as format 5 left it (the current views and
+// the checkpoint; no versions, no position index): after the node opens it, it answers now and
+// at a past position exactly as before, which it can only do by folding the log again from 0.
+TEST_F(TimeTravelTest, AViewStoreOfFormat5IsRebuiltFromTheLogOnOpen) {
+  DemoWithCorrections();
+  const std::vector<v1::StoredEvent> log = ReadLog();
+  CollectIds(log);
+  const uint64_t past = demo_size_ - 2;  // before the demo's correction
+  const auto now_before = Answers(node_->queries(), 0);
+  const auto past_before = Answers(node_->queries(), past);
+  StopNode();
+  {
+    storage::KvOptions options;
+    options.path = dir_.Sub("views");
+    auto store = storage::KvStore::Open(options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    storage::KvBatch batch;
+    size_t removed = 0;
+    for (const std::string_view prefix : {keys::kVersionPrefix, std::string_view("X/")}) {
+      auto entries = (*store)->Scan(prefix, "", 10000000, size_t{1} << 30);
+      ASSERT_TRUE(entries.ok()) << entries.status();
+      for (const auto& [key, value] : *entries) batch.Delete(key);
+      removed += entries->size();
+    }
+    ASSERT_GT(removed, log.size());
+    batch.Put(keys::kFormat, keys::BigEndian64(5));
+    ASSERT_TRUE((*store)->Write(batch).ok());
+    ViewStore old(**store);
+    EXPECT_TRUE(absl::IsFailedPrecondition(old.ReadCheckpoint().status()));
+  }
+  StartNode("views");
+  WaitCaughtUp();
+  auto checkpoint = node_->queries().views().ReadCheckpoint();
+  ASSERT_TRUE(checkpoint.ok()) << checkpoint.status();  // format 6 again
+  EXPECT_EQ(*checkpoint, log.size());
+  EXPECT_EQ(Answers(node_->queries(), 0), now_before);
+  const auto past_after = Answers(node_->queries(), past);
+  EXPECT_EQ(past_after, past_before);
+  FreshFold fresh(dir_.Sub("fresh"), log, past);
+  EXPECT_EQ(past_after, Answers(fresh.queries(), 0));
+  v1::GetHistoryRequest request;
+  request.set_lot_id("ndfeb-jp-magnet-2509");
+  v1::GetHistoryResponse history;
+  ASSERT_TRUE(GetHistory(node_->queries(), request, &history).ok());
+  EXPECT_THAT(Positions(history), Contains(demo_size_ - 1));  // the re-declaration's version
+}
+
 }  // namespace
 }  // namespace lodestone::provenance
