@@ -1,12 +1,17 @@
 // The SVG drawings: origin profile per stage as stacked bars, the route as a timeline.
 import {h, percent, role, s, stage, table} from './util.js';
 
-// A stable colour for a country, region or party key; unknown ("??") is grey.
+// A stable colour for a country, region (by its country) or party key; unknown ("??") is grey.
+// Countries the demo's stories involve get distinct fixed colours; others a hashed hue.
+const FIXED = {CN: '#c62828', US: '#1565c0', JP: '#6a1b9a', MY: '#2e7d32', VN: '#ef6c00', TH: '#00838f', MX: '#8d6e63',
+               BO: '#9e9d24', AU: '#f9a825', MM: '#ad1457', DE: '#37474f', TR: '#5d4037', KR: '#283593', IN: '#558b2f'};
 export function colour(key) {
   if (!key || key === '??') return '#9e9e9e';
-  let hash = 0;
-  for (const c of key) hash = (hash * 31 + c.charCodeAt(0)) >>> 0;
-  return `hsl(${hash % 360} 55% ${42 + (hash >> 9) % 16}%)`;
+  const country = key.length > 2 && key[2] === '-' ? key.slice(0, 2) : key;
+  if (FIXED[country]) return FIXED[country];
+  let hash = 2166136261;
+  for (const c of key) hash = Math.imul(hash ^ c.charCodeAt(0), 16777619) >>> 0;
+  return `hsl(${Math.round((hash % 1000) * 137.508) % 360} 60% 40%)`;
 }
 
 // Stacked bars, one per stage; the bar's full width is the lot's mass, the uncovered part
@@ -57,8 +62,20 @@ export function stageBars(profile, caption) {
 }
 
 // The route as a timeline from mining to the last holder: one stop per entry, in order.
-export function routeTimeline(route, caption) {
-  route = route || [];
+// Route entries are unordered; they are drawn mined first, then processed in the order of the
+// stages (from the profile), then where the material was stored or transited.
+export function orderRoute(route, profile) {
+  const stageOf = (country) => {
+    const index = ((profile && profile.stages) || []).findIndex(
+        (st) => st.stage !== 'STAGE_MINING' && (st.countries || []).some((c) => c.key === country));
+    return index < 0 ? 50 : index;
+  };
+  const rank = (entry) => ({ROUTE_ROLE_MINED: 0, ROUTE_ROLE_PROCESSED: 100 + stageOf(entry.country)})[entry.role] ?? 1000;
+  return (route || []).map((entry, i) => [rank(entry), i, entry]).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((x) => x[2]);
+}
+
+export function routeTimeline(route, caption, profile) {
+  route = orderRoute(route, profile);
   const step = 120;
   const width = Math.max(route.length * step + 20, 200);
   const svg = s('svg', {class: 'timeline', viewBox: `0 0 ${width} 90`, width, height: 90, role: 'img',
@@ -72,7 +89,7 @@ export function routeTimeline(route, caption) {
                  s('text', {x, y: 64, 'text-anchor': 'middle'}, role(entry.role)),
                  s('text', {x, y: 80, 'text-anchor': 'middle', class: 'muted'}, percent(entry.share))));
   });
-  return h('figure.chart', {}, h('div.scroll', {}, svg), h('figcaption', {}, caption),
+  return h('figure.chart', {}, h('div.scroll', {}, svg), h('figcaption', {}, caption, ': mined, then processed stage by stage, then where it was stored or transited.'),
            table(`${caption} (stops)`, ['#', 'country', 'role', 'share of mass'],
                  route.map((r, i) => [String(i + 1), r.country, role(r.role), percent(r.share)]), {class: 'compact'}));
 }

@@ -22,21 +22,28 @@ function label(node) {
   }
 }
 
-// Draws `graph` ({nodes: Map, edges: []}) with `path` (ids) highlighted; returns the <svg>.
-export function drawGraph(graph, path, onSelect) {
-  const highlighted = new Set(path || []);
+// Draws `graph` ({nodes: Map, edges: []}) with `highlight` ({ids, keys}: node ids, and the
+// countries or regions whose nodes are highlighted) marked; returns the <svg>.
+export function drawGraph(graph, highlight, onSelect) {
+  const ids = new Set(highlight.ids || []);
+  const keys = new Set(highlight.keys || []);
+  const highlighted = new Set();
+  for (const [id, node] of graph.nodes) {
+    if (ids.has(id) || keys.has(node.country) || keys.has(node.subdivision)) highlighted.add(id);
+  }
+  for (const id of ids) highlighted.add(id);
   const g = new dagre.graphlib.Graph();
   g.setGraph({rankdir: 'LR', nodesep: 14, ranksep: 46, marginx: 8, marginy: 8});
   g.setDefaultEdgeLabel(() => ({}));
-  const ids = new Set(graph.nodes.keys());
-  for (const edge of graph.edges) ids.add(edge.fromId).add(edge.toId);
-  for (const id of ids) g.setNode(id, {width: NODE_WIDTH, height: NODE_HEIGHT});
+  const all = new Set(graph.nodes.keys());
+  for (const edge of graph.edges) all.add(edge.fromId).add(edge.toId);
+  for (const id of all) g.setNode(id, {width: NODE_WIDTH, height: NODE_HEIGHT});
   for (const edge of graph.edges) g.setEdge(edge.fromId, edge.toId, {massG: edge.massG});
   dagre.layout(g);
   const {width, height} = g.graph();
   const svg = s('svg', {class: 'dag', viewBox: `0 0 ${width} ${height}`, width, height, role: 'group',
                         'aria-label': `lineage graph, ${graph.nodes.size} nodes`});
-  svg.append(s('defs', {}, s('marker', {id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse'},
+  svg.append(s('defs', {}, s('marker', {id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 9, markerHeight: 9, markerUnits: 'userSpaceOnUse', orient: 'auto-start-reverse'},
                              s('path', {d: 'M 0 0 L 10 5 L 0 10 z', fill: '#777'}))));
   for (const e of g.edges()) {
     const points = g.edge(e).points;
@@ -79,7 +86,7 @@ export function drawGraph(graph, path, onSelect) {
 }
 
 // The lineage section of a lot page: fetches the first page, draws, offers the next pages.
-export function lineageSection(lotId, at, pageSize, getPath) {
+export function lineageSection(lotId, at, pageSize, getHighlight) {
   const graph = {nodes: new Map(), edges: [], responses: []};
   let token = '';
   const status = h('p.muted', {'aria-live': 'polite'});
@@ -88,7 +95,7 @@ export function lineageSection(lotId, at, pageSize, getPath) {
   const more = h('button', {type: 'button', hidden: true}, 'Load more of the graph');
   const listing = h('details', {}, h('summary', {}, 'The nodes as a table'));
   const redraw = () => {
-    const svg = drawGraph(graph, getPath(), (id, node) => {
+    const svg = drawGraph(graph, getHighlight(), (id, node) => {
       detail.replaceChildren(node ? h('p', {}, h('strong', {}, id), ' ', nodeText(node), ' ',
                                           node.kind === 'KIND_LOT' ? lotLink(id, at ? `at=${at}` : '') : '') :
                                     h('p', {}, `${id}: not loaded yet; load more of the graph`));
@@ -123,7 +130,7 @@ export function lineageSection(lotId, at, pageSize, getPath) {
   more.addEventListener('click', load);
   const section = h('section.lineage', {'aria-labelledby': 'lineage-h'},
                     h('h2#lineage-h', {}, 'Lineage'),
-                    h('p.muted', {}, 'Upstream on the left. Highlighted: the evidence path of the verdict you select. ',
+                    h('p.muted', {}, 'Upstream on the left. Highlighted: the evidence path, or the nodes in the country or region, of the evidence you select. ',
                       'Press Enter on a node for its details.'),
                     status, canvas, more, detail, listing);
   section.redraw = redraw;

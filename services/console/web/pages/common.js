@@ -38,18 +38,24 @@ export function viewLine(view) {
                             `As the ledger stood after its first ${at} events (now ${applied}).`);
 }
 
-export function evidenceList(evidence, pathLink) {
+// Evidence items; `pathLink(path)` renders a lineage path, `keyLink(evidence)` (optional) one
+// for evidence that names a country or region but no path (its nodes are highlighted instead).
+export function evidenceList(evidence, pathLink, keyLink) {
   if (!evidence || !evidence.length) return '';
   return h('ul.evidence', {}, evidence.map((e) => h('li', {},
       [e.stage ? `${stage(e.stage)}: ` : '', h('strong', {}, e.key || ''), e.share !== undefined ? ` ${percent(e.share)}` : '',
        e.note ? ` — ${e.note}` : '',
-       e.lineagePath && e.lineagePath.length ? [' ', pathLink(e.lineagePath)] : ''])));
+       e.lineagePath && e.lineagePath.length ? [' ', pathLink(e.lineagePath)] :
+           keyLink && PLACE.test(e.key || '') ? [' ', keyLink(e)] : ''])));
 }
 
-export function verdictTable(caption, verdicts, pathLink) {
+// A country (ISO 3166-1) or region (ISO 3166-2) key.
+export const PLACE = /^[A-Z]{2}(-[A-Z0-9]{1,3})?$/;
+
+export function verdictTable(caption, verdicts, pathLink, keyLink) {
   return table(caption, ['rule set', 'rule', 'outcome', 'basis', 'summary', 'evidence'],
                (verdicts || []).map((v) => [v.ruleSet, v.ruleId, verdictBadge(v), v.basis || '', v.summary || '',
-                                            evidenceList(v.evidence, pathLink)]),
+                                            evidenceList(v.evidence, pathLink, keyLink)]),
                {class: 'verdicts'});
 }
 

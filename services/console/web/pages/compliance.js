@@ -48,7 +48,8 @@ export async function render([kind, id], query) {
         viewLine(response.view),
         h('p', {class: response.anyFailed ? 'summary fail' : 'summary pass', 'data-any-failed': String(!!response.anyFailed)},
           response.anyFailed ? 'At least one rule fails.' : 'No rule fails.'),
-        verdictTable(`Verdicts of ${kind} ${id}`, response.verdicts, pathLink));
+        verdictTable(`Verdicts of ${kind} ${id}`, response.verdicts, pathLink,
+                     kind === 'lot' ? (e) => h('a', {href: `#/lot/${encodeURIComponent(id)}?key=${encodeURIComponent(e.key)}${at ? `&at=${at}` : ''}`}, `show ${e.key} on the lineage`) : null));
   } catch (error) {
     result.append(errorBox(error));
   }
@@ -79,6 +80,7 @@ async function historySection(subject, id, asOf, ruleSets, at, kind) {
     return h('a', {href: `#/check/${kind}/${encodeURIComponent(id)}?${query}`}, text);
   };
   const outcomes = (entry) => (entry && entry.verdicts || []).map((v) => `${v.ruleId}: ${outcome(v.outcome)}${v.outcome === 'OUTCOME_NOT_IN_FORCE' ? (v.wouldFail ? ' (would fail)' : ' (would pass)') : ''}`).join('; ');
+  const badges = (entry) => (entry.verdicts || []).map((v) => h('span.verdict-of', {'data-rule': v.ruleId}, v.ruleId, ' ', verdictBadge(v), ' '));
   const changes = [];
   entries.forEach((entry, i) => {
     if (!(entry.changed || []).includes('verdicts')) return;
@@ -89,8 +91,8 @@ async function historySection(subject, id, asOf, ruleSets, at, kind) {
         h('td', {}, entry.position), h('td', {}, entry.eventId, correction ? h('span.badge.correction', {}, 'correction') : '',
                                        entry.retractedEventId ? ` retracts ${entry.retractedEventId}` : ''),
         h('td', {}, entry.eventKind || ''),
-        h('td.before', {}, before ? outcomes(before) : '(none)', ' ', link(position, 'check before')),
-        h('td.after', {}, (entry.verdicts || []).map((v) => [v.ruleId, ' ', verdictBadge(v), ' ']), link(position + 1, 'check after'))));
+        h('td.before', {}, before ? badges(before) : '(none) ', link(position, 'check before')),
+        h('td.after', {}, badges(entry), link(position + 1, 'check after'))));
   });
   section.append(
       h('p.muted', {}, `${entries.length} versions${token ? ' (more not shown)' : ''}. A change at position P is visible from P+1: "check before" answers at P, "check after" at P+1.`),

@@ -12,9 +12,10 @@ export async function render([id], query) {
   const at = query.get('at') || '';
   const asOf = query.get('asOf') || today();
   const pageSize = Math.min(Math.max(Number(query.get('nodes')) || 200, 10), 1000);
-  let path = (query.get('path') || '').split(',').filter(Boolean);
+  let highlight = {ids: (query.get('path') || '').split(',').filter(Boolean), keys: (query.get('key') || '').split(',').filter(Boolean)};
   const form = h('form.controls', {'aria-label': 'Position'}, timeControls(query),
                  h('input', {type: 'hidden', name: 'path', value: query.get('path') || ''}),
+                 h('input', {type: 'hidden', name: 'key', value: query.get('key') || ''}),
                  h('button', {type: 'submit'}, 'Show'));
   form.addEventListener('submit', (event) => {
     event.preventDefault();
@@ -26,14 +27,15 @@ export async function render([id], query) {
     provenance('TraceDownstream', {lotId: id, maxNodes: 200, ...positionFields(at)}).catch(() => null),
   ]);
   const profile = lot.profile || {};
-  const lineage = lineageSection(id, at, pageSize, () => path);
-  const highlight = (newPath) => {
-    path = newPath;
+  const lineage = lineageSection(id, at, pageSize, () => highlight);
+  const show = (newHighlight) => {
+    highlight = newHighlight;
     lineage.redraw();
     lineage.scrollIntoView({block: 'nearest'});
     lineage.querySelector('.node.on')?.focus({preventScroll: true});
   };
-  const pathButton = (p) => h('button.path', {type: 'button', on: {click: () => highlight(p)}}, `highlight the evidence path (${p.length} steps)`);
+  const pathButton = (p) => h('button.path', {type: 'button', on: {click: () => show({ids: p, keys: []})}}, `highlight the evidence path (${p.length} steps)`);
+  const keyButton = (e) => h('button.path', {type: 'button', on: {click: () => show({ids: [], keys: [e.key]})}}, `highlight ${e.key} in the lineage`);
   const value = profile.value;
   await lineage.ready;
   const node = h('div', {},
@@ -51,7 +53,7 @@ export async function render([id], query) {
           fact('created by', `${lot.createdByEventId || ''} at position ${lot.createdPosition || '0'}`))),
       h('section', {'aria-labelledby': 'stages-h'}, h('h2#stages-h', {}, 'Origin profile per stage'),
         stageBars(profile, `Origin of ${id} per stage`)),
-      h('section', {'aria-labelledby': 'route-h'}, h('h2#route-h', {}, 'Route'), routeTimeline(profile.route, `Route of ${id}`)),
+      h('section', {'aria-labelledby': 'route-h'}, h('h2#route-h', {}, 'Route'), routeTimeline(profile.route, `Route of ${id}`, profile)),
       h('section.pair', {'aria-labelledby': 'rp-h'}, h('h2#rp-h', {}, 'Regions and parties'),
         shareTable(`Regions of ${id}`, 'region', profile.regions), shareTable(`Parties of ${id}`, 'party', profile.parties)),
       value ? h('section', {'aria-labelledby': 'value-h'}, h('h2#value-h', {}, 'Value'),
@@ -60,7 +62,7 @@ export async function render([id], query) {
                      shareTable(`Value of ${id} by mining country`, 'country', value.byMiningCountry)] :
                     h('p.muted', {}, `No value basis: ${value.gap || 'some upstream part has no value'} (mass shares apply).`)) : null,
       h('section', {'aria-labelledby': 'lv-h'}, h('h2#lv-h', {}, `Verdicts as of ${asOf}`),
-        check ? verdictTable(`Verdicts of lot ${id} as of ${asOf}`, check.verdicts, pathButton) : h('p.muted', {}, 'not available'),
+        check ? verdictTable(`Verdicts of lot ${id} as of ${asOf}`, check.verdicts, pathButton, keyButton) : h('p.muted', {}, 'not available'),
         h('p', {}, h('a', {href: `#/check/lot/${encodeURIComponent(id)}?asOf=${asOf}`}, 'Check other rule dates and positions, with history'))),
       lineage,
       h('section', {'aria-labelledby': 'down-h'}, h('h2#down-h', {}, 'Made from it, and shipped'),

@@ -32,10 +32,14 @@ export async function render([id], query) {
   const traced = shipment.tracedCustomsOrigin || '??';
   const mismatch = declared !== traced;
   const flags = shipment.flags || [];
+  // Evidence naming a place: its nodes on the lineage of the items (the first item's graph).
+  const firstLot = ((shipment.items || [])[0] || {}).lotId;
+  const keyLink = firstLot ? (e) => h('a.path', {href: `#/lot/${encodeURIComponent(firstLot)}?key=${encodeURIComponent(e.key)}${at ? `&at=${at}` : ''}`},
+                                      `show ${e.key} on the lineage of ${firstLot}`) : null;
   const flagRows = flags.map((f) => {
     const verdict = verdicts.find((v) => v.ruleSet === f.ruleSet && v.ruleId === f.ruleId);
     return [f.ruleSet, f.ruleId, f.summary || '', (f.countries || []).join(' '), date(f.time), f.position || '0',
-            verdict ? evidenceList(verdict.evidence, pathLink) : ''];
+            verdict ? evidenceList(verdict.evidence, pathLink, keyLink) : ''];
   });
   const node = h('div', {},
       h('h1', {}, 'Shipment ', h('span.id', {}, id)),
@@ -61,9 +65,9 @@ export async function render([id], query) {
               (shipment.items || []).map((i) => [lotLink(i.lotId, at ? `at=${at}` : ''), material(i.material), i.hsCode || '', mass(i.massG), i.tracedCustomsOrigin || '??']))),
       h('section', {'aria-labelledby': 'mining-h'}, h('h2#mining-h', {}, 'Where the material was mined'),
         shareTable(`Mining origin of ${id} (mass-weighted over the items)`, 'country', shipment.miningOrigin)),
-      h('section', {'aria-labelledby': 'route-h'}, h('h2#route-h', {}, 'Route'), routeTimeline(shipment.route, `Route of ${id}`)),
+      h('section', {'aria-labelledby': 'route-h'}, h('h2#route-h', {}, 'Route'), routeTimeline(shipment.route, `Route of ${id}`, (shipment.items || [])[0]?.profile)),
       h('section', {'aria-labelledby': 'sv-h'}, h('h2#sv-h', {}, `Verdicts as of ${asOf}`),
-        check.error ? errorBox(check.error) : verdictTable(`Verdicts of shipment ${id} as of ${asOf}`, verdicts, pathLink),
+        check.error ? errorBox(check.error) : verdictTable(`Verdicts of shipment ${id} as of ${asOf}`, verdicts, pathLink, keyLink),
         h('p', {}, h('a', {href: `#/check/shipment/${encodeURIComponent(id)}?asOf=${asOf}`}, 'History of the verdicts'))));
   return {title: `Shipment ${id}`, slug: `shipment-${id}`, node};
 }
