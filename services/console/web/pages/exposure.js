@@ -11,7 +11,7 @@ export async function render(_, query) {
   const q = (k) => query.get(k) || '';
   const form = h('form.controls', {'aria-label': 'Exposure'},
       field('Party id', h('input', {name: 'party', value: q('party'), required: true, size: 24, autocomplete: 'off'})),
-      field('Received from', h('input', {type: 'date', name: 'from', value: q('from')})),
+      field('Received from (empty: the beginning)', h('input', {type: 'date', name: 'from', value: q('from')})),
       field('Received until', h('input', {type: 'date', name: 'to', value: q('to') || today()})),
       timeControls(query),
       h('button', {type: 'submit'}, 'Show exposure'));
@@ -24,7 +24,7 @@ export async function render(_, query) {
   if (!q('party')) return {title: 'Exposure', slug: 'exposure', node};
   try {
     const response = await provenance('GetExposure', {
-      partyId: q('party'), fromTime: dayStart(q('from')), toTime: dayEnd(q('to') || today()),
+      partyId: q('party'), fromTime: dayStart(q('from') || '1970-01-01'), toTime: dayEnd(q('to') || today()),
       asOf: dayStart(q('asOf') || today()), ...positionFields(q('at'))});
     const portfolio = response.portfolio || {};
     node.append(viewLine(response.view),

@@ -11,7 +11,7 @@ export const name = 'lot';
 export async function render([id], query) {
   const at = query.get('at') || '';
   const asOf = query.get('asOf') || today();
-  const pageSize = Math.min(Math.max(Number(query.get('nodes')) || 200, 10), 1000);
+  const pageSize = Math.min(Math.max(Number(query.get('nodes')) || 200, 1), 1000);
   let highlight = {ids: (query.get('path') || '').split(',').filter(Boolean), keys: (query.get('key') || '').split(',').filter(Boolean)};
   const form = h('form.controls', {'aria-label': 'Position'}, timeControls(query),
                  h('input', {type: 'hidden', name: 'path', value: query.get('path') || ''}),
