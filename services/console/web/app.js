@@ -84,6 +84,10 @@ document.getElementById('export-csv').addEventListener('click', () => {
   download(`${current.slug || 'console'}.csv`, 'text/csv', tablesToCsv(main));
 });
 document.getElementById('print').addEventListener('click', () => window.print());
+window.addEventListener('beforeprint', () => {
+  const meta = document.getElementById('report-meta');
+  meta.textContent = meta.textContent.replace(/printed [^ ]+ [^ ]+ UTC/, `printed ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`);
+});
 
 window.addEventListener('hashchange', route);
 showService();

@@ -57,7 +57,9 @@ export async function render(_, query, info) {
   node.append(
       h('section', {'aria-labelledby': 'head-h'}, h('h2#head-h', {}, 'Trusted head'),
         table('Trusted head', ['tree size', 'root hash (hex)', 'time', 'source'],
-              [[String(size), hex(fromBase64(trusted.rootHash)), trusted.time || '', headText ? 'pasted' : 'the server\'s current head']])),
+              [[String(size), hex(fromBase64(trusted.rootHash)), trusted.time || '', headText ? 'pasted' : 'the server\'s current head']]),
+        h('details', {}, h('summary', {}, 'The current head as JSON (save it; paste it later to check that the ledger still extends it)'),
+          h('pre.head-json', {}, JSON.stringify({size: current.size, rootHash: current.rootHash, chainHash: current.chainHash, time: current.time})))),
       outcome,
       h('section', {'aria-labelledby': 'raw-h'}, h('h2#raw-h', {}, 'The proof as received'),
         h('p#proof-help.muted', {}, 'Edit it (a hash of the path, the leaf bytes) and verify again to see a tampered proof fail.'),
@@ -107,7 +109,7 @@ async function check(eventId, proofText, trusted, current, consistency, stored) 
   if (leaf && event) {
     const commit = new Date(Number(leaf.commitMicros / 1000n)).toISOString();
     const signed = event.keyId ? `signed with key ${event.keyId}` : 'unsigned';
-    children.push(table('The proven event (read from the leaf bytes)', ['field', 'value'], [
+    children.push(table(ok ? 'The proven event (read from the leaf bytes)' : 'The event in these leaf bytes: NOT proven, do not rely on it', ['field', 'value'], [
       ['event id', event.eventId], ['kind', event.kind], ['subject', event.subject], ['actor', event.actor],
       ['attested by', event.attestedBy || '(none: committed before attestation existed)'],
       ['signature key id', event.keyId || '(unsigned)'],

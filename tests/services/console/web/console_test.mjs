@@ -12,6 +12,7 @@ import puppeteer from 'puppeteer-core';
 const [base, artefacts, lodectlShipment] = process.argv.slice(2);
 const origin = new URL(base).origin;
 const console_ = `${origin}/console/`;
+fs.rmSync(artefacts, {recursive: true, force: true});
 fs.mkdirSync(artefacts, {recursive: true});
 
 let passed = 0;
