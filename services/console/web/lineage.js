@@ -33,7 +33,9 @@ export function drawGraph(graph, highlight, onSelect) {
   }
   for (const id of ids) highlighted.add(id);
   const g = new dagre.graphlib.Graph();
-  g.setGraph({rankdir: 'LR', nodesep: 14, ranksep: 46, marginx: 8, marginy: 8});
+  // network-simplex ranks best but costs about twice tight-tree's time on 1,000 nodes.
+  const ranker = graph.nodes.size > 300 ? 'tight-tree' : 'network-simplex';
+  g.setGraph({rankdir: 'LR', nodesep: 14, ranksep: 46, marginx: 8, marginy: 8, ranker});
   g.setDefaultEdgeLabel(() => ({}));
   const all = new Set(graph.nodes.keys());
   for (const edge of graph.edges) all.add(edge.fromId).add(edge.toId);
