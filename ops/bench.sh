@@ -7,6 +7,11 @@
 #     against the ledger's Echo, trace latency by depth, and the provenance RSS;
 #  3. import: the same graph as NDJSON through `lodectl append` into the embedded server, until
 #     every event is queryable;
+#  signed: durable appends unsigned and signed (lodestone-loadgen --signing_key, Ed25519), each on
+#     a fresh ledger, events built and signed before the clock: 100-event batches x 16 clients
+#     (events/s) and one event per append with 1 client (p50), side by side with the ratio. Runs
+#     by default and with BENCH_PARTS containing "signed"; BENCH_SIGNED_BATCH_EVENTS and
+#     BENCH_SIGNED_SINGLE_EVENTS size the prebuilt events (default: enough for BENCH_SECONDS);
 #  4. replicated: batched durable appends (lodestone-loadgen, BENCH_REPL_SCENARIOS) against the
 #     embedded single node, then against the leader and through a follower of 3 lodestone-ledger
 #     nodes on a 3-member etcd cluster (etcd data on /dev/shm when it exists, the test harness's
@@ -105,6 +110,58 @@ if [[ " $parts " == *" import "* ]]; then
     'BEGIN { printf "== import: %d events appended and queryable in %.1f s: %.0f events/s end to end\n", n, ns / 1e9, n / (ns / 1e9) }'
   echo "== embedded server RSS $(rss "$pid") (peak $(peak "$pid"))"
   stop "$pid"
+fi
+
+if [[ -z "${BENCH_PARTS:-}" || " $parts " == *" signed "* ]]; then
+  echo "== signed vs unsigned: durable appends, a fresh ledger each, events built (and signed)" \
+    "before the clock"
+  # Enough prebuilt events for the fastest rate seen here (~70k events/s batched, ~3k single).
+  batch_events=${BENCH_SIGNED_BATCH_EVENTS:-$(awk -v s="$seconds" 'BEGIN { printf "%d", s * 70000 }')}
+  single_events=${BENCH_SIGNED_SINGLE_EVENTS:-$(awk -v s="$seconds" 'BEGIN { printf "%d", s * 4000 }')}
+  openssl genpkey -algorithm ed25519 -out "$work/signing.pem" 2>/dev/null
+  # ticks PID: the process's user + system CPU time so far, in clock ticks.
+  ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+  hz=$(getconf CLK_TCK)
+  for mode in unsigned signed; do
+    start "ledger-$mode" "$build/services/programs/ledger/lodestone-ledger" \
+      --data_dir="$work/ledger-$mode"
+    sign=()
+    [ "$mode" = signed ] && sign=(--signing_key="$work/signing.pem")
+    echo "-- $mode"
+    t0=$(ticks "$pid")
+    "$loadgen" --target="127.0.0.1:$port" --seconds="$seconds" --scenarios=batch100x16 \
+      --prebuilt_events="$batch_events" "${sign[@]}" | tee "$work/$mode-batch.txt"
+    t1=$(ticks "$pid")
+    # The ledger's own CPU per appended event (the client's signing is not in it).
+    awk -v t="$((t1 - t0))" -v hz="$hz" '$1 == "batch100x16" { printf "%.1f\n", 1e6 * t / hz / ($4 * $3) }' \
+      "$work/$mode-batch.txt" >"$work/$mode-cpu.txt"
+    echo "-- ledger CPU per event in batch100x16 ($mode): $(cat "$work/$mode-cpu.txt") us"
+    "$loadgen" --target="127.0.0.1:$port" --seconds="$seconds" --scenarios=single1 \
+      --prebuilt_events="$single_events" "${sign[@]}" | tee "$work/$mode-single.txt"
+    echo "-- ledger RSS ($mode) $(rss "$pid")"
+    stop "$pid"
+    rm -rf "$work/ledger-$mode"
+  done
+  # cell FILE SCENARIO N: column N of the scenario's row in loadgen's table.
+  cell() { awk -v s="$2" -v n="$3" '$1 == s {print $n}' "$1"; }
+  echo "== signed vs unsigned (targets: batches >= 60% of unsigned; single p50 <= +0.15 ms)"
+  printf "%-22s %12s %12s %12s\n" figure unsigned signed signed/unsigned
+  u=$(cell "$work/unsigned-batch.txt" batch100x16 5)
+  g=$(cell "$work/signed-batch.txt" batch100x16 5)
+  printf "%-22s %12s %12s %12s\n" "batch100x16 events/s" "$u" "$g" \
+    "$(awk -v a="$g" -v b="$u" 'BEGIN { if (b > 0) printf "%.0f%%", 100 * a / b; else print "n/a" }')"
+  for n in 6 7; do
+    name=$([ "$n" = 6 ] && echo p50 || echo p99)
+    u=$(cell "$work/unsigned-single.txt" single1 "$n")
+    g=$(cell "$work/signed-single.txt" single1 "$n")
+    printf "%-22s %12s %12s %12s\n" "single1 $name ms" "$u" "$g" \
+      "$(awk -v a="$g" -v b="$u" 'BEGIN { printf "%+.3f ms", a - b }')"
+  done
+  u=$(cat "$work/unsigned-cpu.txt")
+  g=$(cat "$work/signed-cpu.txt")
+  printf "%-22s %12s %12s %12s\n" "ledger CPU us/event" "$u" "$g" \
+    "$(awk -v a="$g" -v b="$u" 'BEGIN { printf "%+.1f us", a - b }')"
+  grep -h '^signing: .* to sign' "$work/signed-batch.txt" | head -n 1
 fi
 
 if [[ " $parts " == *" replicated "* ]]; then

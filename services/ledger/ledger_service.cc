@@ -528,12 +528,16 @@ absl::StatusOr<std::string> LedgerServiceImpl::PartnerReader(
   if (!identity_.has_value()) return std::string();
   auto caller = rpc::CallerFromContext(context, *identity_);
   if (!caller.ok()) return caller.status();
-  if (caller->kind != rpc::Caller::Kind::kParty) return std::string();  // node, administrator
-  if (caller->id == ledger_.options().authority.admin_party) return std::string();
-  auto auditor = ledger_.HoldsRole(caller->id, domain::Role::kAuditor);
+  return ReaderFor(*caller);
+}
+
+absl::StatusOr<std::string> LedgerServiceImpl::ReaderFor(const rpc::Caller& caller) const {
+  if (caller.kind != rpc::Caller::Kind::kParty) return std::string();  // node, administrator
+  if (caller.id == ledger_.options().authority.admin_party) return std::string();
+  auto auditor = ledger_.HoldsRole(caller.id, domain::Role::kAuditor);
   if (!auditor.ok()) return auditor.status();
   if (*auditor) return std::string();
-  return caller->id;
+  return caller.id;
 }
 
 absl::StatusOr<bool> LedgerServiceImpl::MayRead(const std::string& reader,
@@ -600,9 +604,9 @@ grpc::ServerWriteReactor<v1::SubscribeResponse>* LedgerServiceImpl::Subscribe(
   return reactor;
 }
 
-grpc::ServerUnaryReactor* LedgerServiceImpl::GetHead(grpc::CallbackServerContext* context,
-                                                     const v1::GetHeadRequest* /*request*/,
-                                                     v1::Head* response) {
+absl::Status LedgerServiceImpl::Answer(const std::string& /*reader*/,
+                                       const v1::GetHeadRequest& /*request*/,
+                                       v1::Head* response) const {
   const storage::Head head = ledger_.log().GetHead();
   response->set_size(head.size);
   response->set_root_hash(codec::HashToBytes(head.root));
@@ -611,72 +615,113 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::GetHead(grpc::CallbackServerContext
   if (node_status_) {
     if (std::optional<v1::NodeStatus> node = node_status_()) *response->mutable_node() = *node;
   }
-  return FinishWith(context, absl::OkStatus());
+  return absl::OkStatus();
 }
 
-grpc::ServerUnaryReactor* LedgerServiceImpl::GetInclusionProof(
-    grpc::CallbackServerContext* context, const v1::GetInclusionProofRequest* request,
-    v1::InclusionProof* response) {
+absl::Status LedgerServiceImpl::Answer(const std::string& reader,
+                                       const v1::GetInclusionProofRequest& request,
+                                       v1::InclusionProof* response) const {
   const uint64_t size =
-      request->tree_size() == 0 ? ledger_.log().GetHead().size : request->tree_size();
-  auto path = ledger_.log().InclusionProof(request->position(), size);
-  if (!path.ok()) return FinishWith(context, path.status());
-  auto leaf = ledger_.log().LeafData(request->position());
-  if (!leaf.ok()) return FinishWith(context, leaf.status());
+      request.tree_size() == 0 ? ledger_.log().GetHead().size : request.tree_size();
+  auto path = ledger_.log().InclusionProof(request.position(), size);
+  if (!path.ok()) return path.status();
+  // The leaf is the event: a partner proves only events it may read.
+  if (!reader.empty()) {
+    auto record = ledger_.log().ReadRecord(request.position());
+    if (!record.ok()) return record.status();
+    auto readable = MayRead(reader, *record);
+    if (!readable.ok()) return readable.status();
+    if (!*readable) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("party '", reader, "' is not party to the event at position ",
+                       request.position(), " and may not read its leaf"));
+    }
+  }
+  auto leaf = ledger_.log().LeafData(request.position());
+  if (!leaf.ok()) return leaf.status();
   auto root = ledger_.log().RootAt(size);
-  if (!root.ok()) return FinishWith(context, root.status());
-  response->set_position(request->position());
+  if (!root.ok()) return root.status();
+  response->set_position(request.position());
   response->set_tree_size(size);
   response->set_leaf_data(*leaf);
   response->set_leaf_hash(codec::HashToBytes(storage::LeafHash(*leaf)));
   for (const auto& hash : *path) response->add_path(codec::HashToBytes(hash));
   response->set_root_hash(codec::HashToBytes(*root));
-  return FinishWith(context, absl::OkStatus());
+  return absl::OkStatus();
+}
+
+absl::Status LedgerServiceImpl::Answer(const std::string& /*reader*/,
+                                       const v1::GetConsistencyProofRequest& request,
+                                       v1::ConsistencyProof* response) const {
+  const uint64_t new_size =
+      request.new_size() == 0 ? ledger_.log().GetHead().size : request.new_size();
+  auto path = ledger_.log().ConsistencyProof(request.old_size(), new_size);
+  if (!path.ok()) return path.status();
+  auto old_root = ledger_.log().RootAt(request.old_size());
+  if (!old_root.ok()) return old_root.status();
+  auto new_root = ledger_.log().RootAt(new_size);
+  if (!new_root.ok()) return new_root.status();
+  response->set_old_size(request.old_size());
+  response->set_new_size(new_size);
+  for (const auto& hash : *path) response->add_path(codec::HashToBytes(hash));
+  response->set_old_root_hash(codec::HashToBytes(*old_root));
+  response->set_new_root_hash(codec::HashToBytes(*new_root));
+  return absl::OkStatus();
+}
+
+absl::Status LedgerServiceImpl::Answer(const std::string& reader,
+                                       const v1::GetEventRequest& request,
+                                       v1::StoredEvent* response) const {
+  if (!domain::IsWellFormedId(request.event_id())) {
+    return absl::InvalidArgumentError("event_id is not a well-formed id");
+  }
+  auto position = ledger_.log().FindEventId(request.event_id());
+  if (!position.ok()) return position.status();
+  if (!position->has_value()) {
+    return absl::NotFoundError(absl::StrCat("no event '", request.event_id(), "'"));
+  }
+  auto record = ledger_.log().ReadRecord(**position);
+  if (!record.ok()) return record.status();
+  auto readable = MayRead(reader, *record);
+  if (!readable.ok()) return readable.status();
+  if (!*readable) {
+    return absl::PermissionDeniedError(absl::StrCat("party '", reader, "' is not party to event '",
+                                                    request.event_id(), "' and may not read it"));
+  }
+  return codec::RecordToProto(*record, response, ledger_.options().late_after);
+}
+
+template <typename Request, typename Response>
+grpc::ServerUnaryReactor* LedgerServiceImpl::Serve(grpc::CallbackServerContext* context,
+                                                   const Request& request,
+                                                   Response* response) const {
+  auto reader = PartnerReader(*context);
+  if (!reader.ok()) return FinishWith(context, reader.status());
+  return FinishWith(context, Answer(*reader, request, response));
+}
+
+grpc::ServerUnaryReactor* LedgerServiceImpl::GetHead(grpc::CallbackServerContext* context,
+                                                     const v1::GetHeadRequest* request,
+                                                     v1::Head* response) {
+  return FinishWith(context, Answer("", *request, response));  // the head is everyone's
+}
+
+grpc::ServerUnaryReactor* LedgerServiceImpl::GetInclusionProof(
+    grpc::CallbackServerContext* context, const v1::GetInclusionProofRequest* request,
+    v1::InclusionProof* response) {
+  return Serve(context, *request, response);
 }
 
 grpc::ServerUnaryReactor* LedgerServiceImpl::GetConsistencyProof(
     grpc::CallbackServerContext* context, const v1::GetConsistencyProofRequest* request,
     v1::ConsistencyProof* response) {
-  const uint64_t new_size =
-      request->new_size() == 0 ? ledger_.log().GetHead().size : request->new_size();
-  auto path = ledger_.log().ConsistencyProof(request->old_size(), new_size);
-  if (!path.ok()) return FinishWith(context, path.status());
-  auto old_root = ledger_.log().RootAt(request->old_size());
-  if (!old_root.ok()) return FinishWith(context, old_root.status());
-  auto new_root = ledger_.log().RootAt(new_size);
-  if (!new_root.ok()) return FinishWith(context, new_root.status());
-  response->set_old_size(request->old_size());
-  response->set_new_size(new_size);
-  for (const auto& hash : *path) response->add_path(codec::HashToBytes(hash));
-  response->set_old_root_hash(codec::HashToBytes(*old_root));
-  response->set_new_root_hash(codec::HashToBytes(*new_root));
-  return FinishWith(context, absl::OkStatus());
+  return FinishWith(context, Answer("", *request, response));  // hashes only
 }
 
 grpc::ServerUnaryReactor* LedgerServiceImpl::GetEvent(grpc::CallbackServerContext* context,
                                                       const v1::GetEventRequest* request,
                                                       v1::StoredEvent* response) {
-  if (!domain::IsWellFormedId(request->event_id())) {
-    return FinishWith(context, absl::InvalidArgumentError("event_id is not a well-formed id"));
-  }
-  auto reader = PartnerReader(*context);
-  if (!reader.ok()) return FinishWith(context, reader.status());
-  auto position = ledger_.log().FindEventId(request->event_id());
-  if (!position.ok()) return FinishWith(context, position.status());
-  if (!position->has_value()) {
-    return FinishWith(context,
-                      absl::NotFoundError(absl::StrCat("no event '", request->event_id(), "'")));
-  }
-  auto record = ledger_.log().ReadRecord(**position);
-  if (!record.ok()) return FinishWith(context, record.status());
-  auto readable = MayRead(*reader, *record);
-  if (!readable.ok()) return FinishWith(context, readable.status());
-  if (!*readable) {
-    return FinishWith(context, absl::PermissionDeniedError(
-                                   absl::StrCat("party '", *reader, "' is not party to event '",
-                                                request->event_id(), "' and may not read it")));
-  }
-  return FinishWith(context, codec::RecordToProto(*record, response, ledger_.options().late_after));
+  return Serve(context, *request, response);
 }
 
 grpc::ServerUnaryReactor* LedgerServiceImpl::Echo(grpc::CallbackServerContext* context,

@@ -90,7 +90,25 @@ class LedgerServiceImpl final : public v1::LedgerService::CallbackService {
                                  const v1::EchoRequest* request,
                                  v1::EchoResponse* response) override;
 
+  // The answers of GetHead, GetInclusionProof, GetConsistencyProof and GetEvent for `reader`
+  // (ReaderFor), synchronously: the gRPC methods' code, for another transport (the console's
+  // HTTP API). A partner proves and reads only events it is party to.
+  absl::Status Answer(const std::string& reader, const v1::GetHeadRequest& request,
+                      v1::Head* response) const;
+  absl::Status Answer(const std::string& reader, const v1::GetInclusionProofRequest& request,
+                      v1::InclusionProof* response) const;
+  absl::Status Answer(const std::string& reader, const v1::GetConsistencyProofRequest& request,
+                      v1::ConsistencyProof* response) const;
+  absl::Status Answer(const std::string& reader, const v1::GetEventRequest& request,
+                      v1::StoredEvent* response) const;
+  // Who reads, for a caller named by any transport: empty for callers that read everything
+  // (nodes, the local administrator, the administrator party, auditors), else the party.
+  absl::StatusOr<std::string> ReaderFor(const rpc::Caller& caller) const;
+
  private:
+  template <typename Request, typename Response>
+  grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context, const Request& request,
+                                  Response* response) const;
   size_t PageSize(uint32_t requested) const;
   // With attestation: whole-log reads (ReadAll, Subscribe) are for nodes, the administrator and
   // auditors; a party is PERMISSION_DENIED, a caller without identity UNAUTHENTICATED.

@@ -1,7 +1,8 @@
 // lodestone-loadgen: drives a ledger over gRPC and prints throughput and latency figures.
 // Scenarios (all in one run, against one server): the trivial Echo RPC (the gRPC ceiling),
 // single-event durable appends with 1, 16 and 64 clients, and 100-event batches with 16 clients.
-// Optionally fills the log to a given size with large batches.
+// Optionally fills the log to a given size with large batches. With --signing_key every event is
+// signed (docs/write-model.md, "Keys and signatures"), the key registered first.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -26,6 +27,9 @@
 #include "grpcpp/security/credentials.h"
 #include "lodestone/v1/ledger.grpc.pb.h"
 #include "lodestone/v1/provenance.grpc.pb.h"
+#include "services/codec/event_codec.h"
+#include "services/codec/event_signer.h"
+#include "services/crypto/ed25519.h"
 #include "services/loadgen/graph.h"
 #include "services/loadgen/workload.h"
 
@@ -47,9 +51,24 @@ ABSL_FLAG(int64_t, deep_chain, 1000, "length of the generated deep chain");
 ABSL_FLAG(std::string, graph_ndjson, "",
           "write the generated graph to this file as NDJSON (for lodectl append) and exit");
 ABSL_FLAG(int, channels, 4, "gRPC channels (connections) shared by the clients");
+ABSL_FLAG(std::string, signing_key, "",
+          "sign every appended event with this Ed25519 private key (PKCS#8 PEM, as `lodectl "
+          "keygen` writes it) as --attester; empty: unsigned");
+ABSL_FLAG(std::string, attester, "lodestone-admin",
+          "with --signing_key: the party the ledger authenticates this client as, whose key "
+          "signs (a plain-text loopback caller is the ledger's --admin_party)");
+ABSL_FLAG(bool, register_key, true,
+          "with --signing_key: before the scenarios, register --attester as a party (if its "
+          "stream is empty) and the key (if its registration is not in the log), as the "
+          "administrator; false: the key must already be registered");
+ABSL_FLAG(int64_t, prebuilt_events, 0,
+          "build (and sign) up to this many events per append scenario before its clock starts, "
+          "so that the figures leave out the client's building and signing; a client that uses "
+          "up its share builds the rest inside the timed calls (reported). 0: always inside");
 
 namespace {
 
+using Signer = lodestone::codec::EventSigner;
 using lodestone::v1::LedgerService;
 
 struct Result {
@@ -124,18 +143,83 @@ Result Drive(const std::string& name, int clients, int batch, absl::Duration dur
   return result;
 }
 
-bool AppendEvents(LedgerService::Stub& stub, std::vector<lodestone::v1::Event> events,
-                  std::string* error) {
-  lodestone::v1::AppendRequest request;
-  for (auto& e : events) *request.add_events() = std::move(e);
-  lodestone::v1::AppendResponse response;
+std::string StatusText(const grpc::Status& status) {
+  return absl::StrCat(status.error_code(), ": ", status.error_message());
+}
+
+bool SendAppend(LedgerService::Stub& stub, const lodestone::v1::AppendRequest& request,
+                std::string* error, lodestone::v1::AppendResponse* response = nullptr) {
+  lodestone::v1::AppendResponse ignored;
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  grpc::Status status = stub.Append(&context, request, &response);
-  if (!status.ok() && error != nullptr) {
-    *error = absl::StrCat(status.error_code(), ": ", status.error_message());
-  }
+  grpc::Status status = stub.Append(&context, request, response != nullptr ? response : &ignored);
+  if (!status.ok() && error != nullptr) *error = StatusText(status);
   return status.ok();
+}
+
+// Appends `events`, each signed first when `signer` is given.
+bool AppendEvents(LedgerService::Stub& stub, std::vector<lodestone::v1::Event> events,
+                  std::string* error, const Signer* signer) {
+  lodestone::v1::AppendRequest request;
+  for (auto& e : events) {
+    if (signer != nullptr) {
+      signer->Sign(e);
+    }
+    *request.add_events() = std::move(e);
+  }
+  return SendAppend(stub, request, error);
+}
+
+// Registers the signer's attester as a party (when its stream is empty) and its key (when the
+// key's registration is not in the log), unsigned, as the administrator: the first key of a
+// party is registered by the administrator or a registrar before the party signs anything.
+bool RegisterKey(LedgerService::Stub& stub, const Signer& signer, std::string* error) {
+  // A fixed event id and content: appending it again is idempotent.
+  const lodestone::v1::Event registration = lodestone::loadgen::SigningKeyRegistered(
+      absl::StrCat("lg-key-", signer.attester(), "-", signer.key_id()), signer.attester(),
+      signer.key_id(), signer.public_key());
+  {
+    lodestone::v1::GetEventRequest request;
+    request.set_event_id(registration.event_id());
+    lodestone::v1::StoredEvent stored;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    grpc::Status status = stub.GetEvent(&context, request, &stored);
+    if (status.ok()) {
+      std::printf("signing: key %s of %s registered at position %lu\n", signer.key_id().c_str(),
+                  signer.attester().c_str(), static_cast<unsigned long>(stored.position()));
+      return true;
+    }
+    if (status.error_code() != grpc::StatusCode::NOT_FOUND) {
+      *error = StatusText(status);
+      return false;
+    }
+  }
+  lodestone::v1::AppendRequest request;
+  {
+    lodestone::v1::ReadStreamRequest read;
+    read.set_subject("party/" + signer.attester());
+    read.set_max_events(1);
+    lodestone::v1::ReadStreamResponse stream;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    grpc::Status status = stub.ReadStream(&context, read, &stream);
+    if (!status.ok() && status.error_code() != grpc::StatusCode::NOT_FOUND) {
+      *error = StatusText(status);
+      return false;
+    }
+    if (!status.ok() || stream.stream_version() == 0) {  // NOT_FOUND: no such stream yet
+      *request.add_events() = lodestone::loadgen::PartyRegistered("lg-party-" + signer.attester(),
+                                                                  signer.attester(), "AU");
+    }
+  }
+  *request.add_events() = registration;
+  lodestone::v1::AppendResponse response;
+  if (!SendAppend(stub, request, error, &response)) return false;
+  std::printf("signing: key %s of %s registered at position %lu\n", signer.key_id().c_str(),
+              signer.attester().c_str(),
+              static_cast<unsigned long>(response.results(response.results_size() - 1).position()));
+  return true;
 }
 
 void PrintResults(const std::vector<Result>& results) {
@@ -185,12 +269,12 @@ int WriteGraph(const std::string& path) {
   return out ? 0 : 1;
 }
 
-int ImportGraph(LedgerService::Stub& stub) {
+int ImportGraph(LedgerService::Stub& stub, const Signer* signer) {
   const absl::Time start = absl::Now();
   std::string error;
   auto summary = lodestone::loadgen::GenerateGraph(
       GraphFromFlags(), 1000, [&](std::vector<lodestone::v1::Event> events) {
-        return AppendEvents(stub, std::move(events), &error);
+        return AppendEvents(stub, std::move(events), &error, signer);
       });
   if (!error.empty()) {
     std::cerr << "loadgen: graph import failed: " << error << "\n";
@@ -309,6 +393,31 @@ int BenchProvenance(const std::string& address, LedgerService::Stub& ledger, dou
   return 0;
 }
 
+// What one signature costs on this machine, for reading the figures: the client's signing and
+// the ledger's verification of one extraction (single thread, the project's code).
+void PrintSigningCost(const Signer& signer) {
+  constexpr int kRounds = 1000;
+  lodestone::v1::Event event = lodestone::loadgen::LotExtracted(
+      "lg-cost", "lg-cost", "lg-mine", lodestone::v1::MATERIAL_RARE_EARTH_ORE, "253090", 1000000);
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < kRounds; ++i) signer.Sign(event);
+  const auto t1 = std::chrono::steady_clock::now();
+  bool verified = true;
+  for (int i = 0; i < kRounds; ++i) {
+    // What the ledger does per signed event: decode, the signed bytes, Ed25519 verification.
+    auto decoded = lodestone::codec::EventFromProto(event);
+    verified &= decoded.ok() && lodestone::crypto::VerifySignature(
+                                    signer.public_key(), lodestone::codec::SignedMessage(*decoded),
+                                    event.signature().signature());
+  }
+  const auto t2 = std::chrono::steady_clock::now();
+  auto micros = [](auto d) {
+    return std::chrono::duration<double, std::micro>(d).count() / kRounds;
+  };
+  std::printf("signing: %.1f us to sign, %.1f us to verify one event (one thread, %d rounds)%s\n",
+              micros(t1 - t0), micros(t2 - t1), kRounds, verified ? "" : " VERIFY FAILED");
+}
+
 int Run() {
   if (!absl::GetFlag(FLAGS_graph_ndjson).empty())
     return WriteGraph(absl::GetFlag(FLAGS_graph_ndjson));
@@ -327,8 +436,27 @@ int Run() {
     return 0;
   }
 
+  std::unique_ptr<Signer> signer;
+  if (const std::string path = absl::GetFlag(FLAGS_signing_key); !path.empty()) {
+    auto loaded = Signer::Load(path, absl::GetFlag(FLAGS_attester));
+    if (!loaded.ok()) {
+      std::cerr << "loadgen: " << loaded.status().message() << "\n";
+      return 2;
+    }
+    signer = std::make_unique<Signer>(*std::move(loaded));
+    std::string error;
+    if (absl::GetFlag(FLAGS_register_key) && !RegisterKey(*stubs[0], *signer, &error)) {
+      std::cerr << "loadgen: registering signing key " << signer->key_id() << " of "
+                << signer->attester() << " failed: " << error << "\n";
+      return 1;
+    }
+    std::printf("signing: every event signed by key %s of %s\n", signer->key_id().c_str(),
+                signer->attester().c_str());
+    PrintSigningCost(*signer);
+  }
+
   if (absl::GetFlag(FLAGS_graph_lots) > 0 && absl::GetFlag(FLAGS_provenance).empty()) {
-    if (int rc = ImportGraph(*stubs[0]); rc != 0) return rc;
+    if (int rc = ImportGraph(*stubs[0], signer.get()); rc != 0) return rc;
   }
   if (!absl::GetFlag(FLAGS_provenance).empty()) {
     return BenchProvenance(absl::GetFlag(FLAGS_provenance), *stubs[0],
@@ -338,7 +466,7 @@ int Run() {
   // A unique prefix per run, so that runs against the same data directory do not collide.
   const std::string run = absl::StrCat("lg", absl::ToUnixMicros(absl::Now()));
   std::string error;
-  if (!AppendEvents(*stubs[0], lodestone::loadgen::MineSetup(run, "AU"), &error)) {
+  if (!AppendEvents(*stubs[0], lodestone::loadgen::MineSetup(run, "AU"), &error, signer.get())) {
     std::cerr << "loadgen: setup failed: " << error << "\n";
     return 1;
   }
@@ -378,19 +506,53 @@ int Run() {
       std::cerr << "loadgen: unknown scenario " << s << "\n";
       return 2;
     }
-    results.push_back(Drive(s, clients, batch, duration, [&](int c, uint64_t seq) {
-      std::vector<lodestone::v1::Event> events;
-      events.reserve(batch);
+    // Request `seq` of client `c`: `batch` new extractions, signed when signing.
+    auto build = [&](int c, uint64_t seq, lodestone::v1::AppendRequest* request) {
       for (int i = 0; i < batch; ++i) {
-        events.push_back(extract(absl::StrCat(run, "-", s, "-c", c, "-", seq, "-", i)));
+        auto* event = request->add_events();
+        *event = extract(absl::StrCat(run, "-", s, "-c", c, "-", seq, "-", i));
+        if (signer != nullptr) signer->Sign(*event);
+      }
+    };
+    std::vector<std::vector<lodestone::v1::AppendRequest>> prebuilt(clients);
+    if (const int64_t budget = absl::GetFlag(FLAGS_prebuilt_events); budget > 0) {
+      const int64_t per_request = static_cast<int64_t>(batch) * clients;
+      const size_t requests = static_cast<size_t>((budget + per_request - 1) / per_request);
+      const absl::Time start = absl::Now();
+      std::vector<std::thread> builders;
+      for (int c = 0; c < clients; ++c) {
+        builders.emplace_back([&, c] {
+          prebuilt[c].resize(requests);
+          for (size_t seq = 0; seq < requests; ++seq) build(c, seq, &prebuilt[c][seq]);
+        });
+      }
+      for (auto& t : builders) t.join();
+      std::printf("%s: %lu events built%s before the clock, in %.1f s\n", s.c_str(),
+                  static_cast<unsigned long>(requests * per_request),
+                  signer != nullptr ? " and signed" : "",
+                  absl::ToDoubleSeconds(absl::Now() - start));
+    }
+    std::atomic<uint64_t> built_inside{0};
+    results.push_back(Drive(s, clients, batch, duration, [&](int c, uint64_t seq) {
+      lodestone::v1::AppendRequest inside;
+      const lodestone::v1::AppendRequest* request = &inside;
+      if (seq < prebuilt[c].size()) {
+        request = &prebuilt[c][seq];
+      } else {
+        if (!prebuilt[c].empty()) ++built_inside;
+        build(c, seq, &inside);
       }
       std::string error;
-      if (AppendEvents(stub_for(c), std::move(events), &error)) return batch;
+      if (SendAppend(stub_for(c), *request, &error)) return batch;
       static std::once_flag once;
       std::call_once(
           once, [&] { std::cerr << "loadgen: first error in " << s << ": " << error << "\n"; });
       return -1;
     }));
+    if (built_inside > 0) {
+      std::cerr << "loadgen: " << s << ": the prebuilt events ran out; " << built_inside.load()
+                << " requests were built inside the timed calls (raise --prebuilt_events)\n";
+    }
   }
 
   PrintResults(results);
@@ -416,7 +578,7 @@ int Run() {
           for (int64_t i = first; i < std::min<int64_t>(first + kFillBatch, missing); ++i) {
             events.push_back(extract(absl::StrCat(run, "-fill-", i)));
           }
-          if (!AppendEvents(stub_for(c), std::move(events), nullptr)) ++failures;
+          if (!AppendEvents(stub_for(c), std::move(events), nullptr, signer.get())) ++failures;
         }
       });
     }

@@ -17,10 +17,7 @@
 #include "grpcpp/support/status.h"
 #include "lodestone/v1/ledger.grpc.pb.h"
 #include "lodestone/v1/provenance.grpc.pb.h"
-
-namespace lodestone::crypto {
-class SigningKey;
-}  // namespace lodestone::crypto
+#include "services/codec/event_signer.h"
 
 namespace lodestone::lodectl {
 
@@ -70,21 +67,7 @@ struct Options {
 
 // Signs events as `attester` with an Ed25519 key (docs/security.md, "Signatures"): sets
 // attested_by when empty and a detached signature over the event's canonical bytes.
-class EventSigner {
- public:
-  // NOT_FOUND for an unreadable file, INVALID_ARGUMENT for a bad key or an empty attester.
-  static absl::StatusOr<EventSigner> Load(const std::string& path, std::string attester);
-  EventSigner(EventSigner&&) noexcept;
-  ~EventSigner();
-  void Sign(v1::Event& event) const;
-  const std::string& key_id() const { return key_id_; }
-
- private:
-  EventSigner(crypto::SigningKey key, std::string attester);
-  std::unique_ptr<crypto::SigningKey> key_;
-  std::string key_id_;
-  std::string attester_;
-};
+using EventSigner = codec::EventSigner;  // services/codec/event_signer.h
 
 class Client {
  public:

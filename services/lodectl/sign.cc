@@ -6,9 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -62,43 +60,6 @@ int Keygen(const Options& options, const std::string& party, std::ostream& out) 
   std::cerr << "lodectl: key " << key_id << " of " << party << " written to " << options.key_out
             << "; append the line above as " << options.actor << " to register it\n";
   return kOk;
-}
-
-absl::StatusOr<EventSigner> EventSigner::Load(const std::string& path, std::string attester) {
-  std::ifstream file(path, std::ios::binary);
-  std::stringstream text;
-  text << file.rdbuf();
-  if (!file) return absl::NotFoundError(absl::StrCat("cannot read signing key ", path));
-  auto key = crypto::SigningKey::FromPem(text.str());
-  if (!key.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("signing key ", path, ": ", std::string(key.status().message())));
-  }
-  if (attester.empty()) {
-    return absl::InvalidArgumentError(
-        "signing needs the attester: --attester=PARTY, or --tls_cert with a party identity");
-  }
-  return EventSigner(*std::move(key), std::move(attester));
-}
-
-EventSigner::EventSigner(crypto::SigningKey key, std::string attester)
-    : key_(std::make_unique<crypto::SigningKey>(std::move(key))),
-      key_id_(crypto::KeyId(key_->PublicKey())),
-      attester_(std::move(attester)) {}
-
-EventSigner::EventSigner(EventSigner&&) noexcept = default;
-EventSigner::~EventSigner() = default;
-
-void EventSigner::Sign(v1::Event& event) const {
-  if (event.attested_by().empty()) event.set_attested_by(attester_);
-  event.clear_signature();
-  // The ledger verifies the signature over the event as it decodes it; an event it cannot
-  // decode goes unsigned and is refused for what is wrong with it.
-  auto decoded = codec::EventFromProto(event);
-  if (!decoded.ok()) return;
-  auto* signature = event.mutable_signature();
-  signature->set_key_id(key_id_);
-  signature->set_signature(key_->Sign(codec::SignedMessage(*decoded)));
 }
 
 }  // namespace lodestone::lodectl

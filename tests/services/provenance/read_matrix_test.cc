@@ -438,6 +438,24 @@ TEST_F(ReadMatrixTest, LedgerReadsByEveryCaller) {
         EXPECT_EQ(status.error_code(), refused) << event_id << ": " << status.error_message();
       }
     }
+    // An inclusion proof carries the event as its leaf: proved only to those who may read it.
+    for (const std::string event_id : {"e-a-us", "e-ox"}) {
+      auto position = ledger_->log().FindEventId(event_id);
+      ASSERT_TRUE(position.ok() && position->has_value());
+      v1::GetInclusionProofRequest request;
+      request.set_position(**position);
+      grpc::ClientContext context;
+      v1::InclusionProof response;
+      const grpc::Status status = stub.GetInclusionProof(&context, request, &response);
+      const bool may = party == "aud" || (party == "us-party" && event_id == "e-a-us");
+      if (may) {
+        EXPECT_TRUE(status.ok()) << event_id << ": " << status.error_message();
+        EXPECT_FALSE(response.leaf_data().empty());
+      } else {
+        EXPECT_EQ(status.error_code(), refused) << event_id << ": " << status.error_message();
+        EXPECT_TRUE(response.leaf_data().empty());
+      }
+    }
     {
       v1::ReadStreamRequest request;
       request.set_subject("shipment/S-us");
