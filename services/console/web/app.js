@@ -69,8 +69,8 @@ async function route() {
 async function showService() {
   try {
     const info = await api.info();
-    document.getElementById('service').textContent =
-        `${info.service}: ledger head ${info.headSize} events` + (info.ledger ? '' : ' (provenance only: no proof page)');
+    document.getElementById('service').textContent = info.ledger ?
+        `${info.service}: ledger head ${info.headSize || '?'} events` : `${info.service} (provenance only: no proof page)`;
   } catch (error) {
     document.getElementById('service').replaceChildren(errorBox(error));
   }

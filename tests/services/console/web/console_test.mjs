@@ -73,7 +73,7 @@ async function afterClick(selector, name) {
   if (name) await page.screenshot({path: path.join(artefacts, `${name}.png`), fullPage: true});
 }
 const api = (service, method, body) => page.evaluate(async (s, m, b) => {
-  const r = await fetch(`/api/${s}/${m}`, {method: 'POST', body: JSON.stringify(b)});
+  const r = await fetch(`/api/${s}/${m}`, {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(b)});
   return {status: r.status, body: await r.json()};
 }, service, method, body);
 const text = (selector) => page.$eval(selector, (e) => e.textContent.trim()).catch(() => null);
@@ -254,7 +254,8 @@ try {
   // middle and last leaf, consistency from every size to the head; a flipped root fails.
   const sweep = await page.evaluate(async (size) => {
     const m = await import('./merkle.js');
-    const post = async (method, body) => (await fetch(`/api/ledger/${method}`, {method: 'POST', body: JSON.stringify(body)})).json();
+    const post = async (method, body) => (await fetch(`/api/ledger/${method}`, {
+      method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)})).json();
     const head = await post('GetHead', {});
     const bad = [];
     let proofs = 0;
