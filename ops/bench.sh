@@ -94,7 +94,7 @@ fi
 if [[ " $parts " == *" import "* ]]; then
   echo "== 3. import: lodectl append of the $graph_lots-lot graph into the embedded server"
   "$loadgen" --graph_lots="$graph_lots" --graph_ndjson="$work/graph.ndjson"
-  start server "$build/services/programs/server/lodestone-server" --data_dir="$work/server"
+  start server "$build/services/programs/server/lodestone-server" --http_listen=127.0.0.1:0 --data_dir="$work/server"
   lodectl=("$build/services/lodectl/lodectl" --server="127.0.0.1:$port" --progress=false)
   lines=$(wc -l <"$work/graph.ndjson")
   start_ns=$(date +%s%N)

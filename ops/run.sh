@@ -2,7 +2,8 @@
 # `make run`: start the embedded server on DATA_DIR, load the demo data set (idempotent: a
 # second run finds it already there), print the traces and verdicts of the demo's shipments
 # bound for the US, then keep serving until Ctrl-C.
-#   LISTEN, METRICS_LISTEN   addresses (default 127.0.0.1:7400 and 127.0.0.1:9400)
+#   LISTEN, METRICS_LISTEN, HTTP_LISTEN   addresses (default 127.0.0.1:7400, 127.0.0.1:9400 and
+#                            127.0.0.1:7480: the EPCIS 2.0 REST binding and the console)
 #   TLS_LISTEN               the mutual-TLS port the demo's parties append on (127.0.0.1:7443)
 #   LATE_AFTER               the server's --late_after (87600h: the demo is 2024-2026 history
 #                            recorded today, a backfill; 168h judges it as late, docs/demo.md)
@@ -13,6 +14,7 @@ build=${1:-build}
 data=${2:-data}
 listen=${LISTEN:-127.0.0.1:7400}
 metrics=${METRICS_LISTEN:-127.0.0.1:9400}
+http=${HTTP_LISTEN:-127.0.0.1:7480}
 here=$(cd "$(dirname "$0")/.." && pwd)
 demo="$here/services/programs/server/demo/demo.ndjson"
 # Throwaway demo credentials (services/programs/server/demo/credentials/README.md).
@@ -23,7 +25,8 @@ mkdir -p "$data"
 log="$data/server.log"
 
 "$build/services/programs/server/lodestone-server" --listen="$listen" --metrics_listen="$metrics" \
-  --data_dir="$data" --late_after="${LATE_AFTER:-87600h}" --tls_listen="$tls_listen" --tls_cert="$credentials/server.crt" \
+  --http_listen="$http" --data_dir="$data" --late_after="${LATE_AFTER:-87600h}" \
+  --tls_listen="$tls_listen" --tls_cert="$credentials/server.crt" \
   --tls_key="$credentials/server.key" --tls_ca="$credentials/ca.crt" >"$log" 2>&1 &
 server=$!
 stop() {
@@ -33,13 +36,14 @@ stop() {
 trap stop EXIT
 trap 'exit 0' INT TERM
 for _ in $(seq 1 300); do
-  grep -q 'serving gRPC on port' "$log" && break
+  grep -q 'serving EPCIS 2.0 at' "$log" && break
   kill -0 "$server" 2>/dev/null || { cat "$log"; echo "lodestone-server did not start"; exit 1; }
   sleep 0.1
 done
 port=$(sed -n 's/.*serving gRPC on port \([0-9]*\).*/\1/p' "$log")
 metrics_port=$(sed -n 's/.*metrics on port \([0-9]*\).*/\1/p' "$log")
 tls_port=$(sed -n 's/.*on TLS port \([0-9]*\).*/\1/p' "$log")
+epcis_url=$(sed -n 's/.*serving EPCIS 2.0 at \(.*\)$/\1/p' "$log")
 [ -n "$port" ] && [ -n "$tls_port" ] || { cat "$log"; exit 1; }
 server_address="127.0.0.1:$port"
 ctl() { "$lodectl" --server="$server_address" "$@"; }
@@ -93,6 +97,8 @@ for line in open(sys.argv[1]): print(json.loads(line)["eventId"])' "$demo")
 fi
 echo
 echo "Lodestone is serving both services on $server_address (metrics: http://127.0.0.1:$metrics_port/metrics)."
+echo "EPCIS 2.0 capture: POST $epcis_url/capture (application/ld+json; docs/epcis.md)"
+echo "Compliance console: $epcis_url/console/ (docs/console.md)"
 echo "Try:  $lodectl --server=$server_address trace sb-th-bagged-2412-a"
 echo "      $lodectl --server=$server_address flags"
 echo "      $lodectl --server=$server_address check lot ndfeb-jp-magnet-2025a --as_of=2026-12-01"

@@ -138,14 +138,16 @@ void RegisterConsole(http::HttpServer& server, const ConsoleOptions& options_in)
     SecurityHeaders(response);
     return response;
   };
-  server.Route("GET", "/console", [](const http::Request&) {
+  // "/console" and "/console/" are one route (empty segments are ignored): the page's relative
+  // links need the slash, so the first is redirected to the second.
+  server.Route("GET", "/console", [serve_file](const http::Request& request) {
+    if (request.path.ends_with('/')) return serve_file("");
     http::Response response;
     response.status = 308;
     response.content_type = "text/plain; charset=utf-8";
     response.headers.emplace_back("Location", "/console/");
     return response;
   });
-  server.Route("GET", "/console/", [serve_file](const http::Request&) { return serve_file(""); });
   server.Route("GET", "/console/{file}", [serve_file](const http::Request& request) {
     return serve_file(request.path_params.at("file"));
   });

@@ -267,8 +267,10 @@ Response CaptureService::Capture(const http::Request& request) {
                    }
                    job->success = true;
                    for (size_t i = 0; i < outcome->results.size(); ++i) {
-                     job->events.push_back({{"index", mapped->source_index[i]},
+                     const size_t index = mapped->source_index[i];
+                     job->events.push_back({{"index", index},
                                             {"eventID", outcome->results[i].event_id},
+                                            {"eventHash", mapped->event_hashes[index]},
                                             {"position", outcome->results[i].position}});
                    }
                  });
@@ -313,7 +315,9 @@ Response CaptureService::CaptureEvent(const http::Request& request) {
   if (!outcome.ok()) return RuleRefusal(outcome.status(), prepared->mapped, true);
   Json events = Json::array();
   for (const auto& result : outcome->results) {
-    events.push_back({{"eventID", result.event_id}, {"position", result.position}});
+    events.push_back({{"eventID", result.event_id},
+                      {"eventHash", prepared->mapped.event_hashes.at(0)},
+                      {"position", result.position}});
   }
   Json body = {{"duplicate", outcome->duplicate}, {"events", events}};
   Response response = http::JsonResponse(outcome->duplicate ? 200 : 201, body);

@@ -1,7 +1,5 @@
 #include "services/epcis/mapping.h"
 
-#include <openssl/sha.h>
-
 #include <map>
 #include <optional>
 #include <string>
@@ -10,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "services/domain/rules.h"
+#include "services/epcis/event_hash.h"
 #include "services/epcis/vocabulary.h"
 
 namespace lodestone::epcis {
@@ -27,16 +26,6 @@ struct Refusal {
 // JSON-LD prefixes in force: the standard EPCIS context's (for the few terms the mapping reads)
 // overridden by the document's and the event's own @context objects.
 using PrefixMap = std::map<std::string, std::string>;
-
-void AddContext(const Json& context, PrefixMap& prefixes) {
-  if (context.is_array()) {
-    for (const Json& entry : context) AddContext(entry, prefixes);
-  } else if (context.is_object()) {
-    for (const auto& [prefix, iri] : context.items()) {
-      if (iri.is_string()) prefixes[prefix] = iri.get<std::string>();
-    }
-  }
-}
 
 // The full IRI of a key: "prefix:local" through the prefixes, an IRI as it is, a bare term as
 // "" (bare terms are the standard's own).
@@ -76,23 +65,12 @@ const Json* MemberByIri(const Json& object, const PrefixMap& prefixes, std::stri
   return nullptr;
 }
 
-std::string HexSha256(std::string_view data) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char byte : digest) {
-    hex.push_back(kHex[byte >> 4]);
-    hex.push_back(kHex[byte & 15]);
-  }
-  return hex;
-}
-
 class EventMapper {
  public:
   EventMapper(const http::ParsedJson& document, const Json& event, std::string pointer,
-              PrefixMap prefixes, const MappingOptions& options)
-      : document_(document),
+              PrefixMap prefixes, const MappingOptions& options, std::string event_hash)
+      : event_hash_(std::move(event_hash)),
+        document_(document),
         event_(event),
         pointer_(std::move(pointer)),
         prefixes_(std::move(prefixes)),
@@ -102,10 +80,9 @@ class EventMapper {
 
   std::optional<Refusal> Map(std::vector<domain::Event>* out) {
     const std::string type = event_.value("type", "");
-    if (!event_.contains("eventID") || !event_["eventID"].is_string()) {
-      return Refuse("", "an event without eventID: Lodestone derives its event id from it");
-    }
-    base_id_ = EventIdFromEpcis(event_["eventID"].get<std::string>());
+    base_id_ = EventIdFromEpcis(event_.contains("eventID") && event_["eventID"].is_string()
+                                    ? event_["eventID"].get<std::string>()
+                                    : event_hash_);
     if (auto refusal = ParseTime(event_, "eventTime", &event_time_)) return refusal;
     if (auto refusal = Actor()) return refusal;
     std::vector<domain::Event> events;
@@ -529,6 +506,7 @@ class EventMapper {
     return std::nullopt;
   }
 
+  const std::string event_hash_;
   const http::ParsedJson& document_;
   const Json& event_;
   const std::string pointer_;
@@ -552,7 +530,7 @@ absl::Status MapDocument(const http::ParsedJson& document, const MappingOptions&
                          MappedDocument* out, CaptureError* error) {
   const Json& root = document.value;
   PrefixMap prefixes = {{"cbvmda", "urn:epcglobal:cbv:mda#"}};
-  if (root.contains("@context")) AddContext(root["@context"], prefixes);
+  if (root.contains("@context")) AddContextPrefixes(root["@context"], prefixes);
   const Json* list = nullptr;
   if (root.contains("epcisBody") && root["epcisBody"].contains("eventList")) {
     list = &root["epcisBody"]["eventList"];
@@ -566,21 +544,29 @@ absl::Status MapDocument(const http::ParsedJson& document, const MappingOptions&
   for (size_t i = 0; i < list->size(); ++i) {
     const Json& event = (*list)[i];
     const std::string pointer = PointerAppend("/epcisBody/eventList", i);
-    // Two events of one document with one eventID: ambiguous, unless the second declares the
-    // first erroneous (an errorDeclaration keeps the original's eventID).
-    if (event.is_object() && event.contains("eventID") && event["eventID"].is_string() &&
-        !event.contains("errorDeclaration")) {
-      const auto [it, inserted] = seen.emplace(event["eventID"].get<std::string>(), i);
+    out->event_hashes.push_back(EventHashFromPreHash(EventPreHash(document, i)));
+    // Two events of one document with one eventID (or, without one, one canonical hash):
+    // ambiguous, unless the second declares the first erroneous (an errorDeclaration keeps the
+    // original's eventID and hash).
+    const bool has_id =
+        event.is_object() && event.contains("eventID") && event["eventID"].is_string();
+    if (event.is_object() && !event.contains("errorDeclaration")) {
+      const std::string key = has_id ? event["eventID"].get<std::string>() : out->event_hashes[i];
+      const auto [it, inserted] = seen.emplace(key, i);
       if (!inserted) {
-        *error = {"mapping", i, true, pointer + "/eventID",
-                  absl::StrCat("eventID '", it->first, "' is also the id of event ", it->second,
-                               " of this document")};
+        *error = {"mapping", i, true, has_id ? pointer + "/eventID" : pointer,
+                  has_id ? absl::StrCat("eventID '", it->first, "' is also the id of event ",
+                                        it->second, " of this document")
+                         : absl::StrCat("event ", it->second,
+                                        " of this document is the same event (canonical hash ",
+                                        it->first, ")")};
         return absl::InvalidArgumentError(error->reason);
       }
     }
     PrefixMap event_prefixes = prefixes;
-    if (event.contains("@context")) AddContext(event["@context"], event_prefixes);
-    EventMapper mapper(document, event, pointer, std::move(event_prefixes), options);
+    if (event.contains("@context")) AddContextPrefixes(event["@context"], event_prefixes);
+    EventMapper mapper(document, event, pointer, std::move(event_prefixes), options,
+                       out->event_hashes[i]);
     const size_t before = out->events.size();
     if (auto refusal = mapper.Map(&out->events)) {
       *error = {"mapping", i, true, pointer + refusal->pointer, refusal->reason};

@@ -32,9 +32,13 @@ struct MappedDocument {
   std::vector<domain::Event> events;
   std::vector<size_t> source_index;  // per Lodestone event: the index of its EPCIS event
   size_t epcis_events = 0;
+  // Per EPCIS event: its CBV 2.0 canonical event hash (event_hash.h), "ni:///sha-256;...".
+  std::vector<std::string> event_hashes;
 };
 
-// The events of an EPCIS document (/epcisBody/eventList) that has passed schema validation.
+// The events of an EPCIS document (/epcisBody/eventList) that has passed schema validation. An
+// event without eventID is identified by its canonical event hash (a re-capture of the same
+// event, or an error declaration of it, has the same one).
 // On failure returns INVALID_ARGUMENT and fills `error` (kind "mapping").
 absl::Status MapDocument(const http::ParsedJson& document, const MappingOptions& options,
                          MappedDocument* out, CaptureError* error);

@@ -9,7 +9,9 @@
 # so the program really loads them. Then the program must say TLS
 # is on with client certificates required, and with LODECTL_BINARY: its gRPC port answers a
 # health check over mutual TLS and refuses plain text, and its --health_listen port (rendered
-# address replaced by 127.0.0.1:0) answers in plain text.
+# address replaced by 127.0.0.1:0) answers in plain text. A rendered --http_listen (the EPCIS
+# port, replaced by 127.0.0.1:0) must answer over mutual TLS and refuse clients without a
+# certificate.
 #   usage: check_chart_flags.sh TOOLS_DIR CHART_DIR VALUES_FILE PROGRAM_BINARY FLAGS_KEY
 #                               PLANNED_FLAGS [LODECTL_BINARY]
 #   (PLANNED_FLAGS: comma-separated flag names without dashes; "-" or empty = none)
@@ -74,6 +76,15 @@ if grep -q -- "=$tls_mount/" "$work/program.flags" "$work/args"; then
   echo "TLS material: a throwaway CA and certificate in $work/tls stand in for $tls_mount"
 fi
 overrides=(--listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0 --data_dir="$work/data")
+# The EPCIS HTTP port: a rendered address becomes a free loopback port and is checked below; an
+# empty --http_listen (off) stays off; without the flag lodestone-server would take 7480.
+http=""
+if grep -q -- "^--http_listen=." "$work/program.flags" "$work/args"; then
+  http=yes
+  overrides+=(--http_listen=127.0.0.1:0)
+elif [ "$program" = lodestone-server ] && ! grep -q -- "^--http_listen=" "$work/program.flags" "$work/args"; then
+  overrides+=(--http_listen=127.0.0.1:0)
+fi
 health=""
 if grep -q -- "^--health_listen=" "$work/program.flags" "$work/args"; then
   health=yes
@@ -101,6 +112,34 @@ if [ -n "$tls" ]; then
     echo "ok   TLS on ($want)"
   else
     fail "$program does not report '$want'"
+  fi
+fi
+if [ -n "$http" ]; then
+  url=""
+  for _ in $(seq 1 50); do
+    url=$(sed -n 's/.*serving EPCIS 2.0 at \([^ ]*\).*/\1/p' "$work/stdout")
+    [ -n "$url" ] && break
+    sleep 0.1
+  done
+  if [ -z "$url" ]; then
+    fail "$program does not report 'serving EPCIS 2.0 at URL'"
+  elif [ -n "$tls" ]; then
+    command -v curl >/dev/null || { echo "curl is missing" >&2; exit 1; }
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$work/tls/ca.crt" \
+      --cert "$work/tls/client.crt" --key "$work/tls/client.key" "$url/capture/none" || true)
+    case $url:$code in
+      https://*:[1-5][0-9][0-9]) echo "ok   EPCIS HTTP port answers over mutual TLS ($url: $code)" ;;
+      *) fail "EPCIS HTTP port over mutual TLS: $url answered '$code'" ;;
+    esac
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$work/tls/ca.crt" \
+      "$url/capture/none" || true)
+    if [ "$code" = 000 ]; then
+      echo "ok   EPCIS HTTP port refuses a client without a certificate"
+    else
+      fail "EPCIS HTTP port without a client certificate answered $code"
+    fi
+  else
+    echo "ok   EPCIS HTTP port at $url"
   fi
 fi
 health_port=""

@@ -15,6 +15,8 @@ case ${3-} in --ledger=*) ledger=${3#--ledger=} ;; "") ;; *) echo "unknown argum
 . "$(dirname "$0")/lib.sh"
 if [ "$(id -u)" != 0 ]; then echo "skipped: chroot needs root"; exit 77; fi
 program=$(basename "$bin")
+# lodestone-server serves EPCIS on 127.0.0.1:7480 by default: a free port here instead.
+http_flag=(); [ "$program" = lodestone-server ] && http_flag=(--http_listen=127.0.0.1:0)
 work=$(mktemp -d "${TMPDIR:-/tmp}/lodestone-rootfs-XXXXXX")
 pid=""
 ledger_pid=""
@@ -41,7 +43,7 @@ fi
 touch "$work/marker"
 # The output files exist before the program starts (the redirections happen in the child).
 : >"$work/stdout"; : >"$work/stderr"
-chroot --userspec=10001:10001 "$root" "/usr/local/bin/$program" --listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0 \
+chroot --userspec=10001:10001 "$root" "/usr/local/bin/$program" --listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0 "${http_flag[@]}" \
   --data_dir=/var/lib/lodestone "${extra[@]}" >"$work/stdout" 2>"$work/stderr" &
 pid=$!
 metrics_port=""

@@ -25,6 +25,8 @@ command -v curl >/dev/null || { echo "curl is missing" >&2; exit 1; }
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 program=$(basename "$bin")
+# lodestone-server serves EPCIS on 127.0.0.1:7480 by default: a free port here instead.
+http_flag=(); [ "$program" = lodestone-server ] && http_flag=(--http_listen=127.0.0.1:0)
 work=$(mktemp -d "${TMPDIR:-/tmp}/lodestone-metrics-XXXXXX")
 pid=""
 ledger_pid=""
@@ -42,7 +44,7 @@ fi
 mkdir "$work/data"
 # The output files exist before the program starts (the redirections happen in the child).
 : >"$work/stdout"; : >"$work/stderr"
-"$bin" --listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0 --data_dir="$work/data" "$@" \
+"$bin" --listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0 "${http_flag[@]}" --data_dir="$work/data" "$@" \
   >"$work/stdout" 2>"$work/stderr" &
 pid=$!
 metrics_port=""

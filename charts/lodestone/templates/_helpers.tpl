@@ -96,6 +96,29 @@ app.kubernetes.io/component: {{ $component }}
 {{- end }}
 {{- end }}
 
+{{/* "true" when the ledger and the embedded server serve the EPCIS REST binding on ports.http:
+http.enabled, or (null) as TLS. */}}
+{{- define "lodestone.httpEnabled" -}}
+{{- if kindIs "invalid" .Values.http.enabled }}
+{{- include "lodestone.tlsEnabled" . }}
+{{- else }}
+{{- ternary "true" "false" (.Values.http.enabled | toString | eq "true") }}
+{{- end }}
+{{- end }}
+
+{{/* The EPCIS REST binding's flags of the ledger and the embedded server (off: an empty
+--http_listen, since lodestone-server serves on loopback by default). */}}
+{{- define "lodestone.httpFlags" -}}
+{{- if eq (include "lodestone.httpEnabled" .) "true" -}}
+# EPCIS 2.0 REST binding (HTTPS with the TLS flags' certificates)
+--http_listen={{ .Values.listenHost }}:{{ .Values.ports.http }}
+--http_max_body_mb={{ .Values.http.maxBodyMb }}
+{{- else -}}
+# EPCIS 2.0 REST binding off (http.enabled)
+--http_listen=
+{{- end }}
+{{- end }}
+
 {{/* "true" when the in-chart etcd runs TLS: etcd.tls.enabled, or (null) as the programs. */}}
 {{- define "lodestone.etcdTlsEnabled" -}}
 {{- if not (and (eq .Values.mode "distributed") .Values.etcd.enabled) }}
@@ -252,7 +275,8 @@ livenessProbe:
 {{- end }}
 {{- end }}
 
-{{/* Container ports of a Lodestone program: (list $ grpcPort metricsPort). */}}
+{{/* Container ports of a Lodestone program: (list $ grpcPort metricsPort [servesHttp]); the
+EPCIS HTTP port when servesHttp and http is enabled. */}}
 {{- define "lodestone.containerPorts" -}}
 {{- $root := index . 0 -}}
 - name: grpc
@@ -261,6 +285,11 @@ livenessProbe:
 - name: metrics
   containerPort: {{ index . 2 }}
   protocol: TCP
+{{- if and (gt (len .) 3) (index . 3) (eq (include "lodestone.httpEnabled" $root) "true") }}
+- name: http
+  containerPort: {{ $root.Values.ports.http }}
+  protocol: TCP
+{{- end }}
 {{- if eq (include "lodestone.tlsEnabled" $root) "true" }}
 - name: health
   containerPort: {{ $root.Values.ports.health }}

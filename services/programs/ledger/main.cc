@@ -14,7 +14,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "grpcpp/security/credentials.h"
+#include "prometheus/registry.h"
 #include "services/domain/rules.h"
+#include "services/epcis/epcis_endpoint.h"
 #include "services/ledger/ledger.h"
 #include "services/ledger/ledger_metrics.h"
 #include "services/ledger/ledger_service.h"
@@ -29,6 +31,11 @@
 ABSL_FLAG(std::string, listen, "127.0.0.1:7400", "gRPC address (host:port; port 0 = any free)");
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9400",
           "Prometheus /metrics address (host:port; port 0 = any free)");
+ABSL_FLAG(std::string, http_listen, "",
+          "EPCIS 2.0 REST binding (HTTP; HTTPS with --tls_cert) address (host:port; port 0 = any "
+          "free); empty = off. In distributed mode a follower refuses captures (503 naming the "
+          "leader)");
+ABSL_FLAG(int, http_max_body_mb, 16, "Largest HTTP request body (MiB); larger: 413");
 ABSL_FLAG(std::string, data_dir, "./data/ledger", "RocksDB directory of the log");
 ABSL_FLAG(int, block_cache_mb, 64, "RocksDB block cache size (MiB)");
 ABSL_FLAG(int, write_buffer_mb, 64, "Cap on RocksDB memtables (MiB)");
@@ -129,8 +136,9 @@ int Run() {
   using lodestone::ledger::Ledger;
   using lodestone::replication::NodeRole;
   using lodestone::replication::ReplicatedNode;
-  auto transport = lodestone::rpc::ProgramTransportFromFlags(
-      {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_ca)});
+  const lodestone::rpc::TlsFiles tls_files{
+      absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_ca)};
+  auto transport = lodestone::rpc::ProgramTransportFromFlags(tls_files);
   if (!transport.ok()) {
     std::cerr << "lodestone-ledger: " << transport.status() << "\n";
     return 1;
@@ -207,6 +215,8 @@ int Run() {
     return 1;
   }
   metrics->Register(**endpoint);
+  auto http_registry = std::make_shared<prometheus::Registry>();
+  (*endpoint)->Register(http_registry);
   lodestone::ledger::LedgerServiceImpl service(**ledger, metrics.get());
   service.RequireAttestation(*identity);
   if (distributed) {
@@ -256,12 +266,23 @@ int Run() {
               << node_options.etcd_endpoints << " (" << etcd_transport->description << ")"
               << std::endl;
   }
+  auto epcis = lodestone::epcis::StartProgramEndpoint(
+      **ledger,
+      {absl::GetFlag(FLAGS_http_listen), absl::GetFlag(FLAGS_http_max_body_mb), tls_files},
+      *identity, http_registry.get());
+  if (!epcis.ok()) {
+    std::cerr << "lodestone-ledger: " << epcis.status() << "\n";
+    return 1;
+  }
   std::cout << "lodestone-ledger: " << transport->description;
   if (server->health_server) std::cout << "; plain-text health on port " << server->health_port;
   std::cout << std::endl;
   std::cout << "lodestone-ledger: serving gRPC on port " << server->port << ", metrics on port "
             << (*endpoint)->port() << ", data in " << options.log.path << ", log size "
             << (*ledger)->log().GetHead().size << std::endl;
+  if (*epcis) {
+    std::cout << "lodestone-ledger: serving EPCIS 2.0 at " << (*epcis)->url() << std::endl;
+  }
   if (const std::string port_file = absl::GetFlag(FLAGS_port_file); !port_file.empty()) {
     const std::string tmp = port_file + ".tmp";
     if (FILE* f = std::fopen(tmp.c_str(), "w")) {
@@ -274,6 +295,7 @@ int Run() {
   const int signal = lodestone::rpc::WaitForStopSignal();
   std::cout << "lodestone-ledger: signal " << signal << ", draining" << std::endl;
   service.Shutdown();
+  if (*epcis) (*epcis)->Stop();
   if (node) node->Stop();  // resigns: another node takes over at once
   server->Shutdown(std::chrono::system_clock::now() +
                    std::chrono::milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms)));

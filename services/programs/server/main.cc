@@ -10,7 +10,10 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "prometheus/registry.h"
+#include "services/console/console_api.h"
 #include "services/domain/rules.h"
+#include "services/epcis/epcis_endpoint.h"
 #include "services/ledger/ledger.h"
 #include "services/ledger/ledger_metrics.h"
 #include "services/ledger/ledger_service.h"
@@ -25,6 +28,10 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:7400",
           "gRPC address of both services (host:port; port 0 = any free)");
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9400",
           "Prometheus /metrics address (host:port; port 0 = any free)");
+ABSL_FLAG(std::string, http_listen, "127.0.0.1:7480",
+          "EPCIS 2.0 REST binding (HTTP; HTTPS with --tls_cert) address (host:port; port 0 = any "
+          "free; empty = off)");
+ABSL_FLAG(int, http_max_body_mb, 16, "Largest HTTP request body (MiB); larger: 413");
 ABSL_FLAG(std::string, data_dir, "./data",
           "data directory: the ledger in <dir>/ledger, the views in <dir>/provenance");
 ABSL_FLAG(int, block_cache_mb, 64, "RocksDB block cache of each store (MiB)");
@@ -66,8 +73,9 @@ int Fail(const absl::Status& status) {
 
 int Run() {
   // The embedded server makes no outgoing calls: only the server side is used.
-  auto transport = lodestone::rpc::ProgramTransportFromFlags(
-      {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_ca)});
+  const lodestone::rpc::TlsFiles tls_files{
+      absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_ca)};
+  auto transport = lodestone::rpc::ProgramTransportFromFlags(tls_files);
   if (!transport.ok()) return Fail(transport.status());
   // With --tls_listen the main port is plain text (the local administrator) and the TLS port
   // names its callers by their client certificates: both kinds of caller on one server.
@@ -131,6 +139,8 @@ int Run() {
   if (!endpoint.ok()) return Fail(endpoint.status());
   ledger_metrics->Register(**endpoint);
   (*node)->RegisterMetrics(**endpoint);
+  auto http_registry = std::make_shared<prometheus::Registry>();
+  (*endpoint)->Register(http_registry);
   (*node)->Start();
 
   lodestone::ledger::LedgerServiceImpl ledger_service(**ledger, ledger_metrics.get());
@@ -145,6 +155,18 @@ int Run() {
   auto server = lodestone::rpc::StartServer(
       absl::GetFlag(FLAGS_listen), {&ledger_service, &(*node)->service()}, {}, server_transport);
   if (!server.ok()) return Fail(server.status());
+  // HTTP (EPCIS and the console) is HTTPS when gRPC's main port is TLS; with --tls_listen it
+  // stays plain text for local callers, as --listen does.
+  const lodestone::rpc::TlsFiles http_tls = main_port_tls ? tls_files : lodestone::rpc::TlsFiles{};
+  lodestone::console::ConsoleOptions console;
+  console.provenance = &(*node)->service();
+  console.ledger = &ledger_service;
+  console.service_name = "lodestone-server";
+  auto epcis = lodestone::epcis::StartProgramEndpoint(
+      **ledger, {absl::GetFlag(FLAGS_http_listen), absl::GetFlag(FLAGS_http_max_body_mb), http_tls},
+      *identity, http_registry.get(),
+      [&console](lodestone::http::HttpServer& http) { RegisterConsole(http, console); });
+  if (!epcis.ok()) return Fail(epcis.status());
   std::cout << "lodestone-server: " << transport->description;
   if (server->second_port != 0) {
     std::cout << " on TLS port " << server->second_port << ", plain text for local callers";
@@ -154,10 +176,16 @@ int Run() {
   std::cout << "lodestone-server: serving gRPC on port " << server->port << ", metrics on port "
             << (*endpoint)->port() << ", data in " << data_dir << ", log size "
             << (*ledger)->log().GetHead().size << std::endl;
+  if (*epcis) {
+    std::cout << "lodestone-server: serving EPCIS 2.0 at " << (*epcis)->url() << std::endl;
+    std::cout << "lodestone-server: serving the console at " << (*epcis)->url() << "/console/"
+              << std::endl;
+  }
 
   const int signal = lodestone::rpc::WaitForStopSignal();
   std::cout << "lodestone-server: signal " << signal << ", draining" << std::endl;
   ledger_service.Shutdown();
+  if (*epcis) (*epcis)->Stop();
   server->Shutdown(std::chrono::system_clock::now() +
                    std::chrono::milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms)));
   (*node)->Stop();

@@ -1,5 +1,6 @@
 // EPCIS 2.0 capture: quantities, identifiers, the schema on the reference examples, and capture
 // over HTTP into a real ledger (atomic, idempotent, refused whole with problem+json).
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -7,12 +8,17 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "services/domain/event.h"
 #include "services/epcis/capture_service.h"
+#include "services/epcis/epcis_endpoint.h"
+#include "services/epcis/event_hash.h"
 #include "services/epcis/mapping.h"
 #include "services/epcis/schema_validator.h"
 #include "services/epcis/vocabulary.h"
@@ -116,6 +122,65 @@ TEST(SchemaTest, TheReferenceExamplesValidateOrNotAsTheirSourceSays) {
       std::cerr << file << " -> " << violation.pointer << ": " << violation.message << "\n";
     }
   }
+}
+// The reference generator's test vectors: each document's events give exactly its pre-hash
+// strings (one per line) and hashes.
+TEST(EventHashTest, EveryReferenceVectorMatches) {
+  const std::string dir = std::string(LODESTONE_EPCIS_TESTDATA) + "/hash-vectors/";
+  int vectors = 0;
+  for (const char* name : {"ReferenceEventHashAlgorithm", "CertificationInfoAndSensorReportWithCRS",
+                           "epcisDocWithShippingAndTransportingEvent"}) {
+    SCOPED_TRACE(name);
+    auto document = http::ParseJson(ReadFile(dir + name + ".jsonld"));
+    ASSERT_TRUE(document.ok()) << document.status();
+    std::vector<std::string> pre_hashes =
+        absl::StrSplit(ReadFile(dir + name + ".prehashes"), '\n', absl::SkipEmpty());
+    std::vector<std::string> hashes =
+        absl::StrSplit(ReadFile(dir + name + ".hashes"), '\n', absl::SkipEmpty());
+    ASSERT_EQ(pre_hashes.size(), hashes.size());
+    ASSERT_EQ(document->value["epcisBody"]["eventList"].size(), hashes.size());
+    for (size_t i = 0; i < hashes.size(); ++i) {
+      const std::string pre_hash = EventPreHash(*document, i);
+      EXPECT_EQ(pre_hash, pre_hashes[i]) << "event " << i;
+      EXPECT_EQ(EventHashFromPreHash(pre_hash), hashes[i]) << "event " << i;
+      ++vectors;
+    }
+  }
+  EXPECT_EQ(vectors, 4);
+}
+
+TEST(EventHashTest, IdentifiersBecomeCanonicalDigitalLinks) {
+  EXPECT_EQ(CanonicalDigitalLink("urn:epc:id:sgtin:4012345.011111.9876"),
+            "https://id.gs1.org/01/04012345111118/21/9876");
+  EXPECT_EQ(CanonicalDigitalLink("urn:epc:id:sgln:4012345.00022.0"),
+            "https://id.gs1.org/414/4012345000221");
+  EXPECT_EQ(CanonicalDigitalLink("urn:epc:class:lgtin:4012345.012345.ORE-1"),
+            "https://id.gs1.org/01/04012345123456/10/ORE-1");
+  EXPECT_EQ(CanonicalDigitalLink("https://example.com/gtin/4012345123456/lot/L1/ser/S1?x=1"),
+            "https://id.gs1.org/01/04012345123456/21/S1");
+  EXPECT_EQ(CanonicalDigitalLink("urn:epcglobal:cbv:bt:4012345000009:ASN1099"), std::nullopt);
+  EXPECT_EQ(CanonicalDigitalLink("geo:47.506694,11.104301"), std::nullopt);
+}
+
+TEST(ProgramEndpointTest, FlagsBecomeOptionsAndBadOnesAreRefused) {
+  ProgramHttpFlags flags{"127.0.0.1:0", 3, {}};
+  rpc::IdentityOptions identity;
+  identity.allow_local_admin = true;
+  auto options = ProgramEndpointOptions(flags, identity, nullptr);
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->server.address, "127.0.0.1:0");
+  EXPECT_EQ(options->server.limits.max_body_bytes, size_t{3} << 20);
+  EXPECT_TRUE(options->server.tls.cert_chain.empty());  // no certificate: plain HTTP
+  EXPECT_TRUE(options->server.identity.allow_local_admin);
+  for (int mb : {0, -1, kMaxProgramBodyMb + 1}) {
+    flags.max_body_mb = mb;
+    auto refused = ProgramEndpointOptions(flags, identity, nullptr);
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << mb;
+    EXPECT_THAT(refused.status().message(), HasSubstr("--http_max_body_mb"));
+  }
+  flags.max_body_mb = 16;
+  flags.tls_files = {"/nonexistent/cert.pem", "/nonexistent/key.pem", ""};
+  EXPECT_FALSE(ProgramEndpointOptions(flags, identity, nullptr).ok());
 }
 
 // The ledger, the capture service and the HTTP server, for one test.
@@ -387,6 +452,39 @@ TEST_F(CaptureTest, BadInputIsRefusedWithAPreciseProblemAndChangesNothing) {
   EXPECT_EQ(LogSize(), before);
 }
 
+TEST_F(CaptureTest, AnEventWithoutEventIdIsIdentifiedByItsCanonicalHash) {
+  Json event = Commissioning("", "H1", "2");
+  const std::string document = Document(Json::array({event}));
+  Json first = CaptureAndWait(document);
+  ASSERT_TRUE(first.value("success", false)) << first.dump();
+  ASSERT_EQ(first["events"].size(), 1u);
+  const std::string hash = first["events"][0]["eventHash"];
+  EXPECT_THAT(hash, ::testing::StartsWith("ni:///sha-256;"));
+  EXPECT_THAT(hash, ::testing::EndsWith("?ver=CBV2.0"));
+  EXPECT_EQ(first["events"][0]["eventID"], EventIdFromEpcis(hash));
+  const uint64_t after_first = LogSize();
+  // The same event again, with other spellings of the same values: the same hash, nothing new.
+  Json respelled = event;
+  respelled["eventTime"] = "2026-01-05T11:00:00.000+01:00";
+  respelled["bizLocation"]["id"] = "https://example.com/414/4012345000115/254/987";
+  Json again = CaptureAndWait(Document(Json::array({respelled})));
+  ASSERT_TRUE(again.value("success", false)) << again.dump();
+  EXPECT_EQ(again["events"][0]["eventHash"], hash);
+  EXPECT_EQ(LogSize(), after_first);
+  // Twice in one document: refused, naming the first.
+  auto [twice_status, twice] = std::make_pair(0, Json());
+  twice = CaptureAndWait(Document(Json::array({event, event})), &twice_status);
+  EXPECT_EQ(twice_status, 422) << twice.dump();
+  EXPECT_EQ(twice["pointer"], "/epcisBody/eventList/1") << twice.dump();
+  // Its error declaration (no eventID either) has the same hash and retracts it.
+  Json declared = event;
+  declared["errorDeclaration"] = {{"declarationTime", "2026-01-06T10:00:00Z"}};
+  Json retraction = CaptureAndWait(Document(Json::array({declared})));
+  ASSERT_TRUE(retraction.value("success", false)) << retraction.dump();
+  EXPECT_EQ(retraction["events"][0]["eventHash"], hash);
+  EXPECT_EQ(retraction["events"][0]["eventID"], "retract:" + EventIdFromEpcis(hash));
+}
+
 TEST_F(CaptureTest, AConflictingRecaptureOfAnEventIdIsRefused) {
   Json first = CaptureAndWait(Document(
       Json::array({Commissioning("urn:uuid:c0000000-0000-4000-8000-000000000031", "D1", "1")})));
@@ -396,6 +494,92 @@ TEST_F(CaptureTest, AConflictingRecaptureOfAnEventIdIsRefused) {
   EXPECT_FALSE(second.value("success", true));
   ASSERT_EQ(second["errors"].size(), 1u) << second.dump();
   EXPECT_EQ(second["errors"][0]["code"], "ALREADY_EXISTS") << second.dump();
+}
+
+// testdata/capture_manifest.txt: how every example is captured or refused (docs/epcis.md).
+struct ManifestEntry {
+  std::string file;
+  std::string route;
+  int status = 0;
+  std::string outcome;
+};
+
+std::vector<ManifestEntry> ReadManifest(const std::string& path) {
+  std::vector<ManifestEntry> entries;
+  std::istringstream lines(ReadFile(path));
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> fields = absl::StrSplit(line, " | ");
+    EXPECT_EQ(fields.size(), 4u) << "manifest line: " << line;
+    if (fields.size() != 4) continue;
+    ManifestEntry entry{fields[0], fields[1], 0, fields[3]};
+    EXPECT_TRUE(absl::SimpleAtoi(fields[2], &entry.status)) << "manifest line: " << line;
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
+// "appended N", or "<kind> <pointer> <detail>" of the refusal (the job's first error for a
+// capture the ledger refused).
+std::string Outcome(int status, const Json& body) {
+  if (status == 201 || status == 200 || (status == 202 && body.value("success", false))) {
+    return absl::StrCat("appended ", body.contains("events") ? body["events"].size() : 0);
+  }
+  const Json& problem = status == 202 && body.contains("errors") && !body["errors"].empty()
+                            ? body["errors"][0]
+                            : body;
+  if (!problem.is_object()) return "?";
+  const std::string pointer = problem.value("pointer", "");
+  return absl::StrCat(problem.value("kind", "?"), " ", pointer.empty() ? "-" : pointer, " ",
+                      problem.value("detail", ""));
+}
+
+TEST_F(CaptureTest, EveryExampleIsCapturedOrRefusedAsTheManifestSays) {
+  // The master data the Lodestone examples name: the refinery's GLN as the fixture's.
+  const std::string dir = std::string(LODESTONE_EPCIS_TESTDATA);
+  const std::vector<ManifestEntry> manifest = ReadManifest(dir + "/capture_manifest.txt");
+  std::vector<std::string> listed, present;
+  for (const auto& entry : manifest) listed.push_back(entry.file);
+  for (const auto& file : std::filesystem::directory_iterator(dir + "/examples")) {
+    present.push_back(file.path().filename().string());
+  }
+  EXPECT_THAT(listed, ::testing::UnorderedElementsAreArray(present))
+      << "every example is in the manifest once, and only examples";
+  for (const ManifestEntry& entry : manifest) {
+    SCOPED_TRACE(entry.file);
+    const uint64_t before = LogSize();
+    int status = 0;
+    Json body;
+    if (entry.route == "/capture") {
+      body = CaptureAndWait(ReadFile(dir + "/examples/" + entry.file), &status);
+    } else {
+      auto posted = client_->Post(entry.route, ReadFile(dir + "/examples/" + entry.file),
+                                  "application/ld+json");
+      ASSERT_TRUE(posted);
+      status = posted->status;
+      body = Json::parse(posted->body, nullptr, false);
+    }
+    const std::string outcome = Outcome(status, body);
+    const std::string actual =
+        absl::StrCat(entry.file, " | ", entry.route, " | ", status, " | ", outcome);
+    EXPECT_EQ(status, entry.status) << "actual: " << actual;
+    if (entry.outcome.starts_with("appended ")) {
+      EXPECT_EQ(outcome, entry.outcome) << "actual: " << actual;
+      size_t appended = 0;
+      ASSERT_TRUE(absl::SimpleAtoi(absl::StripPrefix(entry.outcome, "appended "), &appended));
+      EXPECT_EQ(LogSize(), before + appended);
+      continue;
+    }
+    // kind, pointer, then words of the detail.
+    std::vector<std::string> expected = absl::StrSplit(entry.outcome, absl::MaxSplits(' ', 2));
+    std::vector<std::string> got = absl::StrSplit(outcome, absl::MaxSplits(' ', 2));
+    ASSERT_EQ(expected.size(), 3u) << entry.outcome;
+    ASSERT_EQ(got.size(), 3u) << "actual: " << actual;
+    EXPECT_EQ(got[0], expected[0]) << "actual: " << actual;
+    EXPECT_EQ(got[1], expected[1]) << "actual: " << actual;
+    EXPECT_THAT(got[2], HasSubstr(expected[2])) << "actual: " << actual;
+    EXPECT_EQ(LogSize(), before) << "a refused capture appends nothing";
+  }
 }
 
 }  // namespace

@@ -17,7 +17,7 @@ cleanup() {
 trap cleanup EXIT
 
 start_server() {
-  "$server_bin" --listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0 --data_dir="$work/data" \
+  "$server_bin" --listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0 --http_listen=127.0.0.1:0 --data_dir="$work/data" \
     --sync=false >"$work/server.log" 2>&1 &
   server=$!
   for _ in $(seq 1 300); do

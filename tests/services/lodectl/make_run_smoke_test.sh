@@ -7,7 +7,7 @@ run=$1
 build=$2
 data=$(mktemp -d "${TMPDIR:-/tmp}/lodestone-run.XXXXXX")
 trap 'rm -rf "$data"' EXIT
-export LISTEN=127.0.0.1:0 METRICS_LISTEN=127.0.0.1:0 TLS_LISTEN=127.0.0.1:0 RUN_EXIT_AFTER_DEMO=1
+export LISTEN=127.0.0.1:0 METRICS_LISTEN=127.0.0.1:0 TLS_LISTEN=127.0.0.1:0 HTTP_LISTEN=127.0.0.1:0 RUN_EXIT_AFTER_DEMO=1
 failures=0
 check() {
   if grep -Eq -- "$2" <<<"$out"; then echo "ok   $1"; else echo "FAIL $1: no /$2/"; failures=$((failures + 1)); fi
@@ -23,6 +23,8 @@ check "transshipment flag" "FLAG transshipment/transshipment-declared-origin"
 check "mexican oxide is clean" "declared origin MX, traced customs origin MX$"
 check "DFARS verdict for the CN-separated magnet" "FAIL +dfars/dfars-all-stages"
 check "where to query" "Lodestone is serving both services on 127.0.0.1:[0-9]+"
+check "the EPCIS URL" "EPCIS 2.0 capture: POST http://127.0.0.1:[0-9]+/capture"
+check "the console URL" "Compliance console: http://127.0.0.1:[0-9]+/console/"
 out=$(ATTESTERS=1 "$run" "$build" "$data" 2>&1)
 rc=$?
 [ "$rc" = 0 ] || { echo "$out"; echo "FAIL second run exited $rc"; exit 1; }
@@ -32,5 +34,5 @@ check "a licence signed by the authority" "demo-mx-005 +export_licence_granted b
 check "registrations attested by the administrator" "demo-setup-001 +party_registered by actor cn-hsn-antimony +attested by lodestone-admin, unsigned"
 if grep -q '^FAIL ' <<<"$out"; then echo "FAIL a demo event did not verify"; failures=$((failures + 1)); fi
 [ "$failures" = 0 ] || echo "$out"
-echo "$((11 - failures)) passed, $failures failed"
+echo "$((13 - failures)) passed, $failures failed"
 [ "$failures" = 0 ]

@@ -93,7 +93,8 @@ class ServerTlsFlagsTest : public ::testing::Test {
     return dir_.Sub(name);
   }
   std::vector<std::string> ServerArgs() const {
-    return {LODESTONE_SERVER_BINARY, "--listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0",
+    return {LODESTONE_SERVER_BINARY,          "--listen=127.0.0.1:0",
+            "--metrics_listen=127.0.0.1:0",   "--http_listen=127.0.0.1:0",
             "--data_dir=" + dir_.Sub("data"), "--sync=false"};
   }
   std::vector<std::string> TlsArgs() const {
