@@ -9,7 +9,9 @@ DEB_PACKAGES := cmake g++ make pkg-config libgrpc++-dev protobuf-compiler-grpc p
   libprotobuf-dev librocksdb-dev prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev \
   grpc-proto libabsl-dev libssl-dev clang-format etcd-server etcd-client python3-grpcio \
   python3-protobuf curl prometheus unzip nodejs golang-etcd-server-dev libcpp-httplib-dev \
-  nlohmann-json3-dev libvalijson-dev
+  nlohmann-json3-dev libvalijson-dev chromium npm
+# The console's browser test: puppeteer-core and its dependencies, exactly as locked.
+CONSOLE_TEST_DIR := tests/services/console/web
 
 .PHONY: all deps build test run bench soak lint format clean
 
@@ -17,6 +19,7 @@ all: build
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do \
+	  if [ $$p = npm ] && command -v npm >/dev/null; then continue; fi; \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
 	done); \
 	if [ -n "$$missing" ]; then \
@@ -24,6 +27,11 @@ deps:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@# npm ci only when node_modules is older than the lock (no install scripts: nothing downloads a browser).
+	@cd $(CONSOLE_TEST_DIR) && if [ ! -f node_modules/.package-lock.json ] || \
+	  [ package-lock.json -nt node_modules/.package-lock.json ]; then \
+	  echo "npm ci in $(CONSOLE_TEST_DIR)"; npm ci --ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error; \
 	fi
 
 $(BUILD_DIR)/CMakeCache.txt:
