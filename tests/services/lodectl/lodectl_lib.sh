@@ -1,8 +1,6 @@
 #!/bin/bash
 # Shared by the lodectl end-to-end tests (sourced): a real embedded server on port 0 and the
 # expect check. The sourcing script sets server_bin and work (removed on exit) first.
-failures=0
-checks=0
 server=""
 cleanup() {
   [ -n "$server" ] && kill -TERM "$server" 2>/dev/null && wait "$server" 2>/dev/null
@@ -25,21 +23,5 @@ start_server() {
   [ -n "$port" ] || { cat "$work/server.log"; echo "server did not start"; exit 1; }
 }
 
-# expect NAME EXPECTED_RC PATTERN -- COMMAND...: runs COMMAND, checks its exit code and that
-# its output (stdout and stderr) matches the extended regular expression PATTERN.
-expect() {
-  local name=$1 rc=$2 pattern=$3
-  shift 4
-  local out actual
-  out=$("$@" 2>&1)
-  actual=$?
-  checks=$((checks + 1))
-  if [ "$actual" != "$rc" ] || ! grep -Eq -- "$pattern" <<<"$out"; then
-    failures=$((failures + 1))
-    echo "FAIL $name: exit $actual (want $rc), output:"
-    sed 's/^/    /' <<<"$out"
-    echo "    (wanted /$pattern/)"
-  else
-    echo "ok   $name"
-  fi
-}
+# expect NAME EXPECTED_RC PATTERN -- COMMAND... (and the $checks, $failures counters).
+source "$(dirname "${BASH_SOURCE[0]}")/expect.sh"
