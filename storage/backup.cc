@@ -1,6 +1,7 @@
 #include "storage/backup.h"
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <set>
 #include <system_error>
@@ -18,21 +19,23 @@
 namespace lodestone::storage {
 namespace {
 
-constexpr char kMinLogSizeKey[] = "min_log_size=";
+constexpr char kMinLogSizeKey[] = "min_log_size=";      // a log's backup
+constexpr char kCheckpointKey[] = "views_checkpoint=";  // a view store's
 
-std::string Metadata(uint64_t min_log_size) { return absl::StrCat(kMinLogSizeKey, min_log_size); }
-
-uint64_t MinLogSize(const std::string& metadata) {
-  absl::string_view text(metadata.data(), metadata.size());
-  uint64_t size = 0;
-  if (!absl::ConsumePrefix(&text, kMinLogSizeKey) || !absl::SimpleAtoi(text, &size)) return 0;
-  return size;
+std::string Metadata(BackupKind kind, uint64_t min_size) {
+  return absl::StrCat(kind == BackupKind::kLog ? kMinLogSizeKey : kCheckpointKey, min_size);
 }
 
 BackupSummary Summarize(const rocksdb::BackupInfo& info) {
   BackupSummary summary;
   summary.id = info.backup_id;
-  summary.min_log_size = MinLogSize(info.app_metadata);
+  absl::string_view text(info.app_metadata.data(), info.app_metadata.size());
+  uint64_t size = 0;
+  if (absl::ConsumePrefix(&text, kCheckpointKey))
+    summary.kind = BackupKind::kViews;
+  else
+    absl::ConsumePrefix(&text, kMinLogSizeKey);
+  if (absl::SimpleAtoi(text, &size)) summary.min_log_size = size;
   summary.size_bytes = info.size;
   summary.files = info.number_files;
   summary.created = absl::FromUnixSeconds(info.timestamp);
@@ -58,16 +61,17 @@ std::set<std::string> FilesOf(const std::vector<rocksdb::BackupInfo>& infos) {
   return files;
 }
 
-}  // namespace
-
-absl::StatusOr<BackupSummary> BackupLog(Log& log, const BackupOptions& options) {
+// Backs `db` up. `min_size` is read by `min_size_fn` after the engine opened and before the
+// copy begins: everything it counts is in the backup.
+absl::StatusOr<BackupSummary> BackupDatabase(rocksdb::DB* db, BackupKind kind,
+                                             const std::function<uint64_t()>& min_size_fn,
+                                             const BackupOptions& options) {
   if (options.directory.empty()) return absl::InvalidArgumentError("no backup directory");
   if (options.max_kept < 1 || options.max_kept > 1000) {
     return absl::InvalidArgumentError(
         absl::StrCat("backups to keep must be 1..1000, not ", options.max_kept));
   }
-  rocksdb::DB* db = DatabaseOf(log);
-  if (db == nullptr) return absl::InvalidArgumentError("not a Log returned by Log::Open");
+  if (db == nullptr) return absl::InvalidArgumentError("not a store opened by storage/");
   const absl::Time start = absl::Now();
   LODESTONE_RETURN_IF_ERROR(CreateDirectories(nullptr, options.directory));
   rocksdb::BackupEngine* raw = nullptr;
@@ -77,16 +81,22 @@ absl::StatusOr<BackupSummary> BackupLog(Log& log, const BackupOptions& options) 
   std::unique_ptr<rocksdb::BackupEngine> engine(raw);
   std::vector<rocksdb::BackupInfo> before;
   engine->GetBackupInfo(&before, /*include_file_details=*/true);
+  for (const rocksdb::BackupInfo& info : before) {
+    if (Summarize(info).kind != kind) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          options.directory, " holds backups of another kind of store (a log's or views')"));
+    }
+  }
   const std::set<std::string> shared = FilesOf(before);
 
-  // Every record committed before this point is in the backup: the engine takes the live
-  // files and the write-ahead log afterwards.
-  const uint64_t min_log_size = log.GetHead().size;
+  const uint64_t min_size = min_size_fn();
   rocksdb::CreateBackupOptions create;
-  create.flush_before_backup = false;  // the WAL is copied: one consistent instant for all families
+  // A log: the WAL is copied, one consistent instant for all column families. A view store
+  // (one column family, not synced): its memtable is flushed, which is that instant.
+  create.flush_before_backup = kind == BackupKind::kViews;
   rocksdb::BackupID id = 0;
   LODESTONE_RETURN_IF_ERROR(
-      FromRocks(engine->CreateNewBackupWithMetadata(create, db, Metadata(min_log_size), &id),
+      FromRocks(engine->CreateNewBackupWithMetadata(create, db, Metadata(kind, min_size), &id),
                 absl::StrCat("back up into ", options.directory)));
   rocksdb::BackupInfo info;
   LODESTONE_RETURN_IF_ERROR(FromRocks(engine->GetBackupInfo(id, &info, true), "read backup"));
@@ -101,6 +111,58 @@ absl::StatusOr<BackupSummary> BackupLog(Log& log, const BackupOptions& options) 
   summary.kept = static_cast<uint32_t>(after.size());
   summary.duration = absl::Now() - start;
   return summary;
+}
+
+// Copies backup `id` (0: the latest) of `directory`, which must be of `kind`, into `path`
+// (missing or empty), checking every file's checksum.
+absl::StatusOr<BackupSummary> RestoreDatabase(const std::string& directory, uint32_t id,
+                                              BackupKind kind, const std::string& path) {
+  if (path.empty()) return absl::InvalidArgumentError("no directory to restore into");
+  std::error_code error;
+  if (std::filesystem::exists(path, error) && !std::filesystem::is_empty(path, error)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("'", path, "' is not empty: a restore goes into a new directory"));
+  }
+  LODESTONE_ASSIGN_OR_RETURN(std::vector<BackupSummary> backups, ListBackups(directory));
+  const uint32_t wanted = id == 0 ? backups.back().id : id;
+  const BackupSummary* chosen = nullptr;
+  for (const BackupSummary& backup : backups) {
+    if (backup.id == wanted) chosen = &backup;
+  }
+  if (chosen == nullptr) {
+    return absl::NotFoundError(absl::StrCat("no backup ", wanted, " in ", directory));
+  }
+  if (chosen->kind != kind) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("backup ", wanted, " of ", directory, " is ",
+                     chosen->kind == BackupKind::kLog ? "a ledger log's" : "a view store's",
+                     "; restore it with the other command"));
+  }
+  rocksdb::BackupEngineReadOnly* raw = nullptr;
+  LODESTONE_RETURN_IF_ERROR(FromRocks(
+      rocksdb::BackupEngineReadOnly::Open(EngineOptions(directory), rocksdb::Env::Default(), &raw),
+      absl::StrCat("open backup directory ", directory)));
+  std::unique_ptr<rocksdb::BackupEngineReadOnly> engine(raw);
+  // Checks every file's checksum as it copies (a mismatch is Corruption: DATA_LOSS).
+  LODESTONE_RETURN_IF_ERROR(
+      FromRocks(engine->RestoreDBFromBackup(rocksdb::RestoreOptions(), wanted, path, path),
+                absl::StrCat("restore backup ", wanted, " of ", directory)));
+  return *chosen;
+}
+
+}  // namespace
+
+absl::StatusOr<BackupSummary> BackupLog(Log& log, const BackupOptions& options) {
+  // Every record committed before the head is read is in the backup: the engine takes the
+  // live files and the write-ahead log afterwards.
+  return BackupDatabase(
+      DatabaseOf(log), BackupKind::kLog, [&log] { return log.GetHead().size; }, options);
+}
+
+absl::StatusOr<BackupSummary> BackupKvStore(KvStore& store, uint64_t checkpoint,
+                                            const BackupOptions& options) {
+  return BackupDatabase(
+      DatabaseOf(store), BackupKind::kViews, [checkpoint] { return checkpoint; }, options);
 }
 
 absl::StatusOr<std::vector<BackupSummary>> ListBackups(const std::string& directory) {
@@ -123,35 +185,9 @@ absl::StatusOr<std::vector<BackupSummary>> ListBackups(const std::string& direct
 
 absl::StatusOr<RestoreSummary> RestoreLog(const std::string& directory, uint32_t id,
                                           const LogOptions& log_options) {
-  if (log_options.path.empty()) return absl::InvalidArgumentError("no directory to restore into");
   const absl::Time start = absl::Now();
-  std::error_code error;
-  if (std::filesystem::exists(log_options.path, error) &&
-      !std::filesystem::is_empty(log_options.path, error)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("'", log_options.path, "' is not empty: a restore goes into a new directory"));
-  }
-  LODESTONE_ASSIGN_OR_RETURN(std::vector<BackupSummary> backups, ListBackups(directory));
-  const uint32_t wanted = id == 0 ? backups.back().id : id;
-  const BackupSummary* chosen = nullptr;
-  for (const BackupSummary& backup : backups) {
-    if (backup.id == wanted) chosen = &backup;
-  }
-  if (chosen == nullptr) {
-    return absl::NotFoundError(absl::StrCat("no backup ", wanted, " in ", directory));
-  }
-  rocksdb::BackupEngineReadOnly* raw = nullptr;
-  LODESTONE_RETURN_IF_ERROR(FromRocks(
-      rocksdb::BackupEngineReadOnly::Open(EngineOptions(directory), rocksdb::Env::Default(), &raw),
-      absl::StrCat("open backup directory ", directory)));
-  std::unique_ptr<rocksdb::BackupEngineReadOnly> engine(raw);
-  // Checks every file's checksum as it copies (a mismatch is Corruption: DATA_LOSS).
-  LODESTONE_RETURN_IF_ERROR(
-      FromRocks(engine->RestoreDBFromBackup(rocksdb::RestoreOptions(), wanted, log_options.path,
-                                            log_options.path),
-                absl::StrCat("restore backup ", wanted, " of ", directory)));
-  engine.reset();
-
+  LODESTONE_ASSIGN_OR_RETURN(BackupSummary chosen,
+                             RestoreDatabase(directory, id, BackupKind::kLog, log_options.path));
   absl::StatusOr<std::unique_ptr<Log>> log = Log::Open(log_options);
   if (!log.ok()) {
     return absl::DataLossError(absl::StrCat("the restored log at ", log_options.path,
@@ -162,15 +198,69 @@ absl::StatusOr<RestoreSummary> RestoreLog(const std::string& directory, uint32_t
                                             " does not verify: ", verified.ToString()));
   }
   RestoreSummary summary;
-  summary.id = wanted;
+  summary.id = chosen.id;
   summary.head = (*log)->GetHead();
-  if (summary.head.size < chosen->min_log_size) {
+  if (summary.head.size < chosen.min_log_size) {
     return absl::DataLossError(absl::StrCat("the restored log holds ", summary.head.size,
                                             " records; the backup was taken at ",
-                                            chosen->min_log_size));
+                                            chosen.min_log_size));
   }
   summary.duration = absl::Now() - start;
   return summary;
+}
+
+absl::StatusOr<ViewRestoreSummary> RestoreKvStore(const std::string& directory, uint32_t id,
+                                                  const KvOptions& options) {
+  const absl::Time start = absl::Now();
+  LODESTONE_ASSIGN_OR_RETURN(BackupSummary chosen,
+                             RestoreDatabase(directory, id, BackupKind::kViews, options.path));
+  if (absl::StatusOr<std::unique_ptr<KvStore>> store = KvStore::Open(options); !store.ok()) {
+    return absl::DataLossError(absl::StrCat("the restored view store at ", options.path,
+                                            " does not open: ", store.status().ToString()));
+  }
+  ViewRestoreSummary summary;
+  summary.id = chosen.id;
+  summary.min_checkpoint = chosen.min_log_size;
+  summary.duration = absl::Now() - start;
+  return summary;
+}
+
+BackupRunner::BackupRunner(BackupFn backup) : backup_(std::move(backup)) {}
+
+std::unique_ptr<BackupRunner> BackupRunner::ForLog(Log& log, BackupOptions options) {
+  return std::make_unique<BackupRunner>(
+      [&log, options = std::move(options)] { return BackupLog(log, options); });
+}
+
+BackupRunner::~BackupRunner() { Stop(); }
+
+absl::Status BackupRunner::Start(DoneFn done) {
+  std::lock_guard lock(mu_);
+  if (stopped_) return absl::UnavailableError("the node is shutting down");
+  if (running_) {
+    return absl::ResourceExhaustedError("a backup is already running (one at a time)");
+  }
+  running_ = true;
+  if (thread_.joinable()) thread_.join();  // the previous one, finished
+  thread_ = std::thread([this, done = std::move(done)] {
+    absl::StatusOr<BackupSummary> outcome = backup_();
+    {
+      std::lock_guard lock(mu_);
+      running_ = false;
+    }
+    done(std::move(outcome));
+  });
+  return absl::OkStatus();
+}
+
+void BackupRunner::Stop() {
+  std::thread thread;
+  {
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+    thread = std::move(thread_);
+  }
+  if (thread.joinable()) thread.join();
 }
 
 }  // namespace lodestone::storage

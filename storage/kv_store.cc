@@ -10,6 +10,7 @@
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
 #include "rocksdb/write_buffer_manager.h"
+#include "storage/log_internal.h"
 #include "storage/rocks_util.h"
 
 namespace lodestone::storage {
@@ -116,6 +117,8 @@ class KvStoreImpl final : public KvStore {
                      "kv delete all");
   }
 
+  rocksdb::DB* db() { return db_.get(); }
+
   Stats GetStats() const override {
     Stats stats;
     uint64_t value = 0;
@@ -132,6 +135,11 @@ class KvStoreImpl final : public KvStore {
   std::shared_ptr<rocksdb::Cache> cache_;
   std::unique_ptr<rocksdb::DB> db_;
 };
+
+rocksdb::DB* DatabaseOf(KvStore& store) {
+  auto* impl = dynamic_cast<KvStoreImpl*>(&store);
+  return impl == nullptr ? nullptr : impl->db();
+}
 
 absl::StatusOr<std::unique_ptr<KvStore>> KvStore::Open(const KvOptions& options) {
   auto store = std::make_unique<KvStoreImpl>(options);

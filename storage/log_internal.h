@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "storage/kv_store.h"
 #include "storage/log.h"
 
 namespace rocksdb {
@@ -28,6 +29,8 @@ absl::Status CompactAll(Log& log);
 // The RocksDB database under a Log opened by Log::Open (nullptr for another Log), for
 // storage's own maintenance code (backups). Writing to it directly breaks the Log.
 rocksdb::DB* DatabaseOf(Log& log);
+// The same for a KvStore opened by KvStore::Open (kv_store.cc).
+rocksdb::DB* DatabaseOf(KvStore& store);
 
 }  // namespace lodestone::storage
 

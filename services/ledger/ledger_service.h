@@ -14,6 +14,7 @@
 #include "services/ledger/ledger.h"
 #include "services/ledger/ledger_metrics.h"
 #include "services/rpc/identity.h"
+#include "storage/backup.h"
 
 namespace lodestone::ledger {
 
@@ -26,7 +27,6 @@ struct ServiceLimits {
 
 class SubscriptionHub;
 class AppendForwarder;
-class BackupRunner;
 class NodeHealth;
 
 // Distributed mode: how a follower finds the leader to forward appends to.
@@ -72,7 +72,7 @@ class LedgerServiceImpl final : public v1::LedgerService::CallbackService {
   void SetHealth(const NodeHealth* health) { health_ = health; }
   // Backup serves backups with `runner` (else FAILED_PRECONDITION). Set before the server
   // starts; must outlive the service.
-  void EnableBackups(BackupRunner* runner) { backups_ = runner; }
+  void EnableBackups(storage::BackupRunner* runner) { backups_ = runner; }
 
   grpc::ServerUnaryReactor* Append(grpc::CallbackServerContext* context,
                                    const v1::AppendRequest* request,
@@ -143,7 +143,7 @@ class LedgerServiceImpl final : public v1::LedgerService::CallbackService {
   std::function<std::optional<v1::NodeStatus>()> node_status_;
   std::optional<rpc::IdentityOptions> identity_;
   const NodeHealth* health_ = nullptr;
-  BackupRunner* backups_ = nullptr;
+  storage::BackupRunner* backups_ = nullptr;
 };
 
 }  // namespace lodestone::ledger

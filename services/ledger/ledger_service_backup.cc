@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "services/ledger/backup_runner.h"
+#include "storage/backup.h"
 #include "services/ledger/ledger_service.h"
 #include "services/rpc/grpc_status.h"
 

@@ -116,11 +116,14 @@ int Verify(Client& client, std::ostream& out);
 int VerifyEvent(Client& client, const std::string& event_id, std::ostream& out);
 // backup: an online backup of the ledger node into its --backup_dir (administrator or node).
 int Backup(Client& client, std::ostream& out);
+// backup views: an online backup of a provenance replica's views into its --backup_dir.
+int BackupViews(Client& client, std::ostream& out);
 // backups DIR: the backups in a backup directory (local, no server).
 int ListBackups(const std::string& directory, std::ostream& out);
 // restore DIR DATA_DIR: backup `backup_id` (0: the latest) into the new directory DATA_DIR,
 // opened and verified before it says OK (local, no server; the node must not be running there).
-// Exit 7 when the backup or the restored log does not verify.
+// Exit 7 when the backup or the restored log does not verify. A view store's backup is
+// restored and opened (a provenance replica started on it folds on from its checkpoint).
 int Restore(const std::string& directory, uint32_t backup_id, const std::string& data_dir,
             std::ostream& out);
 // keygen PARTY: a new Ed25519 key to --key_out, and its registration as an NDJSON line.

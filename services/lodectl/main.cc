@@ -89,10 +89,12 @@ commands:
                              --page_token, --all; --as_of [--rule_set] for verdicts per version)
   head                       the ledger head (--json to save it for verify)
   health [SERVICE]           the standard health check (grpc.health.v1; exit 3 unless SERVING)
-  backup                     an online backup of the ledger node into its --backup_dir
+  backup [views]             an online backup of the ledger node (or of a provenance replica's
+                             views) into its --backup_dir
   backups DIR                the backups in a backup directory (local)
-  restore DIR DATA_DIR       backup --backup_id (default the latest) into a new DATA_DIR,
-                             verified before it says OK (local; exit 7 if it does not verify)
+  restore DIR DATA_DIR       backup --backup_id (default the latest) into a new DATA_DIR (local):
+                             a ledger's is verified before it says OK (exit 7 if it does not
+                             verify); views resume folding from their checkpoint
   verify                     check --head_file against the ledger (--positions P,...)
   verify event ID            the event's inclusion in --head_file and its signature under the
                              key valid at its position (--save_evidence F; --evidence F offline)
@@ -230,7 +232,10 @@ int main(int argc, char** argv) {
   }
   if (command == "head") return Head(client, std::cout);
   if (command == "health") return Health(client, args.empty() ? "" : args[0], std::cout);
-  if (command == "backup") return Backup(client, std::cout);
+  if (command == "backup") {
+    if (args.size() > 1 || (args.size() == 1 && args[0] != "views")) return kUsage;
+    return args.empty() ? Backup(client, std::cout) : BackupViews(client, std::cout);
+  }
   if (command == "backups") return need(1) ? ListBackups(args[0], std::cout) : kUsage;
   if (command == "restore") {
     return need(2) ? Restore(args[0], absl::GetFlag(FLAGS_backup_id), args[1], std::cout) : kUsage;

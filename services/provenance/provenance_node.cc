@@ -85,7 +85,19 @@ ProvenanceNode::~ProvenanceNode() { Stop(); }
 
 void ProvenanceNode::Start() { runner_->Start(); }
 
+void ProvenanceNode::EnableBackups(storage::BackupOptions options) {
+  backups_ = std::make_unique<storage::BackupRunner>(
+      [this, options = std::move(options)]() -> absl::StatusOr<storage::BackupSummary> {
+        // Committed with the views in one batch: the backup, taken after, holds at least it.
+        absl::StatusOr<uint64_t> checkpoint = query_views_->ReadCheckpoint();
+        if (!checkpoint.ok()) return checkpoint.status();
+        return storage::BackupKvStore(*store_, *checkpoint, options);
+      });
+  service_->EnableBackups(backups_.get());
+}
+
 void ProvenanceNode::Stop() {
+  if (backups_) backups_->Stop();
   if (runner_) runner_->Stop();
 }
 

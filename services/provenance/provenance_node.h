@@ -17,6 +17,7 @@
 #include "services/provenance/queries.h"
 #include "services/provenance/runner.h"
 #include "services/rpc/metrics_endpoint.h"
+#include "storage/backup.h"
 #include "storage/kv_store.h"
 
 namespace lodestone::provenance {
@@ -43,7 +44,11 @@ class ProvenanceNode {
   ~ProvenanceNode();
 
   void Start();  // starts folding
-  void Stop();   // stops folding (the views stay as committed)
+  void Stop();   // stops folding and backups (the views stay as committed)
+
+  // Serves ProvenanceService.BackupViews into `options.directory` (storage/backup.h), off the
+  // gRPC threads, one at a time. Call before serving.
+  void EnableBackups(storage::BackupOptions options);
 
   ProvenanceServiceImpl& service() { return *service_; }
   ProjectorRunner& runner() { return *runner_; }
@@ -71,6 +76,7 @@ class ProvenanceNode {
   ProjectorStats reported_;  // what the counters already hold
   std::mutex stats_mu_;
   std::atomic<int64_t> last_batch_micros_{0};
+  std::unique_ptr<storage::BackupRunner> backups_;  // declared last: stopped before the store
 };
 
 // Deletes every view (and the checkpoint) in the store at `options.path`, so that the next Open

@@ -19,6 +19,7 @@
 #include "services/provenance/read_rule.h"
 #include "services/provenance/runner.h"
 #include "services/rpc/identity.h"
+#include "storage/backup.h"
 
 namespace lodestone::provenance {
 
@@ -67,6 +68,12 @@ class ProvenanceServiceImpl final : public v1::ProvenanceService::CallbackServic
   grpc::ServerUnaryReactor* GetHistory(grpc::CallbackServerContext* context,
                                        const v1::GetHistoryRequest* request,
                                        v1::GetHistoryResponse* response) override;
+  // Nodes and the administrator only (provenance_service_backup.cc).
+  grpc::ServerUnaryReactor* BackupViews(grpc::CallbackServerContext* context,
+                                        const v1::BackupViewsRequest* request,
+                                        v1::BackupViewsResponse* response) override;
+  // BackupViews runs on `runner` (else FAILED_PRECONDITION). Set before serving.
+  void EnableBackups(storage::BackupRunner* runner) { backups_ = runner; }
 
   // Answers one query as the gRPC method does (who may ask, waiting for the request's
   // min_position and at_position until `deadline` but at most max_position_wait, the query,
@@ -142,6 +149,7 @@ class ProvenanceServiceImpl final : public v1::ProvenanceService::CallbackServic
   const ServiceOptions options_;
   const ReadRule read_rule_;
   prometheus::Family<prometheus::Histogram>* latency_ = nullptr;
+  storage::BackupRunner* backups_ = nullptr;
 };
 
 }  // namespace lodestone::provenance

@@ -14,8 +14,10 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "storage/group_commit.h"
+#include "storage/kv_store.h"
 #include "storage/log.h"
 #include "storage/log_internal.h"
 #include "tests/storage/test_util.h"
@@ -233,6 +235,76 @@ TEST(BackupTest, RefusalsAndDamage) {
   TempDir damaged;
   const absl::Status restored = RestoreLog(backups.path(), 0, TestOptions(damaged)).status();
   EXPECT_TRUE(absl::IsDataLoss(restored)) << restored;
+}
+
+// A view store backed up while a writer commits batches (each batch: its rows and a checkpoint
+// key, as projectors write them) restores into a store that opens, holds at least the
+// checkpoint read before the backup, and whose every row belongs to a whole batch.
+TEST(BackupTest, ViewStoreBackupWhileWritingIsOneInstant) {
+  TempDir dir;
+  TempDir backups;
+  KvOptions options;
+  options.path = dir.path() + "/views";
+  options.sync = false;  // as the views are
+  auto store = KvStore::Open(options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto write_batch = [&](uint64_t n) {
+    KvBatch batch;
+    for (int row = 0; row < 3; ++row) {
+      batch.Put(absl::StrCat("row/", n, "/", row), std::string(300, static_cast<char>('a' + row)));
+    }
+    batch.Put("meta/checkpoint", absl::StrCat(n));
+    return (*store)->Write(batch);
+  };
+  for (uint64_t n = 1; n <= 200; ++n) ASSERT_TRUE(write_batch(n).ok());
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> written{200};
+  std::thread writer([&] {
+    while (!stop) {
+      if (write_batch(written + 1).ok()) ++written;
+    }
+  });
+  const uint64_t checkpoint = written;  // committed before the backup begins
+  BackupOptions backup_options{.directory = backups.path(), .max_kept = 3};
+  auto backup = BackupKvStore(**store, checkpoint, backup_options);
+  stop = true;
+  writer.join();
+  ASSERT_TRUE(backup.ok()) << backup.status();
+  EXPECT_EQ(backup->kind, BackupKind::kViews);
+  EXPECT_EQ(backup->min_log_size, checkpoint);
+  auto listed = ListBackups(backups.path());
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].kind, BackupKind::kViews);
+  EXPECT_EQ((*listed)[0].min_log_size, checkpoint);
+
+  // A log backup never goes into a view store's directory, nor the other way round.
+  auto log = Log::Open(TestOptions(dir));
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_TRUE(absl::IsFailedPrecondition(BackupLog(**log, backup_options).status()));
+  TempDir wrong_kind;
+  EXPECT_TRUE(
+      absl::IsFailedPrecondition(RestoreLog(backups.path(), 0, TestOptions(wrong_kind)).status()));
+
+  TempDir restored_dir;
+  KvOptions restored_options = options;
+  restored_options.path = restored_dir.path() + "/views";
+  auto restored = RestoreKvStore(backups.path(), 0, restored_options);
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ(restored->min_checkpoint, checkpoint);
+  EXPECT_TRUE(absl::IsFailedPrecondition(
+      RestoreKvStore(backups.path(), 0, restored_options).status()));  // never over a store
+  auto opened = KvStore::Open(restored_options);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  auto saved = (*opened)->Get("meta/checkpoint");
+  ASSERT_TRUE(saved.ok() && saved->has_value());
+  uint64_t restored_checkpoint = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(**saved, &restored_checkpoint));
+  EXPECT_GE(restored_checkpoint, checkpoint);
+  auto rows = (*opened)->Scan("row/", "", 1000000, size_t{1} << 30);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(rows->size(), restored_checkpoint * 3)
+      << "every batch whole, none after the checkpoint";
 }
 
 }  // namespace

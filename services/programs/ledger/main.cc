@@ -17,18 +17,19 @@
 #include "prometheus/registry.h"
 #include "services/domain/rules.h"
 #include "services/epcis/epcis_endpoint.h"
-#include "services/ledger/backup_runner.h"
 #include "services/ledger/ledger.h"
 #include "services/ledger/ledger_metrics.h"
 #include "services/ledger/ledger_service.h"
 #include "services/ledger/node_health.h"
 #include "services/programs/ledger/replication_metrics.h"
 #include "services/replication/replicated_node.h"
+#include "services/rpc/exit_codes.h"
 #include "services/rpc/identity.h"
 #include "services/rpc/metrics_endpoint.h"
 #include "services/rpc/server_builder.h"
 #include "services/rpc/stop_signals.h"
 #include "services/rpc/tls.h"
+#include "storage/backup.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:7400", "gRPC address (host:port; port 0 = any free)");
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9400",
@@ -138,6 +139,11 @@ absl::StatusOr<EtcdTransport> EtcdTransportFromFlags(const std::string& endpoint
   return transport;
 }
 
+int Fail(const absl::Status& status) {
+  std::cerr << "lodestone-ledger: " << status << "\n";
+  return lodestone::rpc::ExitCodeFor(status);
+}
+
 int Run() {
   using lodestone::ledger::Ledger;
   using lodestone::replication::NodeRole;
@@ -146,14 +152,12 @@ int Run() {
       absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_ca)};
   auto transport = lodestone::rpc::ProgramTransportFromFlags(tls_files);
   if (!transport.ok()) {
-    std::cerr << "lodestone-ledger: " << transport.status() << "\n";
-    return 1;
+    return Fail(transport.status());
   }
   auto identity = lodestone::rpc::ProgramIdentityOptions(transport->tls,
                                                          absl::GetFlag(FLAGS_plaintext_callers));
   if (!identity.ok()) {
-    std::cerr << "lodestone-ledger: " << identity.status() << "\n";
-    return 1;
+    return Fail(identity.status());
   }
   if (identity->plaintext_admin_from_any_address) {
     std::cerr << "lodestone-ledger: WARNING: --plaintext_callers=any: every caller that reaches "
@@ -173,8 +177,7 @@ int Run() {
   const bool distributed = !absl::GetFlag(FLAGS_etcd_endpoints).empty();
   auto etcd_transport = EtcdTransportFromFlags(absl::GetFlag(FLAGS_etcd_endpoints));
   if (!etcd_transport.ok()) {
-    std::cerr << "lodestone-ledger: " << etcd_transport.status() << "\n";
-    return 1;
+    return Fail(etcd_transport.status());
   }
   if (distributed) {
     options.replicated = true;  // the node below is the ledger's replication hook once started
@@ -186,8 +189,7 @@ int Run() {
   auto metrics = std::make_unique<lodestone::ledger::LedgerMetrics>();
   auto ledger = Ledger::Open(options, metrics.get());
   if (!ledger.ok()) {
-    std::cerr << "lodestone-ledger: " << ledger.status() << "\n";
-    return 1;
+    return Fail(ledger.status());
   }
   metrics->AttachLedger(ledger->get());
   // Distributed mode: the node exists from here on (it outlives the service, the server and the
@@ -210,15 +212,13 @@ int Run() {
     node_options.peer_credentials = transport->client;  // catch-up from peers, as forwarding
     auto created = ReplicatedNode::Create(node_options, **ledger);
     if (!created.ok()) {
-      std::cerr << "lodestone-ledger: " << created.status() << "\n";
-      return 1;
+      return Fail(created.status());
     }
     node = *std::move(created);
   }
   auto endpoint = lodestone::rpc::MetricsEndpoint::Start(absl::GetFlag(FLAGS_metrics_listen));
   if (!endpoint.ok()) {
-    std::cerr << "lodestone-ledger: " << endpoint.status() << "\n";
-    return 1;
+    return Fail(endpoint.status());
   }
   metrics->Register(**endpoint);
   auto http_registry = std::make_shared<prometheus::Registry>();
@@ -232,9 +232,9 @@ int Run() {
   });
   metrics->AttachHealth(&health);
   service.SetHealth(&health);
-  std::unique_ptr<lodestone::ledger::BackupRunner> backups;
+  std::unique_ptr<lodestone::storage::BackupRunner> backups;
   if (const std::string backup_dir = absl::GetFlag(FLAGS_backup_dir); !backup_dir.empty()) {
-    backups = std::make_unique<lodestone::ledger::BackupRunner>(
+    backups = lodestone::storage::BackupRunner::ForLog(
         (*ledger)->log(),
         lodestone::storage::BackupOptions{.directory = backup_dir,
                                           .max_kept = static_cast<uint32_t>(std::clamp(
@@ -270,8 +270,7 @@ int Run() {
       lodestone::rpc::StartServer(absl::GetFlag(FLAGS_listen), {&service}, {},
                                   {transport->server, absl::GetFlag(FLAGS_health_listen)});
   if (!server.ok()) {
-    std::cerr << "lodestone-ledger: " << server.status() << "\n";
-    return 1;
+    return Fail(server.status());
   }
   health.Watch([&server = *server](const absl::Status& status) {
     server.SetServing(status.ok());
@@ -281,12 +280,10 @@ int Run() {
     std::string advertise_address = absl::GetFlag(FLAGS_advertise_address);
     if (advertise_address.empty()) advertise_address = "127.0.0.1:" + std::to_string(server->port);
     if (auto status = node->SetAdvertiseAddress(advertise_address); !status.ok()) {
-      std::cerr << "lodestone-ledger: " << status << "\n";
-      return 1;
+      return Fail(status);
     }
     if (auto status = node->Start(); !status.ok()) {
-      std::cerr << "lodestone-ledger: " << status << "\n";
-      return 1;
+      return Fail(status);
     }
     std::cout << "lodestone-ledger: distributed mode, node " << node->node_id() << ", etcd "
               << node_options.etcd_endpoints << " (" << etcd_transport->description << ")"
@@ -297,8 +294,7 @@ int Run() {
       {absl::GetFlag(FLAGS_http_listen), absl::GetFlag(FLAGS_http_max_body_mb), tls_files},
       *identity, http_registry.get());
   if (!epcis.ok()) {
-    std::cerr << "lodestone-ledger: " << epcis.status() << "\n";
-    return 1;
+    return Fail(epcis.status());
   }
   std::cout << "lodestone-ledger: " << transport->description;
   if (server->health_server) std::cout << "; plain-text health on port " << server->health_port;

@@ -1,5 +1,6 @@
 // lodestone-provenance: a provenance replica that subscribes to a ledger over gRPC, folds it into
 // origin views and serves lodestone.v1.ProvenanceService. Only main reads flags.
+#include <algorithm>
 #include <csignal>
 #include <iostream>
 #include <memory>
@@ -8,7 +9,12 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "prometheus/registry.h"
+#include "services/console/console_api.h"
+#include "services/http/http_server.h"
 #include "services/provenance/provenance_node.h"
+#include "services/rpc/exit_codes.h"
 #include "services/rpc/identity.h"
 #include "services/rpc/metrics_endpoint.h"
 #include "services/rpc/server_builder.h"
@@ -37,26 +43,33 @@ ABSL_FLAG(std::string, plaintext_callers, "loopback",
           "without TLS, who reads everything: loopback (local callers only; others are "
           "UNAUTHENTICATED) or any (every caller: only on a network whose every client is "
           "trusted)");
+ABSL_FLAG(std::string, http_listen, "",
+          "the compliance console (HTTP; HTTPS with --tls_cert) address (host:port; port 0 = any "
+          "free; empty = off)");
+ABSL_FLAG(int, http_max_body_mb, 1, "Largest HTTP request body (MiB); larger: 413");
+ABSL_FLAG(std::string, backup_dir, "",
+          "directory of the views' online backups (ProvenanceService.BackupViews, `lodectl "
+          "backup views`); empty = backups refused. Not inside --data_dir");
+ABSL_FLAG(int, backups_kept, 14, "backups kept in --backup_dir (older ones purged), 1..1000");
 ABSL_FLAG(std::string, health_listen, "",
           "plain-text address (host:port) serving only grpc.health.v1.Health, for probes that "
           "cannot speak TLS; empty = none");
 
 namespace {
 
+int Fail(const absl::Status& status) {
+  std::cerr << "lodestone-provenance: " << status << "\n";
+  return lodestone::rpc::ExitCodeFor(status);
+}
+
 int Run() {
   using lodestone::provenance::NodeOptions;
   auto transport = lodestone::rpc::ProgramTransportFromFlags(
       {absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key), absl::GetFlag(FLAGS_tls_ca)});
-  if (!transport.ok()) {
-    std::cerr << "lodestone-provenance: " << transport.status() << "\n";
-    return 1;
-  }
+  if (!transport.ok()) return Fail(transport.status());
   auto identity = lodestone::rpc::ProgramIdentityOptions(transport->tls,
                                                          absl::GetFlag(FLAGS_plaintext_callers));
-  if (!identity.ok()) {
-    std::cerr << "lodestone-provenance: " << identity.status() << "\n";
-    return 1;
-  }
+  if (!identity.ok()) return Fail(identity.status());
   if (identity->plaintext_admin_from_any_address) {
     std::cerr << "lodestone-provenance: WARNING: --plaintext_callers=any: every caller that "
                  "reaches the port reads everything; use it only on a network you trust\n";
@@ -69,8 +82,7 @@ int Run() {
   options.store.write_buffer_bytes = size_t(absl::GetFlag(FLAGS_write_buffer_mb)) << 20;
   if (absl::GetFlag(FLAGS_rebuild)) {
     if (auto status = lodestone::provenance::DeleteViews(options.store); !status.ok()) {
-      std::cerr << "lodestone-provenance: " << status << "\n";
-      return 1;
+      return Fail(status);
     }
     std::cout << "lodestone-provenance: views deleted; folding the ledger from position 0"
               << std::endl;
@@ -80,23 +92,51 @@ int Run() {
   source.credentials = transport->client;
   auto node = lodestone::provenance::ProvenanceNode::Open(
       options, std::make_unique<lodestone::provenance::RemoteLedgerSource>(source));
-  if (!node.ok()) {
-    std::cerr << "lodestone-provenance: " << node.status() << "\n";
-    return 1;
-  }
+  if (!node.ok()) return Fail(node.status());
   auto endpoint = lodestone::rpc::MetricsEndpoint::Start(absl::GetFlag(FLAGS_metrics_listen));
-  if (!endpoint.ok()) {
-    std::cerr << "lodestone-provenance: " << endpoint.status() << "\n";
-    return 1;
-  }
+  if (!endpoint.ok()) return Fail(endpoint.status());
   (*node)->RegisterMetrics(**endpoint);
+  auto http_registry = std::make_shared<prometheus::Registry>();
+  (*endpoint)->Register(http_registry);
+  if (const std::string backup_dir = absl::GetFlag(FLAGS_backup_dir); !backup_dir.empty()) {
+    (*node)->EnableBackups({.directory = backup_dir,
+                            .max_kept = static_cast<uint32_t>(
+                                std::clamp(absl::GetFlag(FLAGS_backups_kept), 1, 1000))});
+  }
   (*node)->Start();
   auto server =
       lodestone::rpc::StartServer(absl::GetFlag(FLAGS_listen), {&(*node)->service()}, {},
                                   {transport->server, absl::GetFlag(FLAGS_health_listen)});
-  if (!server.ok()) {
-    std::cerr << "lodestone-provenance: " << server.status() << "\n";
-    return 1;
+  if (!server.ok()) return Fail(server.status());
+  // The console over HTTP (no ledger here: its proof page is hidden).
+  std::unique_ptr<lodestone::http::HttpServer> http;
+  if (const std::string http_listen = absl::GetFlag(FLAGS_http_listen); !http_listen.empty()) {
+    const int max_body_mb = absl::GetFlag(FLAGS_http_max_body_mb);
+    if (max_body_mb < 1 || max_body_mb > 64) {
+      return Fail(absl::InvalidArgumentError(
+          absl::StrCat("--http_max_body_mb must be in [1, 64], not ", max_body_mb)));
+    }
+    lodestone::http::ServerOptions http_options;
+    http_options.address = http_listen;
+    if (transport->tls) {
+      auto material = lodestone::rpc::LoadTlsMaterial({absl::GetFlag(FLAGS_tls_cert),
+                                                       absl::GetFlag(FLAGS_tls_key),
+                                                       absl::GetFlag(FLAGS_tls_ca)});
+      if (!material.ok()) return Fail(material.status());
+      http_options.tls = *std::move(material);
+    }
+    http_options.identity = *identity;
+    http_options.limits.max_body_bytes = size_t(max_body_mb) << 20;
+    http_options.registry = http_registry.get();
+    http_options.server_name = "lodestone-provenance";
+    auto created = lodestone::http::HttpServer::Create(std::move(http_options));
+    if (!created.ok()) return Fail(created.status());
+    http = *std::move(created);
+    lodestone::console::ConsoleOptions console;
+    console.provenance = &(*node)->service();
+    console.service_name = "lodestone-provenance";
+    RegisterConsole(*http, console);
+    if (auto started = http->Start(); !started.ok()) return Fail(started);
   }
   std::cout << "lodestone-provenance: " << transport->description;
   if (server->health_server) std::cout << "; plain-text health on port " << server->health_port;
@@ -104,8 +144,16 @@ int Run() {
   std::cout << "lodestone-provenance: serving gRPC on port " << server->port << ", metrics on port "
             << (*endpoint)->port() << ", following ledger " << source.ledger_address
             << ", views at position " << (*node)->runner().applied_position() << std::endl;
+  if (http) {
+    std::cout
+        << "lodestone-provenance: serving the console at " << (http->tls() ? "https" : "http")
+        << "://"
+        << absl::GetFlag(FLAGS_http_listen).substr(0, absl::GetFlag(FLAGS_http_listen).rfind(':'))
+        << ":" << http->port() << "/console/" << std::endl;
+  }
   const int signal = lodestone::rpc::WaitForStopSignal();
   std::cout << "lodestone-provenance: signal " << signal << ", draining" << std::endl;
+  if (http) http->Stop();
   server->Shutdown(std::chrono::system_clock::now() +
                    std::chrono::milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms)));
   (*node)->Stop();

@@ -1,6 +1,7 @@
 // lodestone-server: the embedded single-machine shape. The ledger and the provenance service in
 // one process, both gRPC services on one port, metrics on another, RocksDB under --data_dir.
 // No external server is needed. Only main reads flags.
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <iostream>
@@ -17,7 +18,9 @@
 #include "services/ledger/ledger.h"
 #include "services/ledger/ledger_metrics.h"
 #include "services/ledger/ledger_service.h"
+#include "services/ledger/node_health.h"
 #include "services/provenance/provenance_node.h"
+#include "services/rpc/exit_codes.h"
 #include "services/rpc/identity.h"
 #include "services/rpc/metrics_endpoint.h"
 #include "services/rpc/server_builder.h"
@@ -60,6 +63,11 @@ ABSL_FLAG(std::string, tls_listen, "",
           "with --tls_cert, --tls_key and --tls_ca: serve mutual TLS on this address (host:port) "
           "too, callers named by their certificates, while --listen stays plain text for local "
           "callers (the administrator); empty = --listen itself is TLS when --tls_cert is set");
+ABSL_FLAG(std::string, backup_dir, "",
+          "directory of online backups (`lodectl backup`: the ledger's in <dir>/ledger; `lodectl "
+          "backup views`: the views' in <dir>/provenance); empty = backups refused. Not inside "
+          "--data_dir");
+ABSL_FLAG(int, backups_kept, 14, "backups kept of each store (older ones purged), 1..1000");
 ABSL_FLAG(std::string, health_listen, "",
           "plain-text address (host:port) serving only grpc.health.v1.Health, for probes that "
           "cannot speak TLS; empty = none");
@@ -68,7 +76,7 @@ namespace {
 
 int Fail(const absl::Status& status) {
   std::cerr << "lodestone-server: " << status << "\n";
-  return 1;
+  return lodestone::rpc::ExitCodeFor(status);
 }
 
 int Run() {
@@ -145,6 +153,18 @@ int Run() {
 
   lodestone::ledger::LedgerServiceImpl ledger_service(**ledger, ledger_metrics.get());
   ledger_service.RequireAttestation(*identity);
+  // Honest health, as a ledger node's: a failed log is NOT_SERVING with its reason.
+  lodestone::ledger::NodeHealth health((*ledger)->log());
+  ledger_metrics->AttachHealth(&health);
+  ledger_service.SetHealth(&health);
+  std::unique_ptr<lodestone::storage::BackupRunner> backups;
+  if (const std::string backup_dir = absl::GetFlag(FLAGS_backup_dir); !backup_dir.empty()) {
+    const auto kept = static_cast<uint32_t>(std::clamp(absl::GetFlag(FLAGS_backups_kept), 1, 1000));
+    backups = lodestone::storage::BackupRunner::ForLog(
+        (*ledger)->log(), {.directory = backup_dir + "/ledger", .max_kept = kept});
+    ledger_service.EnableBackups(backups.get());
+    (*node)->EnableBackups({.directory = backup_dir + "/provenance", .max_kept = kept});
+  }
   lodestone::rpc::ServerTransport server_transport;
   server_transport.credentials = main_port_tls ? transport->server : nullptr;
   server_transport.health_address = absl::GetFlag(FLAGS_health_listen);
@@ -155,6 +175,10 @@ int Run() {
   auto server = lodestone::rpc::StartServer(
       absl::GetFlag(FLAGS_listen), {&ledger_service, &(*node)->service()}, {}, server_transport);
   if (!server.ok()) return Fail(server.status());
+  health.Watch([&server = *server](const absl::Status& status) {
+    server.SetServing(status.ok());
+    if (!status.ok()) std::cerr << "lodestone-server: NOT_SERVING: " << status << std::endl;
+  });
   // HTTP (EPCIS and the console) is HTTPS when gRPC's main port is TLS; with --tls_listen it
   // stays plain text for local callers, as --listen does.
   const lodestone::rpc::TlsFiles http_tls = main_port_tls ? tls_files : lodestone::rpc::TlsFiles{};
@@ -186,6 +210,8 @@ int Run() {
   std::cout << "lodestone-server: signal " << signal << ", draining" << std::endl;
   ledger_service.Shutdown();
   if (*epcis) (*epcis)->Stop();
+  if (backups) backups->Stop();  // a running backup finishes and answers
+  health.Stop();
   server->Shutdown(std::chrono::system_clock::now() +
                    std::chrono::milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms)));
   (*node)->Stop();

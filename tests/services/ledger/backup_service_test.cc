@@ -10,7 +10,6 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "services/codec/event_codec.h"
-#include "services/ledger/backup_runner.h"
 #include "services/ledger/ledger.h"
 #include "services/ledger/ledger_service.h"
 #include "services/loadgen/workload.h"
@@ -58,10 +57,11 @@ TEST(BackupServiceTest, NodesAndTheAdministratorBackUpPartiesMayNot) {
   ASSERT_TRUE((*ledger)->AppendAndWait({world, {}, "adm"}).ok());
   const storage::Head head = (*ledger)->log().GetHead();
 
-  BackupRunner runner((*ledger)->log(), {.directory = dir.Sub("backups"), .max_kept = 2});
+  auto runner = storage::BackupRunner::ForLog((*ledger)->log(),
+                                              {.directory = dir.Sub("backups"), .max_kept = 2});
   LedgerServiceImpl service(**ledger, nullptr);
   service.RequireAttestation(*identity);
-  service.EnableBackups(&runner);
+  service.EnableBackups(runner.get());
   LedgerServiceImpl no_backups(**ledger, nullptr);  // a node started without --backup_dir
   no_backups.RequireAttestation(*identity);
   auto server = rpc::StartServer("127.0.0.1:0", {&service}, {}, {tls->server, ""});
@@ -109,7 +109,7 @@ TEST(BackupServiceTest, NodesAndTheAdministratorBackUpPartiesMayNot) {
   no_backups.Shutdown();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   other->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-  runner.Stop();
+  runner->Stop();
 }
 
 }  // namespace

@@ -70,7 +70,9 @@ class ProvenanceTest : public ::testing::Test {
     ledger_.reset();
   }
 
-  void StartNode(const std::string& name, ServiceOptions service = {}) {
+  // `backup_dir` non-empty: BackupViews backs the views up there.
+  void StartNode(const std::string& name, ServiceOptions service = {},
+                 const std::string& backup_dir = "") {
     NodeOptions options;
     options.store.path = dir_.Sub(name);
     options.store.sync = false;
@@ -83,6 +85,7 @@ class ProvenanceTest : public ::testing::Test {
                                                   ledger_->options().late_after));
     ASSERT_TRUE(node.ok()) << node.status();
     node_ = *std::move(node);
+    if (!backup_dir.empty()) node_->EnableBackups({.directory = backup_dir, .max_kept = 3});
     node_->Start();
     auto server = rpc::StartServer("127.0.0.1:0", {&node_->service()}, {});
     ASSERT_TRUE(server.ok()) << server.status();
