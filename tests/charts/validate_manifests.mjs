@@ -10,7 +10,9 @@
 //     time (activeDeadlineSeconds), retries (backoffLimit) and history;
 //  4. references: Services, PDBs, NetworkPolicies and the ServiceMonitor select pods that exist
 //     and name ports they have; volumes name ConfigMaps and Secrets that are rendered (or
-//     listed as external); StatefulSets name a headless Service; the HPA names its target;
+//     listed as external); StatefulSets name a headless Service; the HPA names its target; a
+//     CronJob's lodectl calls name a rendered Service or StatefulSet pod, and every
+//     NetworkPolicy guarding it admits the CronJob's pods to the gRPC port;
 //  5. the expectations of the value set (object counts by kind, text that must or must not
 //     appear; with "clientLabel", every gRPC port admits only pods labelled so, here and in
 //     namespaces labelled so, never any source);
@@ -258,6 +260,26 @@ for (const cj of byKind("CronJob")) {
   if (job.backoffLimit === undefined) fail(cj, "its Jobs have no backoffLimit");
   for (const k of ["successfulJobsHistoryLimit", "failedJobsHistoryLimit"]) if (cj.spec[k] === undefined) fail(cj, `has no ${k}`);
   if (!["Never", "OnFailure"].includes(podOf(cj).restartPolicy)) fail(cj, "its pods' restartPolicy is not Never or OnFailure");
+}
+// A CronJob's lodectl calls reach the pods they name (a Service, or a StatefulSet pod by its
+// stable name) through every NetworkPolicy guarding them: a gRPC rule admits the CronJob's pods.
+for (const cj of byKind("CronJob")) {
+  const spec = podOf(cj);
+  for (const c of [...(spec.initContainers ?? []), ...(spec.containers ?? [])]) {
+    if (!/\/lodectl$/.test(c.command?.[0] ?? "")) continue;
+    const host = ((c.args ?? []).find((a) => a.startsWith("--server=")) ?? "").slice(9).split(":")[0];
+    const first = host.split(".")[0];
+    const svc = byKind("Service").find((s) => s.metadata.name === first && s.spec.clusterIP !== "None");
+    const sts = byKind("StatefulSet").find((s) => new RegExp(`^${s.metadata.name}-[0-9]+$`).test(first) &&
+      host.startsWith(`${first}.${s.spec.serviceName}.`));
+    const targets = svc ? podsMatching({ matchLabels: svc.spec.selector }) : sts ? [sts] : [];
+    if (!targets.length) { fail(cj, `container ${c.name}: --server=${host} names no rendered Service or StatefulSet pod`); continue; }
+    for (const np of byKind("NetworkPolicy").filter((np) => podsMatching(np.spec.podSelector).some((w) => targets.includes(w)))) {
+      const admits = (np.spec.ingress ?? []).some((r) => (r.ports ?? []).some((p) => p.port === "grpc") &&
+        (!r.from?.length || r.from.some((peer) => peer.podSelector && !peer.namespaceSelector && matches(peer.podSelector.matchLabels, podLabels(cj)))));
+      if (!admits) fail(np, `does not admit CronJob/${cj.metadata.name}'s pods (container ${c.name}) to the gRPC port`);
+    }
+  }
 }
 for (const w of workloads) {
   if (w.spec.selector && !matches(w.spec.selector.matchLabels, podLabels(w))) fail(w, "selector does not match its pod labels");
