@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The alert rules: promtool check rules and the rules' unit tests, a runbook for every alert
-# (and an alert for every runbook), and the chart's copy equal to ops/.
+# (and an alert for every runbook but the procedures linked from ops/README.md), and the
+# chart's copy equal to ops/.
 #   usage: check_alert_rules.sh SOURCE_DIR
 set -euo pipefail
 src=${1:?usage: check_alert_rules.sh SOURCE_DIR}
@@ -23,10 +24,19 @@ for alert in $alerts; do
   grep -q "runbook_url: ops/runbooks/$alert.md$" "$rules" ||
     { echo "FAIL $alert has no runbook_url: ops/runbooks/$alert.md"; problems=$((problems + 1)); }
 done
+# A runbook without an alert is a procedure (e.g. a restore): linked from ops/README.md, with
+# the sections of a procedure instead of an alert's.
+procedures=0
 for book in "$src"/ops/runbooks/*.md; do
   name=$(basename "$book" .md)
-  grep -qx "$name" <<<"$alerts" || { echo "FAIL runbook $name.md has no alert"; problems=$((problems + 1)); }
-  for section in "## Meaning" "## Impact" "## Diagnosis" "## Mitigation"; do
+  sections=("## Meaning" "## Impact" "## Diagnosis" "## Mitigation")
+  if ! grep -qx "$name" <<<"$alerts"; then
+    grep -q "\[$name\](runbooks/$name.md)" "$src/ops/README.md" ||
+      { echo "FAIL runbook $name.md has no alert and is not linked from ops/README.md as a procedure"; problems=$((problems + 1)); }
+    sections=("## When" "## Steps" "## Verify")
+    procedures=$((procedures + 1))
+  fi
+  for section in "${sections[@]}"; do
     grep -qx "$section" "$book" || { echo "FAIL $name.md lacks '$section'"; problems=$((problems + 1)); }
   done
 done
@@ -38,4 +48,4 @@ cmp "$rules" "$src/charts/lodestone/files/alerts.yaml" ||
   { echo "FAIL charts/lodestone/files/alerts.yaml differs from ops/prometheus/alerts.yaml (copy it)"; problems=$((problems + 1)); }
 
 [ "$problems" = 0 ] || { echo "$problems problem(s)"; exit 1; }
-echo "ok: $(echo "$alerts" | wc -l) alerts, each with a runbook"
+echo "ok: $(echo "$alerts" | wc -l) alerts, each with a runbook; $procedures procedure runbook(s)"

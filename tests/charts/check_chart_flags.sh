@@ -11,7 +11,11 @@
 # health check over mutual TLS and refuses plain text, and its --health_listen port (rendered
 # address replaced by 127.0.0.1:0) answers in plain text. A rendered --http_listen (the EPCIS
 # port, replaced by 127.0.0.1:0) must answer over mutual TLS and refuse clients without a
-# certificate.
+# certificate. A rendered --backup_dir becomes a temporary directory; with LODECTL_BINARY, the
+# backup CronJob's lodectl calls that name this pod (its stable name, or the Service of a
+# one-pod StatefulSet) are run as rendered (address replaced, TLS material stood in for: the
+# programs' Secret as above, backup.tls.existingSecret at /etc/lodestone/client-tls by the
+# administrator's certificate) and each backup directory must then list a verified backup.
 #   usage: check_chart_flags.sh TOOLS_DIR CHART_DIR VALUES_FILE PROGRAM_BINARY FLAGS_KEY
 #                               PLANNED_FLAGS [LODECTL_BINARY]
 #   (PLANNED_FLAGS: comma-separated flag names without dashes; "-" or empty = none)
@@ -35,7 +39,7 @@ export HELM_CONFIG_HOME="$work/config" HELM_CACHE_HOME="$work/cache" HELM_DATA_H
 (cd "$tools/chart-node" && node --input-type=module -e '
   import fs from "node:fs";
   import YAML from "yaml";
-  const [rendered, key, program, flagsOut, argsOut] = process.argv.slice(1);
+  const [rendered, key, program, flagsOut, argsOut, callsOut] = process.argv.slice(1);
   const objs = YAML.parseAllDocuments(fs.readFileSync(rendered, "utf8")).map((d) => d.toJS()).filter(Boolean);
   const cm = objs.find((o) => o.kind === "ConfigMap" && o.data && key in o.data);
   if (!cm) { console.error(`no ConfigMap has ${key}`); process.exit(1); }
@@ -46,12 +50,25 @@ export HELM_CONFIG_HOME="$work/config" HELM_CACHE_HOME="$work/cache" HELM_DATA_H
       const args = (c.args ?? []).filter((a) => !a.startsWith("--flagfile="))
         .map((a) => a.replaceAll("$(POD_NAME)", `${w.metadata.name}-0`));
       fs.writeFileSync(argsOut, args.join("\n") + (args.length ? "\n" : ""));
+      // The calls of the backup CronJob that name this pod, in order, one per line (args separated by tabs).
+      const pod = `${w.metadata.name}-0`;
+      const calls = [];
+      for (const cj of objs.filter((o) => o.kind === "CronJob")) {
+        const spec = cj.spec.jobTemplate.spec.template.spec;
+        for (const b of [...(spec.initContainers ?? []), ...spec.containers]) {
+          if (b.command?.[0] !== "/usr/local/bin/lodectl") continue;
+          const host = (b.args.find((a) => a.startsWith("--server=")) ?? "").slice(9);
+          const single = w.kind === "StatefulSet" && w.spec.replicas === 1;
+          if (host.startsWith(`${pod}.`) || (single && host.startsWith(`${w.metadata.name}.`))) calls.push(b.args.join("\t"));
+        }
+      }
+      fs.writeFileSync(callsOut, calls.map((c) => c + "\n").join(""));
       process.exit(0);
     }
   }
   console.error(`no container runs /usr/local/bin/${program}`);
   process.exit(1);
-' "$work/rendered.yaml" "$key" "$program" "$work/program.flags" "$work/args")
+' "$work/rendered.yaml" "$key" "$program" "$work/program.flags" "$work/args" "$work/backup.calls")
 
 echo "== $key as rendered"
 cat "$work/program.flags"
@@ -84,6 +101,11 @@ if grep -q -- "^--http_listen=." "$work/program.flags" "$work/args"; then
   overrides+=(--http_listen=127.0.0.1:0)
 elif [ "$program" = lodestone-server ] && ! grep -q -- "^--http_listen=" "$work/program.flags" "$work/args"; then
   overrides+=(--http_listen=127.0.0.1:0)
+fi
+backups=""
+if grep -q -- "^--backup_dir=" "$work/program.flags" "$work/args"; then
+  backups=yes
+  overrides+=(--backup_dir="$work/backups")
 fi
 health=""
 if grep -q -- "^--health_listen=" "$work/program.flags" "$work/args"; then
@@ -163,6 +185,47 @@ if [ -n "$lodectl" ]; then
     else
       fail "gRPC port in plain text: lodectl exit $rc (want 3):"; cat "$work/ctl"
     fi
+  fi
+  # A planned --backup_dir that the program does not define yet (its --helpfull lists it once
+  # it does): the calls would be refused, so they wait for it.
+  if [ -n "$backups" ] && [[ " ${tolerated[*]} " == *" backup_dir "* ]] &&
+     ! { "$bin" --helpfull 2>/dev/null || true; } | grep -q -- '^ *--backup_dir '; then
+    echo "backup calls not run: --backup_dir is planned, not yet in $program"
+  elif [ -n "$backups" ]; then
+    [ -s "$work/backup.calls" ] || fail "--backup_dir is rendered but no backup CronJob call names this pod"
+    if [ -f "$work/tls/admin.crt" ]; then
+      mkdir -p "$work/client-tls"
+      cp "$work/tls/ca.crt" "$work/client-tls/ca.crt"
+      cp "$work/tls/admin.crt" "$work/client-tls/tls.crt"
+      cp "$work/tls/admin.key" "$work/client-tls/tls.key"
+    fi
+    while IFS=$'\t' read -r -a call; do
+      for i in "${!call[@]}"; do
+        case ${call[$i]} in
+          --server=*) call[i]=--server=127.0.0.1:$started ;;
+          *=$tls_mount/*) call[i]=${call[$i]/=$tls_mount\//=$work/tls/} ;;
+          *=/etc/lodestone/client-tls/*) call[i]=${call[$i]/=\/etc\/lodestone\/client-tls\//=$work/client-tls/} ;;
+        esac
+      done
+      if "$lodectl" "${call[@]}" >"$work/ctl" 2>&1 && grep -Eq '^(views )?backup [0-9]+: ' "$work/ctl"; then
+        echo "ok   backup CronJob call lodectl ${call[*]}: $(cat "$work/ctl")"
+      else
+        fail "backup CronJob call lodectl ${call[*]}:"; cat "$work/ctl"
+      fi
+    done <"$work/backup.calls"
+    # Each store's backup directory (the embedded server keeps ledger/ and provenance/).
+    listed=0
+    for dir in "$work/backups" "$work/backups/ledger" "$work/backups/provenance"; do
+      [ -d "$dir/meta" ] || continue
+      if "$lodectl" backups "$dir" >"$work/ctl" 2>&1 && grep -Eq '^(views )?backup 1: ' "$work/ctl"; then
+        echo "ok   ${dir#"$work/"}: $(head -1 "$work/ctl")"
+        listed=$((listed + 1))
+      else
+        fail "lodectl backups ${dir#"$work/"}:"; cat "$work/ctl"
+      fi
+    done
+    want=$(wc -l <"$work/backup.calls")
+    [ "$listed" = "$want" ] || fail "$listed backup directories list a backup, want $want (one per call)"
   fi
   if [ -n "$health_port" ]; then
     if "${ctl[@]}" --server="127.0.0.1:$health_port" health >"$work/ctl" 2>&1; then

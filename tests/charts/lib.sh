@@ -37,18 +37,26 @@ stop_pids() {
 }
 
 # make_test_tls DIR: a throwaway CA (DIR/ca.crt), a certificate for 127.0.0.1 and localhost
-# usable by servers and clients (DIR/tls.crt, DIR/tls.key: the names of the chart's Secret)
-# and a client certificate (DIR/client.crt, DIR/client.key), made with openssl, valid 2 days.
+# usable by servers and clients (DIR/tls.crt, DIR/tls.key: the names of the chart's Secret;
+# identity urn:lodestone:node:chart-test, as the programs' certificate has one), a client
+# certificate without identity (DIR/client.crt, DIR/client.key) and the administrator's
+# (DIR/admin.crt, DIR/admin.key: urn:lodestone:party:lodestone-admin), made with openssl, valid
+# 2 days.
 make_test_tls() {
-  local dir=$1 name
+  local dir=$1 name uri
   mkdir -p "$dir"
   printf '[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = Lodestone chart test CA\n[v3_ca]\nbasicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign, cRLSign\nsubjectKeyIdentifier = hash\n' >"$dir/ca.cnf"
   openssl req -x509 -config "$dir/ca.cnf" -extensions v3_ca -newkey ec \
     -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$dir/ca.key" -out "$dir/ca.crt" \
     -days 2 </dev/null >>"$dir/openssl.log" 2>&1 || { cat "$dir/openssl.log"; return 1; }
-  for name in tls client; do
-    printf '[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = %s\n[ext]\nbasicConstraints = CA:FALSE\nkeyUsage = critical, digitalSignature, keyEncipherment\nextendedKeyUsage = serverAuth, clientAuth\nsubjectAltName = IP:127.0.0.1, DNS:localhost\n' \
-      "$name" >"$dir/$name.cnf"
+  for name in tls client admin; do
+    case $name in
+      tls) uri=", URI:urn:lodestone:node:chart-test" ;;
+      admin) uri=", URI:urn:lodestone:party:lodestone-admin" ;;
+      *) uri="" ;;
+    esac
+    printf '[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = %s\n[ext]\nbasicConstraints = CA:FALSE\nkeyUsage = critical, digitalSignature, keyEncipherment\nextendedKeyUsage = serverAuth, clientAuth\nsubjectAltName = IP:127.0.0.1, DNS:localhost%s\n' \
+      "$name" "$uri" >"$dir/$name.cnf"
     if ! { openssl req -new -config "$dir/$name.cnf" -newkey ec \
              -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$dir/$name.key" \
              -out "$dir/$name.csr" </dev/null >>"$dir/openssl.log" 2>&1 &&

@@ -4,11 +4,15 @@
 //  2. no unknown fields anywhere (the same models' TypeScript types, checked by tsc: the
 //     API schemas themselves let unknown fields through, the API server drops or refuses them);
 //  3. policy: every container has readiness and liveness probes (Lodestone's are native gRPC
-//     probes), cpu and memory requests and limits, and runs as non-root with no privilege
-//     escalation, a read-only root filesystem and every capability dropped;
+//     probes; run-to-completion Job and CronJob pods none), cpu and memory requests and
+//     limits, and runs as non-root with no privilege escalation, a read-only root filesystem
+//     and every capability dropped; a CronJob forbids overlapping runs and bounds its Jobs'
+//     time (activeDeadlineSeconds), retries (backoffLimit) and history;
 //  4. references: Services, PDBs, NetworkPolicies and the ServiceMonitor select pods that exist
 //     and name ports they have; volumes name ConfigMaps and Secrets that are rendered (or
-//     listed as external); StatefulSets name a headless Service; the HPA names its target;
+//     listed as external); StatefulSets name a headless Service; the HPA names its target; a
+//     CronJob's lodectl calls name a rendered Service or StatefulSet pod, and every
+//     NetworkPolicy guarding it admits the CronJob's pods to the gRPC port;
 //  5. the expectations of the value set (object counts by kind, text that must or must not
 //     appear; with "clientLabel", every gRPC port admits only pods labelled so, here and in
 //     namespaces labelled so, never any source);
@@ -157,9 +161,12 @@ for (const obj of objects) {
 }
 
 // --- 3. Policy: probes, resources, security -------------------------------------------------
-const workloads = objects.filter((o) => ["Deployment", "StatefulSet", "DaemonSet", "Job"].includes(o.kind));
-const podOf = (w) => w.spec?.template?.spec ?? {};
-const podLabels = (w) => w.spec?.template?.metadata?.labels ?? {};
+const workloads = objects.filter((o) => ["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"].includes(o.kind));
+// Run-to-completion pods (Jobs, CronJobs' Jobs) have no readiness, liveness or Service.
+const runsToCompletion = (w) => w.kind === "Job" || w.kind === "CronJob";
+const podTemplate = (w) => (w.kind === "CronJob" ? w.spec?.jobTemplate?.spec?.template : w.spec?.template);
+const podOf = (w) => podTemplate(w)?.spec ?? {};
+const podLabels = (w) => podTemplate(w)?.metadata?.labels ?? {};
 const matches = (selector, labels) =>
   Object.entries(selector ?? {}).every(([k, v]) => labels[k] === v);
 const matchesExpr = (exprs, labels) =>
@@ -183,7 +190,7 @@ for (const w of workloads) {
   if (!pod.containers?.length) fail(w, "no containers");
   for (const [c, init] of all) {
     const where = `container ${c.name}`;
-    if (!init) {
+    if (!init && !runsToCompletion(w)) {
       for (const probe of ["readinessProbe", "livenessProbe"]) {
         if (!c[probe]) fail(w, `${where} has no ${probe}`);
       }
@@ -245,8 +252,37 @@ for (const w of byKind("StatefulSet")) {
   if (w.metadata.name.length > 52) fail(w, "name longer than 52 characters (pod names of a StatefulSet)");
   if (!w.spec.volumeClaimTemplates?.length) fail(w, "has no volumeClaimTemplates");
 }
+// A CronJob: one run at a time, bounded in time and retries, with bounded history.
+for (const cj of byKind("CronJob")) {
+  const job = cj.spec.jobTemplate?.spec ?? {};
+  if (cj.spec.concurrencyPolicy !== "Forbid") fail(cj, "concurrencyPolicy is not Forbid (runs could overlap)");
+  if (!(job.activeDeadlineSeconds > 0)) fail(cj, "its Jobs have no activeDeadlineSeconds");
+  if (job.backoffLimit === undefined) fail(cj, "its Jobs have no backoffLimit");
+  for (const k of ["successfulJobsHistoryLimit", "failedJobsHistoryLimit"]) if (cj.spec[k] === undefined) fail(cj, `has no ${k}`);
+  if (!["Never", "OnFailure"].includes(podOf(cj).restartPolicy)) fail(cj, "its pods' restartPolicy is not Never or OnFailure");
+}
+// A CronJob's lodectl calls reach the pods they name (a Service, or a StatefulSet pod by its
+// stable name) through every NetworkPolicy guarding them: a gRPC rule admits the CronJob's pods.
+for (const cj of byKind("CronJob")) {
+  const spec = podOf(cj);
+  for (const c of [...(spec.initContainers ?? []), ...(spec.containers ?? [])]) {
+    if (!/\/lodectl$/.test(c.command?.[0] ?? "")) continue;
+    const host = ((c.args ?? []).find((a) => a.startsWith("--server=")) ?? "").slice(9).split(":")[0];
+    const first = host.split(".")[0];
+    const svc = byKind("Service").find((s) => s.metadata.name === first && s.spec.clusterIP !== "None");
+    const sts = byKind("StatefulSet").find((s) => new RegExp(`^${s.metadata.name}-[0-9]+$`).test(first) &&
+      host.startsWith(`${first}.${s.spec.serviceName}.`));
+    const targets = svc ? podsMatching({ matchLabels: svc.spec.selector }) : sts ? [sts] : [];
+    if (!targets.length) { fail(cj, `container ${c.name}: --server=${host} names no rendered Service or StatefulSet pod`); continue; }
+    for (const np of byKind("NetworkPolicy").filter((np) => podsMatching(np.spec.podSelector).some((w) => targets.includes(w)))) {
+      const admits = (np.spec.ingress ?? []).some((r) => (r.ports ?? []).some((p) => p.port === "grpc") &&
+        (!r.from?.length || r.from.some((peer) => peer.podSelector && !peer.namespaceSelector && matches(peer.podSelector.matchLabels, podLabels(cj)))));
+      if (!admits) fail(np, `does not admit CronJob/${cj.metadata.name}'s pods (container ${c.name}) to the gRPC port`);
+    }
+  }
+}
 for (const w of workloads) {
-  if (!matches(w.spec.selector.matchLabels, podLabels(w))) fail(w, "selector does not match its pod labels");
+  if (w.spec.selector && !matches(w.spec.selector.matchLabels, podLabels(w))) fail(w, "selector does not match its pod labels");
   for (const v of podOf(w).volumes ?? []) {
     if (v.configMap && !names("ConfigMap").has(v.configMap.name)) fail(w, `volume ${v.name}: ConfigMap ${v.configMap.name} is not rendered`);
     if (v.secret && !names("Secret").has(v.secret.secretName) && !externalSecrets.has(v.secret.secretName)) {
@@ -284,7 +320,7 @@ for (const sm of byKind("ServiceMonitor")) {
     if (!scraped.length) fail(sm, `no Service has a port named ${ep.port}`);
     const components = new Set(scraped.map((s) => s.metadata.labels["app.kubernetes.io/component"]));
     if (components.size !== scraped.length) fail(sm, "scrapes a component through more than one Service");
-    for (const w of workloads) {
+    for (const w of workloads.filter((w) => !runsToCompletion(w))) {
       if (!scraped.some((s) => matches(s.spec.selector, podLabels(w)))) fail(sm, `does not scrape ${w.kind}/${w.metadata.name}`);
     }
   }
@@ -342,6 +378,9 @@ if (expect.clientLabel) {
 
 // --- 6. cert-manager Certificates ----------------------------------------------------------
 const mountedSecrets = new Set(workloads.flatMap((w) => (podOf(w).volumes ?? []).map((v) => v.secret?.secretName).filter(Boolean)));
+// Secrets mounted by pods running a Lodestone program (not lodectl: a client may hold a party's).
+const programs = workloads.filter((w) => (podOf(w).containers ?? []).some((c) => /\/lodestone-/.test(c.command?.[0] ?? "")));
+const programSecrets = new Set(programs.flatMap((w) => (podOf(w).volumes ?? []).map((v) => v.secret?.secretName).filter(Boolean)));
 for (const c of byKind("Certificate")) {
   const uris = c.spec.uris ?? [];
   const usages = c.spec.usages ?? [];
@@ -357,7 +396,7 @@ for (const c of byKind("Certificate")) {
   if (component === "party") {
     // A party's certificate is a client's: it never serves, and no Lodestone pod holds it.
     if (!usages.includes("client auth") || usages.includes("server auth")) fail(c, `usages must be client auth only, are ${JSON.stringify(usages)}`);
-    if (mountedSecrets.has(c.spec.secretName)) fail(c, `a Lodestone pod mounts the party Secret ${c.spec.secretName}`);
+    if (programSecrets.has(c.spec.secretName)) fail(c, `a Lodestone pod mounts the party Secret ${c.spec.secretName}`);
     continue;
   }
   for (const u of ["server auth", "client auth"]) if (!usages.includes(u)) fail(c, `usages lack "${u}"`);

@@ -183,6 +183,14 @@ refused with a message that names the choices. Included by the ConfigMap (always
 {{- if and $etcdTls (eq .Values.tls.source "secret") (not .Values.etcd.tls.existingSecret) }}
 {{- fail "etcd TLS is on (as the programs' TLS): set etcd.tls.existingSecret (tls.crt, tls.key, ca.crt of the members), or tls.source=certManager, or etcd.tls.enabled=false" }}
 {{- end }}
+{{- if .Values.backup.enabled }}
+{{- if lt (int .Values.backup.activeDeadlineSeconds) (int .Values.backup.callTimeoutSeconds) }}
+{{- fail (printf "backup.activeDeadlineSeconds (%d) is shorter than backup.callTimeoutSeconds (%d): one node's backup could not finish within the Job's deadline" (int .Values.backup.activeDeadlineSeconds) (int .Values.backup.callTimeoutSeconds)) }}
+{{- end }}
+{{- end }}
+{{- if and .Values.backup.tls.existingSecret (not $tls) }}
+{{- fail "backup.tls.existingSecret is set but TLS is off: lodectl would present no certificate (without TLS every caller is the administrator); unset it or turn tls.enabled on" }}
+{{- end }}
 {{- if and (eq .Values.mode "distributed") (not .Values.etcd.enabled) .Values.etcd.external.endpoints }}
 {{- $https := 0 }}
 {{- range .Values.etcd.external.endpoints }}{{ if hasPrefix "https://" . }}{{ $https = add1 $https }}{{ end }}{{ end }}
@@ -351,11 +359,11 @@ affinity:
 {{- end }}
 {{- end }}
 
-{{/* Volume claim template: (list $ persistenceValues). */}}
+{{/* Volume claim template: (list $ persistenceValues [name]); the name defaults to "data". */}}
 {{- define "lodestone.volumeClaimTemplate" -}}
-{{- $root := index . 0 }}{{ $p := index . 1 -}}
+{{- $root := index . 0 }}{{ $p := index . 1 }}{{ $name := "data" }}{{ if gt (len .) 2 }}{{ $name = index . 2 }}{{ end -}}
 - metadata:
-    name: data
+    name: {{ $name }}
     {{- with $p.annotations }}
     annotations:
       {{- toYaml . | nindent 6 }}
@@ -425,5 +433,34 @@ external etcd's client Secret. */}}
 checksum/config: {{ include (print .Template.BasePath "/configmap.yaml") . | sha256sum }}
 {{- if and (eq (include "lodestone.tlsEnabled" .) "true") (eq .Values.tls.source "secret") (not .Values.tls.existingSecret) }}
 checksum/tls: {{ include (print .Template.BasePath "/secret-tls.yaml") . | sha256sum }}
+{{- end }}
+{{- end }}
+
+{{/* Scheduled backups (backup.enabled): the backup volume's mount path, outside every
+--data_dir (the embedded server's is /var/lib/lodestone itself). */}}
+{{- define "lodestone.backupDir" -}}
+/var/lib/lodestone-backups
+{{- end }}
+
+{{/* The backup flags of the ledger and of the embedded server (backup.enabled). */}}
+{{- define "lodestone.backupFlags" -}}
+{{- if .Values.backup.enabled -}}
+# Online backups (LedgerService.Backup{{ if eq .Values.mode "embedded" }}, ProvenanceService.BackupViews{{ end }}) into the backup volume
+--backup_dir={{ include "lodestone.backupDir" . }}
+--backups_kept={{ .Values.backup.kept }}
+{{- end }}
+{{- end }}
+
+{{/* The backup volume of a ledger or server pod: its mount and its claim template. */}}
+{{- define "lodestone.backupMount" -}}
+{{- if .Values.backup.enabled -}}
+- name: backups
+  mountPath: {{ include "lodestone.backupDir" . }}
+{{- end }}
+{{- end }}
+
+{{- define "lodestone.backupClaimTemplate" -}}
+{{- if .Values.backup.enabled -}}
+{{- include "lodestone.volumeClaimTemplate" (list . .Values.backup.persistence "backups") }}
 {{- end }}
 {{- end }}
