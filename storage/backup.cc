@@ -138,6 +138,7 @@ absl::StatusOr<BackupSummary> RestoreDatabase(const std::string& directory, uint
                      chosen->kind == BackupKind::kLog ? "a ledger log's" : "a view store's",
                      "; restore it with the other command"));
   }
+  LODESTONE_RETURN_IF_ERROR(CreateDirectories(nullptr, path));  // and its missing parents
   rocksdb::BackupEngineReadOnly* raw = nullptr;
   LODESTONE_RETURN_IF_ERROR(FromRocks(
       rocksdb::BackupEngineReadOnly::Open(EngineOptions(directory), rocksdb::Env::Default(), &raw),

@@ -4,9 +4,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "storage/backup.h"
 #include "services/ledger/ledger_service.h"
 #include "services/rpc/grpc_status.h"
+#include "storage/backup.h"
 
 namespace lodestone::ledger {
 

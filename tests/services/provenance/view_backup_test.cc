@@ -30,6 +30,7 @@ class ViewBackupTest : public ProvenanceTest {
 
 TEST_F(ViewBackupTest, RestoredViewsResumeFromTheirCheckpointAndEqualTheOriginal) {
   Facility("m-mine", "AU", v1::FACILITY_KIND_MINE);
+  Facility("cn-mine", "CN", v1::FACILITY_KIND_MINE);
   Facility("m-smelter", "AU", v1::FACILITY_KIND_SMELTER);
   MixedHistory(0);
   AppendDemo();
