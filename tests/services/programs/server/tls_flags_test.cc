@@ -276,7 +276,7 @@ TEST_F(ServerTlsFlagsTest, BadTlsFlagsStopTheServerWithAMessage) {
   };
   for (const Case& c : cases) {
     const ProgramRun run = RunProgram(Join(ServerArgs(), c.flags));
-    EXPECT_EQ(run.exit_code, 1) << run.output;
+    EXPECT_EQ(run.exit_code, 2) << run.output;  // a bad configuration (docs/operations.md)
     EXPECT_THAT(run.output, HasSubstr(c.message));
     // Refused before anything was opened.
     EXPECT_FALSE(std::filesystem::exists(dir_.Sub("data"))) << run.output;
