@@ -204,7 +204,9 @@ std::optional<Json> ExportRetraction(const std::vector<domain::Event>& retractio
   auto event = ExportEvent(originals, record_time);
   if (!event) return std::nullopt;
   const domain::Event& first = retractions.front();
-  (*event)["eventID"] = ExportedEventId(first);
+  // A captured declaration keeps its own eventID (as a rule the original's); a native
+  // retraction is declared under its original's.
+  if (!first.epcis_event_hash.empty()) (*event)["eventID"] = ExportedEventId(first);
   (*event)["lodestone:actor"] = IdToUri("party", first.actor);
   if (first.epcis_event_hash.empty()) {
     event->erase("lodestone:eventHash");
@@ -231,17 +233,21 @@ ExportedFacts FactsOf(const std::vector<domain::Event>& group) {
             facts.lots.push_back(payload.lot_id);
             facts.biz_location = payload.facility_id;
             facts.biz_step = "commissioning";
+            facts.event_type = "ObjectEvent";
           } else if constexpr (std::is_same_v<T, domain::ShipmentDispatched>) {
             for (const auto& item : payload.items) facts.lots.push_back(item.lot_id);
             facts.biz_location = payload.from_facility_id;
             facts.biz_step = "shipping";
+            facts.event_type = "ObjectEvent";
           } else if constexpr (std::is_same_v<T, domain::ShipmentArrived>) {
             facts.biz_location = payload.facility_id;
             facts.biz_step = "receiving";
+            facts.event_type = "ObjectEvent";
           } else if constexpr (std::is_same_v<T, domain::LotTransformed>) {
             for (const auto& input : payload.inputs) facts.lots.push_back(input.lot_id);
             for (const auto& output : payload.outputs) facts.lots.push_back(output.lot_id);
             facts.biz_location = payload.facility_id;
+            facts.event_type = "TransformationEvent";
           }
         },
         event.payload);

@@ -42,9 +42,11 @@ std::optional<http::Json> ExportRetraction(const std::vector<domain::Event>& ret
                                            const std::vector<std::string>& corrective_ids,
                                            absl::Time record_time);
 
-// What query filters read of an exported group: the lots it names, the facility of its
-// bizLocation (empty: none) and its bizStep word (empty: none).
+// What query filters read of an exported group, without exporting it: its EPCIS type (empty:
+// not exported), the lots it names, the facility of its bizLocation (empty: none) and its
+// bizStep word (empty: none).
 struct ExportedFacts {
+  std::string event_type;
   std::vector<std::string> lots;
   std::string biz_location;
   std::string biz_step;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -117,20 +118,25 @@ absl::StatusOr<std::string> QueryService::Reader(const rpc::Caller& caller) cons
 
 namespace {
 
+// Whether an event with these facts and time is wanted (the query's filters).
+using KeepFn = std::function<bool(const ExportedFacts&, absl::Time event_time)>;
+
 // The EPCIS event of a group, with the ledger's help for retractions (their originals and the
-// corrective events' eventIDs); nullopt for what is not exported.
+// corrective events' eventIDs); nullopt for what is not exported or not kept (judged before the
+// JSON is built).
 absl::StatusOr<std::optional<Json>> Export(const ledger::Ledger& ledger,
                                            const std::vector<ledger::StoredEvent>& group,
-                                           ExportedFacts* facts, absl::Time* event_time) {
+                                           const KeepFn& keep) {
   const std::vector<domain::Event> events = EventsOf(group);
   const absl::Time record_time = group.front().commit_time;
   if (!std::holds_alternative<domain::EventRetracted>(events.front().payload)) {
-    *facts = FactsOf(events);
-    *event_time = events.front().event_time;
+    const ExportedFacts facts = FactsOf(events);
+    if (facts.event_type.empty() || !keep(facts, events.front().event_time)) {
+      return std::optional<Json>();
+    }
     return ExportEvent(events, record_time);
   }
   std::vector<domain::Event> originals;
-  std::vector<std::string> corrective;
   for (const domain::Event& event : events) {
     const auto& retracted = std::get<domain::EventRetracted>(event.payload);
     auto original = ledger.FindEvent(retracted.retracted_event_id);
@@ -138,6 +144,11 @@ absl::StatusOr<std::optional<Json>> Export(const ledger::Ledger& ledger,
     if (!original->has_value()) return std::optional<Json>();
     originals.push_back((*original)->event);
   }
+  const ExportedFacts facts = FactsOf(originals);
+  if (facts.event_type.empty() || !keep(facts, originals.front().event_time)) {
+    return std::optional<Json>();
+  }
+  std::vector<std::string> corrective;
   for (const std::string& id :
        std::get<domain::EventRetracted>(events.front().payload).corrective_event_ids) {
     auto found = ledger.FindEvent(id);
@@ -145,8 +156,6 @@ absl::StatusOr<std::optional<Json>> Export(const ledger::Ledger& ledger,
     corrective.push_back(found->has_value() ? ExportedEventId((*found)->event)
                                             : absl::StrCat(kNativePrefix, id));
   }
-  *facts = FactsOf(originals);
-  *event_time = originals.front().event_time;
   return ExportRetraction(events, originals, corrective, record_time);
 }
 
@@ -220,32 +229,30 @@ Response QueryService::QueryEvents(const http::Request& request) const {
     auto group = NextGroup(cursor);
     if (!group.ok()) return http::ProblemFromStatus(group.status());
     scanned += group->size();
-    ExportedFacts facts;
-    absl::Time event_time;
-    auto exported = Export(ledger_, *group, &facts, &event_time);
+    const auto keep = [&](const ExportedFacts& facts, absl::Time event_time) {
+      if (!filter.event_types.empty() && !filter.event_types.contains(facts.event_type)) {
+        return false;
+      }
+      if (filter.ge_time && event_time < *filter.ge_time) return false;
+      if (filter.lt_time && event_time >= *filter.lt_time) return false;
+      if (!filter.lots.empty() &&
+          std::none_of(facts.lots.begin(), facts.lots.end(),
+                       [&](const auto& l) { return filter.lots.contains(l); })) {
+        return false;
+      }
+      if (!filter.biz_steps.empty() && !filter.biz_steps.contains(facts.biz_step)) return false;
+      return filter.biz_locations.empty() || filter.biz_locations.contains(facts.biz_location);
+    };
+    auto exported = Export(ledger_, *group, keep);
     if (!exported.ok()) return http::ProblemFromStatus(exported.status());
     if (!exported->has_value()) continue;
-    const Json& event = **exported;
-    if (!filter.event_types.empty() && !filter.event_types.contains(event.value("type", ""))) {
-      continue;
-    }
-    if (filter.ge_time && event_time < *filter.ge_time) continue;
-    if (filter.lt_time && event_time >= *filter.lt_time) continue;
-    if (!filter.lots.empty() &&
-        std::none_of(facts.lots.begin(), facts.lots.end(),
-                     [&](const auto& l) { return filter.lots.contains(l); })) {
-      continue;
-    }
-    if (!filter.biz_steps.empty() && !filter.biz_steps.contains(facts.biz_step)) continue;
-    if (!filter.biz_locations.empty() && !filter.biz_locations.contains(facts.biz_location)) {
-      continue;
-    }
     if (!reader->empty()) {
       auto party_to = ledger_.IsPartyTo(group->front().event, *reader);
       if (!party_to.ok()) return http::ProblemFromStatus(party_to.status());
       if (!*party_to) continue;
     }
-    events.push_back(event);
+    Json& event = **exported;
+    events.push_back(std::move(event));
   }
   Json document = {
       {"@context", ExportContext()},
@@ -314,9 +321,7 @@ Response QueryService::GetEvent(const http::Request& request) const {
     if (!party_to.ok()) return http::ProblemFromStatus(party_to.status());
     if (!*party_to) return not_found;  // as unknown: its existence is another partner's
   }
-  ExportedFacts facts;
-  absl::Time event_time;
-  auto exported = Export(ledger_, *group, &facts, &event_time);
+  auto exported = Export(ledger_, *group, [](const ExportedFacts&, absl::Time) { return true; });
   if (!exported.ok()) return http::ProblemFromStatus(exported.status());
   if (!exported->has_value()) {
     return http::ProblemResponse(404, "Not Found",

@@ -474,6 +474,17 @@ class HttpServer::Impl {
       Apply(big, res);
       return httplib::Server::HandlerResponse::Handled;
     }
+    // The library reads a chunked body whole, past any limit: a body must declare its length.
+    if (req.has_header("Transfer-Encoding")) {
+      Apply(ProblemResponse(
+                411, "Length Required",
+                absl::StrCat("Transfer-Encoding '", req.get_header_value("Transfer-Encoding"),
+                             "': send the body with a Content-Length (at most ",
+                             limits.max_body_bytes, " bytes)")),
+            res);
+      res.set_header("Connection", "close");
+      return httplib::Server::HandlerResponse::Handled;
+    }
     if (req.has_header("Content-Length")) {
       uint64_t length = 0;
       if (!absl::SimpleAtoi(req.get_header_value("Content-Length"), &length)) {

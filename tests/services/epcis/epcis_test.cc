@@ -26,6 +26,7 @@
 #include "services/http/http_server.h"
 #include "services/http/json.h"
 #include "services/ledger/ledger.h"
+#include "tests/support/raw_http.h"
 #include "tests/support/temp_dir.h"
 
 namespace lodestone::epcis {
@@ -489,6 +490,36 @@ TEST_F(CaptureTest, BadInputIsRefusedWithAPreciseProblemAndChangesNothing) {
       "application/json");
   EXPECT_EQ(dup, 422) << dup_body.dump();
   EXPECT_EQ(dup_body["pointer"], "/epcisBody/eventList/1/eventID") << dup_body.dump();
+  EXPECT_EQ(LogSize(), before);
+}
+
+// More bad input: a declared 100 MB capture (413 from the headers, the body never read), a
+// chunked body (411: only declared lengths are read), a unit that is no mass; nothing is
+// appended.
+TEST_F(CaptureTest, HugeBodiesAndUnknownUnitsAreRefusedAndChangeNothing) {
+  const uint64_t before = LogSize();
+  const std::string big = ::lodestone::testing::RawExchange(
+      server_->port(), absl::StrCat("POST /capture HTTP/1.1\r\nHost: x\r\n"
+                                    "Content-Type: application/ld+json\r\n"
+                                    "Content-Length: ",
+                                    100 << 20, "\r\n\r\n{\"type\""));
+  EXPECT_THAT(big, HasSubstr("HTTP/1.1 413")) << big.substr(0, 200);
+  EXPECT_THAT(big, HasSubstr("application/problem+json"));
+  // A chunked body is refused before it is read, however small (the library would read any
+  // chunked body whole, past the limit).
+  const std::string chunked = ::lodestone::testing::RawExchange(
+      server_->port(),
+      "POST /capture HTTP/1.1\r\nHost: x\r\nContent-Type: application/ld+json\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n");
+  EXPECT_THAT(chunked, HasSubstr("HTTP/1.1 411")) << chunked.substr(0, 200);
+  Json volume = Commissioning("urn:uuid:c0000000-0000-4000-8000-000000000051", "V1", "20");
+  volume["quantityList"][0]["uom"] = "LTR";
+  auto posted = client_->Post("/capture", Document(Json::array({volume})), "application/ld+json");
+  ASSERT_TRUE(posted);
+  EXPECT_EQ(posted->status, 422) << posted->body;
+  const Json problem = Json::parse(posted->body);
+  EXPECT_EQ(problem["pointer"], "/epcisBody/eventList/0/quantityList/0");
+  EXPECT_THAT(problem.value("detail", ""), HasSubstr("'LTR' is not a unit of mass"));
   EXPECT_EQ(LogSize(), before);
 }
 
