@@ -27,16 +27,22 @@
 #     of a commit before versioned views, view format 5) the same folds by that build and the
 #     ratio. Sizes are live SST bytes after a restart (which flushes what the WAL held) and the
 #     directory's bytes. GetLot/TraceOrigin now versus at an old position are in part 2.
+#  7. epcis: durable captures of 100-event EPCIS documents over HTTP (ops/epcis_bench.py, 16
+#     clients each waiting for its capture job) against gRPC 100-event batches (loadgen
+#     batch100x16) on the same lodestone-ledger, events/s and the ratio; then GET /events p50/p99
+#     on a ledger filled to BENCH_EPCIS_EVENTS events (a page of 100 at a random position, and a
+#     filter that matches nothing so each request scans its 20,000-event limit).
 # Knobs: BENCH_SECONDS (per scenario, 5), BENCH_FILL (10000000), BENCH_GRAPH_LOTS (1000000),
-#        BENCH_PARTS (default "ledger provenance import replicated powercut timetravel"),
+#        BENCH_PARTS (default "ledger provenance import replicated powercut timetravel epcis"),
 #        BENCH_REPL_SCENARIOS (single16,batch100x16), BENCH_FAILOVER_KILLS (5),
-#        BENCH_POWER_CUTS (1000), BENCH_BASELINE_BUILD (unset).
+#        BENCH_POWER_CUTS (1000), BENCH_BASELINE_BUILD (unset), BENCH_EPCIS_EVENTS (1000000),
+#        BENCH_EPCIS_QUERIES (200).
 set -euo pipefail
 build=${1:-build}
 seconds=${BENCH_SECONDS:-5}
 fill=${BENCH_FILL:-10000000}
 graph_lots=${BENCH_GRAPH_LOTS:-1000000}
-parts=${BENCH_PARTS:-ledger provenance import replicated powercut timetravel}
+parts=${BENCH_PARTS:-ledger provenance import replicated powercut timetravel epcis}
 work=$(mktemp -d "${TMPDIR:-/tmp}/lodestone-bench-XXXXXX")
 pids=()
 extra_dirs=()
@@ -368,4 +374,39 @@ if [[ " $parts " == *" timetravel "* ]]; then
       "$(ratio "${demo_sst[$build]}" "${demo_sst[$BENCH_BASELINE_BUILD]}"), graph of $graph_lots lots" \
       "$(ratio "${graph_sst[$build]}" "${graph_sst[$BENCH_BASELINE_BUILD]}") (target: <= 2x)"
   fi
+fi
+
+if [[ " $parts " == *" epcis "* ]]; then
+  echo "== 7. epcis: captures of 100-event documents over HTTP vs gRPC 100-event batches"
+  epcis_bench="$(cd "$(dirname "$0")" && pwd)/epcis_bench.py"
+  start epcis-ledger "$build/services/programs/ledger/lodestone-ledger" \
+    --data_dir="$work/epcis-ledger" --http_listen=127.0.0.1:0
+  for _ in $(seq 1 100); do
+    grep -q 'serving EPCIS 2.0 at' "$work/epcis-ledger.out" && break
+    sleep 0.1
+  done
+  epcis_url=$(sed -n 's/.*serving EPCIS 2.0 at \(.*\)$/\1/p' "$work/epcis-ledger.out")
+  lodectl="$build/services/lodectl/lodectl"
+  cat >"$work/epcis-master.ndjson" <<'NDJSON'
+{"eventId":"bench-party","eventTime":"2025-01-08T09:00:00Z","subject":"party/bench-miner","actor":"bench-miner","partyRegistered":{"partyId":"bench-miner","name":"bench miner","country":"AU"}}
+{"eventId":"bench-mine","eventTime":"2025-01-09T09:00:00Z","subject":"facility/bench-mine","actor":"bench-miner","facilityRegistered":{"facilityId":"bench-mine","operatorPartyId":"bench-miner","country":"AU","kind":"FACILITY_KIND_MINE","name":"bench mine"}}
+NDJSON
+  "$lodectl" --server="127.0.0.1:$port" --progress=false append "$work/epcis-master.ndjson" >/dev/null
+  "$loadgen" --target="127.0.0.1:$port" --seconds="$seconds" --scenarios=batch100x16 |
+    tee "$work/epcis-grpc.txt"
+  python3 "$epcis_bench" capture "$epcis_url" "$seconds" 16 bench-mine | tee "$work/epcis-http.txt"
+  grpc_rate=$(awk '$1 == "batch100x16" {print $5}' "$work/epcis-grpc.txt")
+  http_rate=$(awk '$1 == "capture100x16" {print $5}' "$work/epcis-http.txt")
+  echo "== capture100x16 $http_rate events/s vs gRPC batch100x16 $grpc_rate events/s:" \
+    "$(awk -v a="$http_rate" -v b="$grpc_rate" 'BEGIN { if (b > 0) printf "%.0f%%", 100 * a / b; else print "n/a" }')" \
+    "(target: >= 50%); capture p50/p99 ms: $(awk '{print $6 " / " $7}' "$work/epcis-http.txt")"
+  epcis_events=${BENCH_EPCIS_EVENTS:-1000000}
+  start_ns=$(date +%s%N)
+  "$loadgen" --target="127.0.0.1:$port" --scenarios= --fill="$epcis_events" >/dev/null
+  size=$("$loadgen" --target="127.0.0.1:$port" --head_only)
+  awk -v n="$size" -v ns="$(($(date +%s%N) - start_ns))" \
+    'BEGIN { printf "== GET /events on a ledger of %d events (filled in %.0f s); p50 and p99 ms:\n", n, ns / 1e9 }'
+  python3 "$epcis_bench" query "$epcis_url" "${BENCH_EPCIS_QUERIES:-200}" "$size"
+  stop "$pid"
+  rm -rf "$work/epcis-ledger"
 fi

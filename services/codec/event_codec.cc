@@ -280,6 +280,8 @@ absl::StatusOr<domain::Event> EventFromProto(const v1::Event& proto) {
   event.subject = proto.subject();
   event.actor = proto.actor();
   event.attested_by = proto.attested_by();
+  event.epcis_event_id = proto.epcis_event_id();
+  event.epcis_event_hash = proto.epcis_event_hash();
   if (proto.has_event_time()) {
     auto time = TimeFromProto(proto.event_time());
     if (!time.ok()) {
@@ -357,6 +359,8 @@ void EventToProto(const domain::Event& event, v1::Event* proto) {
   proto->set_subject(event.subject);
   proto->set_actor(event.actor);
   proto->set_attested_by(event.attested_by);
+  proto->set_epcis_event_id(event.epcis_event_id);
+  proto->set_epcis_event_hash(event.epcis_event_hash);
   std::visit(
       [proto](const auto& payload) {
         using T = std::decay_t<decltype(payload)>;

@@ -267,6 +267,10 @@ struct Event {
   std::string actor;                             // the party on whose behalf the event is appended
   std::string attested_by;  // the authenticated party that appended it (set by the ledger);
                             // empty only for events committed before attestation existed
+  // Captured from EPCIS (docs/epcis.md): the EPCIS eventID as captured (empty: none) and the
+  // CBV 2.0 canonical event hash (domain::IsEpcisEventHash); both empty for native events.
+  std::string epcis_event_id;
+  std::string epcis_event_hash;
   Payload payload;
   EventSignature signature;  // empty: unsigned
   friend bool operator==(const Event&, const Event&) = default;

@@ -1394,6 +1394,18 @@ bool IsWellFormedId(std::string_view id) {
   return std::all_of(id.begin(), id.end(), IsIdChar);
 }
 
+bool IsEpcisEventHash(std::string_view hash) {
+  constexpr std::string_view kPrefix = "ni:///sha-256;";
+  constexpr std::string_view kSuffix = "?ver=CBV2.0";
+  if (hash.size() != kPrefix.size() + 64 + kSuffix.size() || !hash.starts_with(kPrefix) ||
+      !hash.ends_with(kSuffix)) {
+    return false;
+  }
+  const std::string_view hex = hash.substr(kPrefix.size(), 64);
+  return std::all_of(hex.begin(), hex.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
 std::optional<SubjectRef> ParseSubject(std::string_view subject) {
   const size_t slash = subject.find('/');
   if (slash == std::string_view::npos) return std::nullopt;
@@ -1456,6 +1468,20 @@ absl::Status ValidateEvent(const Event& event) {
   }
   if (!event.attested_by.empty()) {
     LODESTONE_RETURN_IF_ERROR(CheckId(r, Field("attested_by"), event.attested_by));
+  }
+  if (!event.epcis_event_hash.empty() && !IsEpcisEventHash(event.epcis_event_hash)) {
+    return r.Fail(Rejection::kMalformed, Field("epcis_event_hash"),
+                  "must be a CBV 2.0 event hash \"ni:///sha-256;<64 hex>?ver=CBV2.0\"");
+  }
+  if (!event.epcis_event_id.empty()) {
+    const bool printable = std::all_of(event.epcis_event_id.begin(), event.epcis_event_id.end(),
+                                       [](char c) { return c > ' ' && c < 0x7f; });
+    if (event.epcis_event_hash.empty() || !printable ||
+        event.epcis_event_id.size() > kMaxEpcisEventIdBytes) {
+      return r.Fail(Rejection::kMalformed, Field("epcis_event_id"),
+                    absl::StrCat("must be 1..", kMaxEpcisEventIdBytes,
+                                 " printable ASCII bytes, with an epcis_event_hash"));
+    }
   }
   if (std::holds_alternative<std::monostate>(event.payload)) {
     return r.Fail(Rejection::kMalformed, Field("payload"), "must be set");

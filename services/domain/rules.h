@@ -38,6 +38,11 @@ inline constexpr std::string_view kSubjectKinds[] = {"party", "facility", "lot",
 // party, facility, lot, shipment, licence and transformation ids.
 bool IsWellFormedId(std::string_view id);
 
+// An EPCIS eventID kept on a captured event: 1..kMaxEpcisEventIdBytes printable ASCII bytes.
+inline constexpr size_t kMaxEpcisEventIdBytes = 512;
+// True for a CBV 2.0 canonical event hash: "ni:///sha-256;<64 lower-case hex>?ver=CBV2.0".
+bool IsEpcisEventHash(std::string_view hash);
+
 // A parsed subject "<kind>/<id>": views into the parsed string.
 struct SubjectRef {
   std::string_view kind;

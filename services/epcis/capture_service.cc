@@ -213,9 +213,33 @@ absl::StatusOr<CaptureService::Prepared> CaptureService::Prepare(const http::Req
     *refusal = CaptureProblem(422, {"mapping", 0, false, "/epcisBody/eventList", "no events"});
     return absl::InvalidArgumentError("empty");
   }
+  if (auto status = KeepCapturedIdentity(attester, prepared.mapped); !status.ok()) {
+    *refusal = http::ProblemFromStatus(status);
+    return status;
+  }
   prepared.batch.events = prepared.mapped.events;
   prepared.batch.attester = attester;
   return prepared;
+}
+
+absl::Status CaptureService::KeepCapturedIdentity(const std::string& attester,
+                                                  MappedDocument& mapped) const {
+  for (size_t i = 0; i < mapped.events.size(); ++i) {
+    domain::Event& event = mapped.events[i];
+    auto stored = ledger_.FindEvent(event.event_id);
+    if (!stored.ok()) return stored.status();
+    if (!stored->has_value()) continue;
+    const domain::Event& held = (*stored)->event;
+    domain::Event same = event;
+    same.attested_by = attester;
+    same.epcis_event_id = held.epcis_event_id;
+    same.epcis_event_hash = held.epcis_event_hash;
+    if (same != held) continue;  // another event under this id: the ledger refuses it (409)
+    event.epcis_event_id = held.epcis_event_id;
+    event.epcis_event_hash = held.epcis_event_hash;
+    mapped.event_hashes[mapped.source_index[i]] = held.epcis_event_hash;
+  }
+  return absl::OkStatus();
 }
 
 Response CaptureService::Capture(const http::Request& request) {

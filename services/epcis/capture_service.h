@@ -59,6 +59,12 @@ class CaptureService {
   absl::StatusOr<Prepared> Prepare(const http::Request& request, bool single_event,
                                    http::Response* refusal) const;
 
+  // A re-capture of events the ledger holds (same id, same Lodestone content; e.g. a queried
+  // document captured again, whose members Lodestone does not keep are gone and whose canonical
+  // hash therefore differs) keeps the first capture's EPCIS eventID and hash, so it is a
+  // duplicate, not a conflict.
+  absl::Status KeepCapturedIdentity(const std::string& attester, MappedDocument& mapped) const;
+
   ledger::Ledger& ledger_;
   const CaptureOptions options_;
   std::unique_ptr<SchemaValidator> validator_;

@@ -13,18 +13,24 @@ absl::StatusOr<std::unique_ptr<EpcisEndpoint>> EpcisEndpoint::Start(ledger::Ledg
   if (host.empty() || host == "0.0.0.0" || host == "[::]") host = "127.0.0.1";
   auto capture = CaptureService::Create(ledger, std::move(options.capture));
   if (!capture.ok()) return capture.status();
+  auto query = std::make_unique<QueryService>(ledger, options.query);
   auto server = http::HttpServer::Create(std::move(options.server));
   if (!server.ok()) return server.status();
   (*capture)->RegisterRoutes(**server);
+  query->RegisterRoutes(**server);
   if (options.more_routes) options.more_routes(**server);
   if (auto status = (*server)->Start(); !status.ok()) return status;
-  return std::unique_ptr<EpcisEndpoint>(
-      new EpcisEndpoint(std::move(host), *std::move(capture), *std::move(server)));
+  return std::unique_ptr<EpcisEndpoint>(new EpcisEndpoint(std::move(host), *std::move(capture),
+                                                          std::move(query), *std::move(server)));
 }
 
 EpcisEndpoint::EpcisEndpoint(std::string host, std::unique_ptr<CaptureService> capture,
+                             std::unique_ptr<QueryService> query,
                              std::unique_ptr<http::HttpServer> server)
-    : host_(std::move(host)), capture_(std::move(capture)), server_(std::move(server)) {}
+    : host_(std::move(host)),
+      capture_(std::move(capture)),
+      query_(std::move(query)),
+      server_(std::move(server)) {}
 
 EpcisEndpoint::~EpcisEndpoint() { Stop(); }
 

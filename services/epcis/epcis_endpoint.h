@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "services/epcis/capture_service.h"
+#include "services/epcis/query_service.h"
 #include "services/http/http_server.h"
 #include "services/ledger/ledger.h"
 #include "services/rpc/identity.h"
@@ -20,6 +21,7 @@ namespace lodestone::epcis {
 struct EndpointOptions {
   http::ServerOptions server;  // address, TLS, identity, limits, metrics registry
   CaptureOptions capture;
+  QueryOptions query;
   // Other routes on the same server (the console's), registered before it starts; may be empty.
   std::function<void(http::HttpServer&)> more_routes;
 };
@@ -42,9 +44,10 @@ class EpcisEndpoint {
 
  private:
   EpcisEndpoint(std::string host, std::unique_ptr<CaptureService> capture,
-                std::unique_ptr<http::HttpServer> server);
+                std::unique_ptr<QueryService> query, std::unique_ptr<http::HttpServer> server);
   std::string host_;
   std::unique_ptr<CaptureService> capture_;
+  std::unique_ptr<QueryService> query_;
   std::unique_ptr<http::HttpServer> server_;  // declared last: destroyed (stopped) first
 };
 

@@ -573,8 +573,12 @@ absl::Status MapDocument(const http::ParsedJson& document, const MappingOptions&
       return absl::InvalidArgumentError(
           absl::StrCat("event ", i, " (", error->pointer, "): ", error->reason));
     }
+    // The EPCIS identity travels with each Lodestone event it became, inside what is attested.
+    for (size_t k = before; k < out->events.size(); ++k) {
+      out->events[k].epcis_event_id = has_id ? event["eventID"].get<std::string>() : "";
+      out->events[k].epcis_event_hash = out->event_hashes[i];
+    }
     out->source_index.resize(out->events.size(), i);
-    (void)before;
   }
   return absl::OkStatus();
 }

@@ -439,6 +439,10 @@ absl::StatusOr<std::string> ShipmentId(std::string_view uri) {
 }
 
 std::string IdToUri(std::string_view kind, std::string_view id) {
+  if (kind == "shipment") {
+    if (id.starts_with("bt:")) return absl::StrCat("urn:epcglobal:cbv:", std::string(id));
+    if (id.starts_with("253/")) return absl::StrCat("https://id.gs1.org/", std::string(id));
+  }
   const bool gs1 = (kind == "lot" && id.starts_with("01/")) ||
                    (kind == "facility" && id.starts_with("414/")) ||
                    (kind == "party" && id.starts_with("417/"));

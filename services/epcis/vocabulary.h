@@ -40,7 +40,9 @@ absl::StatusOr<std::optional<std::string>> PartyId(std::string_view uri);
 absl::StatusOr<std::string> ShipmentId(std::string_view uri);
 
 // The GS1 Digital Link (https://id.gs1.org/...) of a Lodestone id made by the functions above,
-// or urn:lodestone:<kind>:<id> for a native one. `kind` is "lot", "facility" or "party".
+// or urn:lodestone:<kind>:<id> for a native one. `kind` is "lot", "facility", "party" or
+// "shipment" (a "bt:" id becomes its CBV URN again, "253/" a GDTI Digital Link); ShipmentId and
+// the *Id functions read each back to `id`.
 std::string IdToUri(std::string_view kind, std::string_view id);
 
 // The bare CBV word of a CBV value written bare ("shipping"), as a URN

@@ -134,6 +134,15 @@ std::vector<std::string> SplitPath(std::string_view path) {
   return segments;
 }
 
+// The path segments of a request, each percent-decoded on its own (so that a {name} segment may
+// hold an encoded '/', as an EPCIS eventID does), from the raw target when the library kept it.
+std::vector<std::string> RequestSegments(const httplib::Request& req) {
+  if (req.target.empty()) return SplitPath(req.path);
+  std::vector<std::string> segments = SplitPath(req.target.substr(0, req.target.find('?')));
+  for (std::string& segment : segments) segment = httplib::detail::decode_url(segment, false);
+  return segments;
+}
+
 bool Matches(const RouteEntry& route, const std::vector<std::string>& segments,
              std::map<std::string, std::string>* params) {
   if (route.segments.size() != segments.size()) return false;
@@ -271,6 +280,22 @@ std::string Request::MediaType() const {
     type.resize(semicolon);
   }
   return absl::AsciiStrToLower(absl::StripAsciiWhitespace(type));
+}
+
+std::string UrlEncode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '.' || c == '_' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
 }
 
 absl::StatusOr<rpc::Caller> CallerFromConnection(bool tls, std::string_view peer_certificate_pem,
@@ -449,6 +474,17 @@ class HttpServer::Impl {
       Apply(big, res);
       return httplib::Server::HandlerResponse::Handled;
     }
+    // The library reads a chunked body whole, past any limit: a body must declare its length.
+    if (req.has_header("Transfer-Encoding")) {
+      Apply(ProblemResponse(
+                411, "Length Required",
+                absl::StrCat("Transfer-Encoding '", req.get_header_value("Transfer-Encoding"),
+                             "': send the body with a Content-Length (at most ",
+                             limits.max_body_bytes, " bytes)")),
+            res);
+      res.set_header("Connection", "close");
+      return httplib::Server::HandlerResponse::Handled;
+    }
     if (req.has_header("Content-Length")) {
       uint64_t length = 0;
       if (!absl::SimpleAtoi(req.get_header_value("Content-Length"), &length)) {
@@ -469,7 +505,7 @@ class HttpServer::Impl {
   }
 
   void Dispatch(const httplib::Request& req, httplib::Response& res) {
-    const std::vector<std::string> segments = SplitPath(req.path);
+    const std::vector<std::string> segments = RequestSegments(req);
     Request request;
     const RouteEntry* found = nullptr;
     bool path_known = false;

@@ -111,6 +111,10 @@ class HttpServer {
   bool tls_ = false;
 };
 
+// Percent-encodes every byte but the unreserved ones (RFC 3986), for a query value or a path
+// segment.
+std::string UrlEncode(std::string_view text);
+
 // The caller of a connection: `peer_certificate_pem` is the verified client certificate (empty:
 // none) on a TLS connection, `remote_address` the peer's IP address. As rpc::CallerFromContext.
 absl::StatusOr<rpc::Caller> CallerFromConnection(bool tls, std::string_view peer_certificate_pem,

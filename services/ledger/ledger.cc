@@ -1,6 +1,7 @@
 #include "services/ledger/ledger.h"
 
 #include <future>
+#include <limits>
 #include <optional>
 #include <utility>
 #include <variant>
@@ -142,6 +143,20 @@ absl::Status CheckExpectedVersions(storage::Txn& txn, const AppendBatch& batch) 
   return absl::OkStatus();
 }
 
+// Captured EPCIS events are found by their CBV 2.0 hash: the first event with a hash is indexed
+// under it (later ones, an error declaration's retractions, share the original's hash), in the
+// same write as the event, on every node.
+constexpr char kEpcisHashKey[] = "epcis-hash/";
+
+absl::Status IndexEpcisHash(storage::Txn& txn, const domain::Event& event) {
+  if (event.epcis_event_hash.empty()) return absl::OkStatus();
+  const std::string key = absl::StrCat(kEpcisHashKey, event.epcis_event_hash);
+  auto existing = txn.GetState(key);
+  if (!existing.ok()) return existing.status();
+  if (!existing->has_value()) txn.PutState(key, event.event_id);
+  return absl::OkStatus();
+}
+
 absl::Status Stage(storage::Txn& txn, PendingBatch& pending, absl::Duration max_future_skew,
                    const domain::Authority& authority) {
   auto duplicate = CheckDuplicates(txn, pending);
@@ -162,6 +177,7 @@ absl::Status Stage(storage::Txn& txn, PendingBatch& pending, absl::Duration max_
     }
     auto appended = txn.Append({event.event_id, event.subject, pending.payloads[i]});
     if (!appended.ok()) return WithEventContext(appended.status(), i);
+    if (auto status = IndexEpcisHash(txn, event); !status.ok()) return status;
     pending.outcome.results.push_back({event.event_id, appended->first, appended->second});
   }
   return absl::OkStatus();
@@ -192,6 +208,7 @@ absl::Status StageCommitted(storage::Txn& txn, const CommittedBatch& batch,
     }
     auto appended = txn.Append(record);
     if (!appended.ok()) return appended.status();
+    if (auto status = IndexEpcisHash(txn, *event); !status.ok()) return status;
     if (appended->first != batch.first_position + i) {
       return absl::InternalError("replicated record landed at another position");
     }
@@ -248,11 +265,49 @@ void Ledger::RemoveCommitListener(int handle) {
   std::erase_if(listeners_, [handle](const auto& entry) { return entry.first == handle; });
 }
 
+absl::StatusOr<std::optional<std::string>> Ledger::FindEpcisEventHash(std::string_view hash) const {
+  return log_->GetState(absl::StrCat(kEpcisHashKey, std::string(hash)));
+}
+
 absl::StatusOr<bool> Ledger::HoldsRole(std::string_view party_id, domain::Role role,
                                        std::string_view scope) const {
   auto value = log_->GetState(TxnStateStore::RoleStateKey(party_id, role, scope));
   if (!value.ok()) return value.status();
   return value->has_value();
+}
+
+absl::StatusOr<std::vector<StoredEvent>> Ledger::ReadEvents(uint64_t from_position,
+                                                            size_t max_events) const {
+  auto records = log_->ReadAll(from_position, max_events, std::numeric_limits<size_t>::max());
+  if (!records.ok()) return records.status();
+  std::vector<StoredEvent> events;
+  events.reserve(records->size());
+  v1::Event proto;
+  for (const storage::Record& record : *records) {
+    if (!proto.ParseFromString(record.payload)) {
+      return absl::DataLossError(
+          absl::StrCat("cannot parse the event at position ", record.position));
+    }
+    auto event = codec::EventFromProto(proto);
+    if (!event.ok()) return event.status();
+    events.push_back({record.position, record.commit_time, *std::move(event)});
+  }
+  return events;
+}
+
+absl::StatusOr<std::optional<StoredEvent>> Ledger::FindEvent(std::string_view event_id) const {
+  auto position = log_->FindEventId(event_id);
+  if (!position.ok()) return position.status();
+  if (!position->has_value()) return std::optional<StoredEvent>();
+  auto events = ReadEvents(**position, 1);
+  if (!events.ok()) return events.status();
+  if (events->empty()) return absl::InternalError("an indexed event is not in the log");
+  return std::optional<StoredEvent>(std::move(events->front()));
+}
+
+absl::StatusOr<bool> Ledger::ReadsAll(std::string_view party_id) const {
+  if (party_id == options_.authority.admin_party) return true;
+  return HoldsRole(party_id, domain::Role::kAuditor);
 }
 
 absl::StatusOr<bool> Ledger::IsPartyTo(const domain::Event& event, std::string_view party) const {

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -70,6 +71,13 @@ struct AppendOutcome {
   std::vector<EventPosition> results;  // one per event, in batch order
   bool duplicate = false;              // every event was appended before with identical content
   uint64_t log_size = 0;
+};
+
+// A committed event, decoded.
+struct StoredEvent {
+  uint64_t position = 0;
+  absl::Time commit_time;
+  domain::Event event;
 };
 
 // Records another node committed, to be applied here at `first_position` with `commit_time`
@@ -144,6 +152,22 @@ class Ledger {
   // As AddCommitListener, for a listener that only needs waking; the returned function removes
   // it (and must be called before the ledger is destroyed).
   std::function<void()> WakeOnCommit(std::function<void()> wake);
+
+  // The id of the first event captured from the EPCIS event with this CBV 2.0 canonical hash
+  // (Event::epcis_event_hash), as of the last commit; nullopt: none. Kept in the ledger's state,
+  // written with the event on every node.
+  absl::StatusOr<std::optional<std::string>> FindEpcisEventHash(std::string_view hash) const;
+
+  // Decoded events from `from_position`, at most `max_events` (fewer at the log's end).
+  // DATA_LOSS for a stored event that does not decode.
+  absl::StatusOr<std::vector<StoredEvent>> ReadEvents(uint64_t from_position,
+                                                      size_t max_events) const;
+  // The committed event with this id; nullopt: none.
+  absl::StatusOr<std::optional<StoredEvent>> FindEvent(std::string_view event_id) const;
+
+  // Whether `party_id` reads every event (the administrator party, an auditor) rather than
+  // those it is party to (IsPartyTo), as of the last commit.
+  absl::StatusOr<bool> ReadsAll(std::string_view party_id) const;
 
   // Whether `party_id` holds `role` (with `scope`) as of the last commit.
   absl::StatusOr<bool> HoldsRole(std::string_view party_id, domain::Role role,

@@ -541,10 +541,9 @@ absl::StatusOr<std::string> LedgerServiceImpl::PartnerReader(
 
 absl::StatusOr<std::string> LedgerServiceImpl::ReaderFor(const rpc::Caller& caller) const {
   if (caller.kind != rpc::Caller::Kind::kParty) return std::string();  // node, administrator
-  if (caller.id == ledger_.options().authority.admin_party) return std::string();
-  auto auditor = ledger_.HoldsRole(caller.id, domain::Role::kAuditor);
-  if (!auditor.ok()) return auditor.status();
-  if (*auditor) return std::string();
+  auto reads_all = ledger_.ReadsAll(caller.id);
+  if (!reads_all.ok()) return reads_all.status();
+  if (*reads_all) return std::string();
   return caller.id;
 }
 

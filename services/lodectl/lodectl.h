@@ -18,6 +18,7 @@
 #include "lodestone/v1/ledger.grpc.pb.h"
 #include "lodestone/v1/provenance.grpc.pb.h"
 #include "services/codec/event_signer.h"
+#include "services/rpc/tls.h"
 
 namespace lodestone::lodectl {
 
@@ -68,6 +69,11 @@ struct Options {
   uint32_t max_entries = 0;               // history: entries per page (0 = server default)
   std::string page_token;                 // history: go on from a previous page
   bool all = false;                       // history: every page
+  // epcis: the ledger's HTTP port (http:// or https://), with the TLS files of the gRPC flags.
+  std::string http_server = "http://127.0.0.1:7480";
+  rpc::TlsFiles tls_files;
+  std::string lot;  // epcis export: the lot's history (a lot URI or Lodestone lot id)
+  std::string out;  // epcis export: the file written ("" or "-": stdout)
 };
 
 // Signs events as `attester` with an Ed25519 key (docs/security.md, "Signatures"): sets
@@ -128,6 +134,14 @@ int Restore(const std::string& directory, uint32_t backup_id, const std::string&
             std::ostream& out);
 // keygen PARTY: a new Ed25519 key to --key_out, and its registration as an NDJSON line.
 int Keygen(const Options& options, const std::string& party, std::ostream& out);
+
+// epcis import FILE|-: captures an EPCIS 2.0 document through POST /capture, --batch_events
+// EPCIS events per capture (each atomic; re-running is idempotent), progress on stderr; a
+// refusal names the file's line, the event's index and the JSON Pointer (exit 4).
+int EpcisImport(const Options& options, const std::string& path, std::ostream& out);
+// epcis export: the events of --lot and/or --from/--to (GET /events, every page) as one EPCIS
+// 2.0 document, to --out or stdout.
+int EpcisExport(const Options& options, std::ostream& out);
 
 // Parses YYYY-MM-DD (midnight UTC) or RFC 3339.
 bool ParseTime(const std::string& text, google::protobuf::Timestamp* out);

@@ -49,7 +49,8 @@ ABSL_FLAG(std::string, country, "", "flags: only flags naming this country");
 ABSL_FLAG(std::string, material, "", "flags: only this material (e.g. ANTIMONY_OXIDE)");
 ABSL_FLAG(std::string, from, "", "flags, exposure: from this date (YYYY-MM-DD)");
 ABSL_FLAG(std::string, to, "", "flags, exposure: until this date (exclusive)");
-ABSL_FLAG(size_t, batch_events, 500, "append: events per Append call");
+ABSL_FLAG(size_t, batch_events, 500,
+          "append: events per Append call; epcis import: EPCIS events per capture");
 ABSL_FLAG(bool, progress, true, "append: show progress on a terminal");
 ABSL_FLAG(bool, show_not_applicable, false, "check: also list rules that do not apply");
 ABSL_FLAG(std::string, head_file, "", "verify: a head saved with 'lodectl head --json'");
@@ -64,6 +65,10 @@ ABSL_FLAG(std::string, actor, "lodestone-admin",
 ABSL_FLAG(std::string, replaces_key_id, "", "keygen: the key the new key rotates out");
 ABSL_FLAG(std::string, save_evidence, "",
           "verify event: save the proofs checked to this file, for offline verification");
+ABSL_FLAG(std::string, http_server, "http://127.0.0.1:7480",
+          "epcis: the ledger's HTTP port (http://host:port, or https:// with the --tls_* files)");
+ABSL_FLAG(std::string, lot, "", "epcis export: the lot whose history is exported");
+ABSL_FLAG(std::string, out, "", "epcis export: write the document here (default stdout)");
 ABSL_FLAG(uint32_t, backup_id, 0, "restore: the backup to restore (0 = the latest)");
 ABSL_FLAG(std::string, evidence, "",
           "verify event: check saved evidence offline (no server is contacted)");
@@ -95,6 +100,10 @@ commands:
   restore DIR DATA_DIR       backup --backup_id (default the latest) into a new DATA_DIR (local):
                              a ledger's is verified before it says OK (exit 7 if it does not
                              verify); views resume folding from their checkpoint
+  epcis import FILE|-        capture an EPCIS 2.0 document over --http_server (--batch_events
+                             per capture; errors name the line, event index and JSON Pointer)
+  epcis export               an EPCIS 2.0 document of --lot's history and/or --from/--to
+                             (--out FILE)
   verify                     check --head_file against the ledger (--positions P,...)
   verify event ID            the event's inclusion in --head_file and its signature under the
                              key valid at its position (--save_evidence F; --evidence F offline)
@@ -166,6 +175,10 @@ int main(int argc, char** argv) {
   options.replaces_key_id = absl::GetFlag(FLAGS_replaces_key_id);
   options.save_evidence = absl::GetFlag(FLAGS_save_evidence);
   options.evidence = absl::GetFlag(FLAGS_evidence);
+  options.http_server = absl::GetFlag(FLAGS_http_server);
+  options.tls_files = tls;
+  options.lot = absl::GetFlag(FLAGS_lot);
+  options.out = absl::GetFlag(FLAGS_out);
   if (options.attester.empty() && !tls.cert.empty()) {
     // The party of the client certificate, which is who the ledger takes as the attester.
     std::ifstream file(tls.cert, std::ios::binary);
@@ -239,6 +252,16 @@ int main(int argc, char** argv) {
   if (command == "backups") return need(1) ? ListBackups(args[0], std::cout) : kUsage;
   if (command == "restore") {
     return need(2) ? Restore(args[0], absl::GetFlag(FLAGS_backup_id), args[1], std::cout) : kUsage;
+  }
+  if (command == "epcis") {
+    if (!args.empty() && args[0] == "import" && args.size() == 2) {
+      return EpcisImport(options, args[1], std::cout);
+    }
+    if (!args.empty() && args[0] == "export" && args.size() == 1) {
+      return EpcisExport(options, std::cout);
+    }
+    std::cerr << "lodectl: epcis import FILE|- | epcis export [--lot=LOT] [--from] [--to]\n";
+    return kUsage;
   }
   if (command == "verify") {
     if (!args.empty() && args[0] == "event") {

@@ -34,6 +34,10 @@ ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9400",
 ABSL_FLAG(std::string, http_listen, "127.0.0.1:7480",
           "EPCIS 2.0 REST binding (HTTP; HTTPS with --tls_cert) address (host:port; port 0 = any "
           "free; empty = off)");
+ABSL_FLAG(std::string, http_tls_listen, "",
+          "with --tls_listen: also serve the HTTP routes (EPCIS, console) over mutual TLS on this "
+          "address (host:port; port 0 = any free), callers named by their client certificates "
+          "as on --tls_listen; empty = off");
 ABSL_FLAG(int, http_max_body_mb, 16, "Largest HTTP request body (MiB); larger: 413");
 ABSL_FLAG(std::string, data_dir, "./data",
           "data directory: the ledger in <dir>/ledger, the views in <dir>/provenance");
@@ -191,6 +195,21 @@ int Run() {
       *identity, http_registry.get(),
       [&console](lodestone::http::HttpServer& http) { RegisterConsole(http, console); });
   if (!epcis.ok()) return Fail(epcis.status());
+  // With --tls_listen, the HTTP routes may also be served over mutual TLS with the same
+  // certificates and caller identity as the TLS gRPC port.
+  std::unique_ptr<lodestone::epcis::EpcisEndpoint> epcis_tls;
+  if (const std::string http_tls_listen = absl::GetFlag(FLAGS_http_tls_listen);
+      !http_tls_listen.empty()) {
+    if (tls_listen.empty()) {
+      return Fail(absl::InvalidArgumentError("--http_tls_listen needs --tls_listen"));
+    }
+    auto started = lodestone::epcis::StartProgramEndpoint(
+        **ledger, {http_tls_listen, absl::GetFlag(FLAGS_http_max_body_mb), tls_files}, *identity,
+        http_registry.get(),
+        [&console](lodestone::http::HttpServer& http) { RegisterConsole(http, console); });
+    if (!started.ok()) return Fail(started.status());
+    epcis_tls = *std::move(started);
+  }
   std::cout << "lodestone-server: " << transport->description;
   if (server->second_port != 0) {
     std::cout << " on TLS port " << server->second_port << ", plain text for local callers";
@@ -205,6 +224,10 @@ int Run() {
     std::cout << "lodestone-server: serving the console at " << (*epcis)->url() << "/console/"
               << std::endl;
   }
+  if (epcis_tls) {
+    std::cout << "lodestone-server: serving EPCIS 2.0 over mutual TLS at " << epcis_tls->url()
+              << std::endl;
+  }
 
   const int signal = lodestone::rpc::WaitForStopSignal();
   std::cout << "lodestone-server: signal " << signal << ", draining" << std::endl;
@@ -212,6 +235,7 @@ int Run() {
   if (*epcis) (*epcis)->Stop();
   if (backups) backups->Stop();  // a running backup finishes and answers
   health.Stop();
+  if (epcis_tls) epcis_tls->Stop();
   server->Shutdown(std::chrono::system_clock::now() +
                    std::chrono::milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms)));
   (*node)->Stop();

@@ -1,4 +1,5 @@
-// The wire <-> domain time conversions: exact over the whole Timestamp range, never clamped.
+// The wire <-> domain time conversions: exact over the whole Timestamp range, never clamped;
+// the EPCIS fields of an event.
 #include "services/codec/event_codec.h"
 
 #include <gtest/gtest.h>
@@ -52,6 +53,32 @@ TEST(EventCodecTimeTest, MicrosRoundInTheDirectionAskedAndComeBackExactly) {
   MicrosToProto(-62135596800000000, &ts);
   EXPECT_EQ(ts.seconds(), -62135596800);
   EXPECT_EQ(ts.nanos(), 0);
+}
+
+// The EPCIS eventID and hash travel both ways; a native event (without them) has the same
+// bytes as before the fields existed.
+TEST(EventCodecEpcisTest, TheEpcisFieldsRoundTripAndAreAbsentFromNativeBytes) {
+  domain::Event event;
+  event.event_id = "e-1";
+  event.event_time = absl::FromUnixSeconds(1767600000);
+  event.subject = "party/p";
+  event.actor = "p";
+  event.payload = domain::PartyRegistered{"p", "P", "AU", ""};
+  v1::Event native;
+  EventToProto(event, &native);
+  EXPECT_TRUE(native.epcis_event_id().empty() && native.epcis_event_hash().empty());
+  const std::string native_bytes = native.SerializeAsString();
+  event.epcis_event_id = "urn:uuid:5a1e0000-0000-4000-8000-000000000001";
+  event.epcis_event_hash = "ni:///sha-256;" + std::string(64, 'a') + "?ver=CBV2.0";
+  v1::Event captured;
+  EventToProto(event, &captured);
+  auto back = EventFromProto(captured);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, event);
+  v1::Event cleared = captured;
+  cleared.clear_epcis_event_id();
+  cleared.clear_epcis_event_hash();
+  EXPECT_EQ(cleared.SerializeAsString(), native_bytes);
 }
 
 }  // namespace

@@ -20,11 +20,13 @@
 #include "services/epcis/epcis_endpoint.h"
 #include "services/epcis/event_hash.h"
 #include "services/epcis/mapping.h"
+#include "services/epcis/query_service.h"
 #include "services/epcis/schema_validator.h"
 #include "services/epcis/vocabulary.h"
 #include "services/http/http_server.h"
 #include "services/http/json.h"
 #include "services/ledger/ledger.h"
+#include "tests/support/raw_http.h"
 #include "tests/support/temp_dir.h"
 
 namespace lodestone::epcis {
@@ -203,6 +205,8 @@ class CaptureTest : public ::testing::Test {
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
     service_->RegisterRoutes(*server_);
+    query_ = std::make_unique<QueryService>(*ledger_);
+    query_->RegisterRoutes(*server_);
     ASSERT_TRUE(server_->Start().ok());
     client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
     // Master data, appended natively: the miner, its mine and a refinery.
@@ -212,6 +216,7 @@ class CaptureTest : public ::testing::Test {
   }
   void TearDown() override {
     server_.reset();
+    query_.reset();
     service_.reset();
     ledger_.reset();
   }
@@ -327,9 +332,45 @@ class CaptureTest : public ::testing::Test {
 
   uint64_t LogSize() { return ledger_->log().GetHead().size; }
 
+  // GET `target`: the status and the body (a JSON value, or null).
+  std::pair<int, Json> Get(const std::string& target) {
+    auto got = client_->Get(target);
+    EXPECT_TRUE(got);
+    if (!got) return {0, Json()};
+    last_link_ = got->get_header_value("Link");
+    return {got->status, Json::parse(got->body, nullptr, false)};
+  }
+  // Every event GET /events?`query` returns, following the pages' next links (bounded); each
+  // page validates against the EPCIS 2.0 schema.
+  Json QueryAll(const std::string& query, int* pages = nullptr) {
+    auto validator = SchemaValidator::Create();
+    EXPECT_TRUE(validator.ok());
+    Json events = Json::array();
+    std::string target = "/events?" + query;
+    for (int page = 0; page < 1000; ++page) {
+      auto [status, body] = Get(target);
+      EXPECT_EQ(status, 200) << body.dump();
+      if (status != 200) break;
+      SchemaViolation violation;
+      EXPECT_TRUE((*validator)->Validate(body, &violation).ok())
+          << violation.pointer << ": " << violation.message << "\n"
+          << body.dump();
+      for (const Json& event : body["epcisBody"]["queryResults"]["resultsBody"]["eventList"]) {
+        events.push_back(event);
+      }
+      if (pages != nullptr) *pages = page + 1;
+      if (last_link_.empty()) return events;
+      target = last_link_.substr(1, last_link_.find('>') - 1);
+    }
+    ADD_FAILURE() << "too many pages";
+    return events;
+  }
+  std::string last_link_;
+
   testing::TempDir dir_;
   std::unique_ptr<ledger::Ledger> ledger_;
   std::unique_ptr<CaptureService> service_;
+  std::unique_ptr<QueryService> query_;
   std::unique_ptr<http::HttpServer> server_;
   std::unique_ptr<httplib::Client> client_;
 };
@@ -449,6 +490,36 @@ TEST_F(CaptureTest, BadInputIsRefusedWithAPreciseProblemAndChangesNothing) {
       "application/json");
   EXPECT_EQ(dup, 422) << dup_body.dump();
   EXPECT_EQ(dup_body["pointer"], "/epcisBody/eventList/1/eventID") << dup_body.dump();
+  EXPECT_EQ(LogSize(), before);
+}
+
+// More bad input: a declared 100 MB capture (413 from the headers, the body never read), a
+// chunked body (411: only declared lengths are read), a unit that is no mass; nothing is
+// appended.
+TEST_F(CaptureTest, HugeBodiesAndUnknownUnitsAreRefusedAndChangeNothing) {
+  const uint64_t before = LogSize();
+  const std::string big = ::lodestone::testing::RawExchange(
+      server_->port(), absl::StrCat("POST /capture HTTP/1.1\r\nHost: x\r\n"
+                                    "Content-Type: application/ld+json\r\n"
+                                    "Content-Length: ",
+                                    100 << 20, "\r\n\r\n{\"type\""));
+  EXPECT_THAT(big, HasSubstr("HTTP/1.1 413")) << big.substr(0, 200);
+  EXPECT_THAT(big, HasSubstr("application/problem+json"));
+  // A chunked body is refused before it is read, however small (the library would read any
+  // chunked body whole, past the limit).
+  const std::string chunked = ::lodestone::testing::RawExchange(
+      server_->port(),
+      "POST /capture HTTP/1.1\r\nHost: x\r\nContent-Type: application/ld+json\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n");
+  EXPECT_THAT(chunked, HasSubstr("HTTP/1.1 411")) << chunked.substr(0, 200);
+  Json volume = Commissioning("urn:uuid:c0000000-0000-4000-8000-000000000051", "V1", "20");
+  volume["quantityList"][0]["uom"] = "LTR";
+  auto posted = client_->Post("/capture", Document(Json::array({volume})), "application/ld+json");
+  ASSERT_TRUE(posted);
+  EXPECT_EQ(posted->status, 422) << posted->body;
+  const Json problem = Json::parse(posted->body);
+  EXPECT_EQ(problem["pointer"], "/epcisBody/eventList/0/quantityList/0");
+  EXPECT_THAT(problem.value("detail", ""), HasSubstr("'LTR' is not a unit of mass"));
   EXPECT_EQ(LogSize(), before);
 }
 
@@ -580,6 +651,197 @@ TEST_F(CaptureTest, EveryExampleIsCapturedOrRefusedAsTheManifestSays) {
     EXPECT_THAT(got[2], HasSubstr(expected[2])) << "actual: " << actual;
     EXPECT_EQ(LogSize(), before) << "a refused capture appends nothing";
   }
+}
+
+// Capture -> query -> capture again: the queried documents validate, every captured event comes
+// back (natives too, through the extension namespace), and capturing the query's events again
+// appends nothing and reports the first capture's hashes.
+TEST_F(CaptureTest, QueriedEventsValidateAndRecaptureIdempotentlyWithTheSameHashes) {
+  const std::string dir = std::string(LODESTONE_EPCIS_TESTDATA) + "/examples/";
+  Json first = CaptureAndWait(ReadFile(dir + "lodestone__antimony-mine-to-oxide.jsonld"));
+  ASSERT_TRUE(first.value("success", false)) << first.dump();
+  Json declared = CaptureAndWait(ReadFile(dir + "lodestone__error-declaration.jsonld"));
+  ASSERT_TRUE(declared.value("success", false)) << declared.dump();
+  domain::Event native;
+  native.event_id = "native-ore-1";
+  native.event_time = absl::FromUnixSeconds(1767600000);
+  native.subject = "lot/NATIVE-1";
+  native.actor = "adm";
+  native.payload =
+      domain::LotExtracted{"NATIVE-1", domain::Material::kAntimonyOre, "261710", 1000, kMine};
+  Append(native);
+  const uint64_t size = LogSize();
+
+  int pages = 0;
+  Json events = QueryAll("perPage=2", &pages);
+  ASSERT_EQ(events.size(), 7u) << events.dump();  // 5 captured, the declaration, the native
+  EXPECT_EQ(pages, 4);
+  EXPECT_EQ(events[6]["eventID"], "urn:lodestone:event:native-ore-1");
+  EXPECT_EQ(events[6]["quantityList"][0]["epcClass"], "urn:lodestone:lot:NATIVE-1");
+  EXPECT_TRUE(events[5].contains("errorDeclaration")) << events[5].dump();
+  for (size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(events[i]["lodestone:eventHash"], first["events"][i]["eventHash"]) << i;
+  }
+
+  // The captured events again, as one document: nothing appended, the same ids and hashes.
+  Json recaptured = Json::array();
+  for (size_t i = 0; i < 6; ++i) recaptured.push_back(events[i]);
+  Json again = CaptureAndWait(Document(recaptured));
+  ASSERT_TRUE(again.value("success", false)) << again.dump();
+  EXPECT_EQ(LogSize(), size);
+  ASSERT_EQ(again["events"].size(), 6u) << again.dump();
+  for (size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(again["events"][i]["eventID"], first["events"][i]["eventID"]) << i;
+    EXPECT_EQ(again["events"][i]["eventHash"], first["events"][i]["eventHash"]) << i;
+  }
+  EXPECT_EQ(again["events"][5]["eventHash"], declared["events"][0]["eventHash"]);
+  // And the query answers the same after the re-capture.
+  EXPECT_EQ(QueryAll("perPage=100"), events);
+
+  // One event, by its EPCIS eventID or by its hash (percent-encoded), as a JSON-LD event.
+  auto validator = SchemaValidator::Create();
+  ASSERT_TRUE(validator.ok());
+  const std::string hash = first["events"][1]["eventHash"];
+  for (const std::string& key :
+       {std::string("urn:uuid:5a1e0000-0000-4000-8000-000000000002"), hash}) {
+    auto [status, event] = Get("/events/" + http::UrlEncode(key));
+    ASSERT_EQ(status, 200) << key << ": " << event.dump();
+    EXPECT_EQ(event["eventID"], "urn:uuid:5a1e0000-0000-4000-8000-000000000002");
+    EXPECT_EQ(event["bizStep"], "shipping");
+    SchemaViolation violation;
+    EXPECT_TRUE((*validator)->Validate(event, &violation).ok())
+        << violation.pointer << ": " << violation.message;
+  }
+  EXPECT_EQ(Get("/events/" + http::UrlEncode("urn:lodestone:event:native-ore-1")).first, 200);
+  EXPECT_EQ(Get("/events/urn:uuid:nope").first, 404);
+  EXPECT_EQ(Get("/events/" + http::UrlEncode("urn:lodestone:event:p-miner")).first, 404);
+}
+
+// The hash is part of the stored event (attested with it) and indexed by the ledger: both
+// survive a restart; the ledger refuses a malformed one.
+TEST_F(CaptureTest, TheEventHashIsStoredWithTheEventAndIndexedAcrossRestarts) {
+  Json job = CaptureAndWait(Document(
+      Json::array({Commissioning("urn:uuid:c0000000-0000-4000-8000-000000000041", "S1", "1"),
+                   Commissioning("", "S2", "2")})));
+  ASSERT_TRUE(job.value("success", false)) << job.dump();
+  const std::string with_id = job["events"][0]["eventHash"];
+  const std::string without_id = job["events"][1]["eventHash"];
+  server_.reset();
+  query_.reset();
+  service_.reset();
+  ledger_.reset();
+  ledger::LedgerOptions options;
+  options.log.path = dir_.Sub("ledger");
+  options.authority.admin_party = "adm";
+  auto reopened = ledger::Ledger::Open(options);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  ledger_ = *std::move(reopened);
+  for (const auto& [hash, epcis_id] :
+       {std::pair(with_id, std::string("urn:uuid:c0000000-0000-4000-8000-000000000041")),
+        std::pair(without_id, std::string())}) {
+    auto indexed = ledger_->FindEpcisEventHash(hash);
+    ASSERT_TRUE(indexed.ok() && indexed->has_value()) << hash;
+    auto stored = ledger_->FindEvent(**indexed);
+    ASSERT_TRUE(stored.ok() && stored->has_value());
+    EXPECT_EQ((*stored)->event.epcis_event_hash, hash);
+    EXPECT_EQ((*stored)->event.epcis_event_id, epcis_id);
+    EXPECT_EQ((*stored)->event.attested_by, "adm");
+  }
+  EXPECT_EQ(**ledger_->FindEpcisEventHash(without_id), EventIdFromEpcis(without_id));
+  EXPECT_FALSE(ledger_->FindEpcisEventHash("ni:///sha-256;00?ver=CBV2.0")->has_value());
+  domain::Event bad = Party("bad-hash", "p-bad", "AU");
+  bad.epcis_event_hash = "ni:///sha-256;XYZ?ver=CBV2.0";
+  ledger::AppendBatch batch;
+  batch.events.push_back(bad);
+  batch.attester = "adm";
+  auto refused = ledger_->AppendAndWait(batch);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << refused.status();
+  EXPECT_THAT(refused.status().message(), HasSubstr("epcis_event_hash"));
+}
+
+TEST_F(CaptureTest, QueryParametersSelectEvents) {
+  const std::string dir = std::string(LODESTONE_EPCIS_TESTDATA) + "/examples/";
+  ASSERT_TRUE(CaptureAndWait(ReadFile(dir + "lodestone__antimony-mine-to-oxide.jsonld"))
+                  .value("success", false));
+  const auto ids = [&](const std::string& query) {
+    std::vector<std::string> out;
+    for (const Json& event : QueryAll(query)) {
+      out.push_back(event["eventID"].get<std::string>().substr(
+          std::string("urn:uuid:5a1e0000-0000-4000-8000-00000000000").size()));
+    }
+    return out;
+  };
+  using ::testing::ElementsAre;
+  EXPECT_THAT(ids("eventType=TransformationEvent"), ElementsAre("4"));
+  EXPECT_THAT(ids("eventType=ObjectEvent&EQ_bizStep=shipping,receiving"), ElementsAre("2", "3"));
+  EXPECT_THAT(ids("EQ_bizStep=urn:epcglobal:cbv:bizstep:commissioning"), ElementsAre("1", "5"));
+  EXPECT_THAT(ids("GE_eventTime=2026-01-06T10:00:00Z&LT_eventTime=2026-01-09T10:00:00Z"),
+              ElementsAre("2", "3"));
+  // The lot ORE-1 in URN and Digital Link forms, as an EPC or a class.
+  EXPECT_THAT(ids("MATCH_anyEPCClass=urn:epc:class:lgtin:4012345.012345.ORE-1"),
+              ElementsAre("1", "2", "4"));
+  EXPECT_THAT(ids("MATCH_epc=https://example.com/01/04012345123456/10/ORE-1"),
+              ElementsAre("1", "2", "4"));
+  EXPECT_THAT(ids("EQ_bizLocation=urn:epc:id:sgln:4012345.00011.988"), ElementsAre("3", "4", "5"));
+  EXPECT_THAT(ids("eventType=AggregationEvent"), ElementsAre());
+  for (const char* bad : {"perPage=0", "perPage=x", "GE_eventTime=yesterday", "nextPageToken=zz",
+                          "MATCH_epc=urn:epc:id:sgln:4012345.00011.988", "EQ_bizLocation=x",
+                          "EQ_readPoint=urn:epc:id:sgln:4012345.00011.988"}) {
+    auto [status, body] = Get(std::string("/events?") + bad);
+    EXPECT_EQ(status, 400) << bad << ": " << body.dump();
+    EXPECT_EQ(body["type"], "urn:lodestone:epcis:problem:query") << bad;
+  }
+}
+
+// A partner reads what the read rules let it read; the scan per request is bounded, and a
+// page cut short by the bound carries a token to go on.
+TEST_F(CaptureTest, QueriesAreAuthorisedAndTheirScanIsBounded) {
+  const std::string dir = std::string(LODESTONE_EPCIS_TESTDATA) + "/examples/";
+  ASSERT_TRUE(CaptureAndWait(ReadFile(dir + "lodestone__antimony-mine-to-oxide.jsonld"))
+                  .value("success", false));
+  const auto query = [&](const QueryService& service, rpc::Caller caller, std::string token) {
+    http::Request request;
+    request.method = "GET";
+    request.path = "/events";
+    request.caller = std::move(caller);
+    if (!token.empty()) request.query.emplace_back("nextPageToken", token);
+    return service.QueryEvents(request);
+  };
+  const auto count = [](const http::Response& response) {
+    return Json::parse(response.body)["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        .size();
+  };
+  // The miner operates both facilities: party to every event. Another partner: to none.
+  EXPECT_EQ(count(query(*query_, {rpc::Caller::Kind::kParty, "miner"}, "")), 5u);
+  EXPECT_EQ(count(query(*query_, {rpc::Caller::Kind::kParty, "intruder"}, "")), 0u);
+  EXPECT_EQ(count(query(*query_, {rpc::Caller::Kind::kNode, "node-1"}, "")), 5u);
+  http::Request one;
+  one.method = "GET";
+  one.path_params["eventID"] = "urn:uuid:5a1e0000-0000-4000-8000-000000000001";
+  one.caller = {rpc::Caller::Kind::kParty, "intruder"};
+  EXPECT_EQ(query_->GetEvent(one).status, 404);
+  one.caller = {rpc::Caller::Kind::kParty, "miner"};
+  EXPECT_EQ(query_->GetEvent(one).status, 200);
+
+  // 3 master data events and 5 captured ones, scanned 2 at a time.
+  QueryService bounded(*ledger_, {.default_per_page = 100, .max_per_page = 1000, .max_scanned = 2});
+  size_t total = 0;
+  std::string token;
+  int requests = 0;
+  for (; requests < 20; ++requests) {
+    http::Response page = query(bounded, {rpc::Caller::Kind::kLocalAdmin, ""}, token);
+    ASSERT_EQ(page.status, 200) << page.body;
+    const size_t n = count(page);
+    EXPECT_LE(n, 2u);
+    total += n;
+    token.clear();
+    for (const auto& [name, value] : page.headers) {
+      if (name == "GS1-Next-Page-Token") token = value;
+    }
+    if (token.empty()) break;
+  }
+  EXPECT_EQ(total, 5u);
+  EXPECT_EQ(requests, 3);  // 8 events, 2 scanned per request: 4 requests
 }
 
 }  // namespace

@@ -3,7 +3,8 @@
 # (plain text, the loopback administrator) and lodestone-ledger with --http_listen and mutual
 # TLS (a party certificate made here with openssl); master data appended with lodectl, a
 # document captured with curl, its job polled to success; a refused capture and a TLS client
-# without a certificate; the programs' flag errors.
+# without a certificate; lodestone-server with --tls_listen and --http_tls_listen (capture and
+# query over mutual TLS, read rules per certificate); the programs' flag errors.
 # usage: epcis_http_test.sh SERVER_BINARY LEDGER_BINARY LODECTL_BINARY
 set -uo pipefail
 server_bin=$1
@@ -150,6 +151,43 @@ check "ledger: the administrator's certificate is another party: 404" "$([ "$out
 curl -sS -o /dev/null --cacert "$pki/ca.crt" -X POST -H 'Content-Type: application/json' \
   --data-binary @"$work/doc.jsonld" "$epcis_url/capture" 2>/dev/null
 check "ledger: a client without a certificate fails the handshake" "$([ $? != 0 ]; echo $?)" "curl succeeded"
+stop
+
+echo "== lodestone-server --tls_listen --http_tls_listen: the REST binding over mutual TLS"
+leaf other "URI:urn:lodestone:party:au-other" "clientAuth"
+start tls-server "$server_bin" --http_listen=127.0.0.1:0 "${tls[@]}" --tls_listen=127.0.0.1:0 \
+  --http_tls_listen=127.0.0.1:0
+for _ in $(seq 1 100); do
+  grep -q 'serving EPCIS 2.0 over mutual TLS at' "$work/tls-server.log" && break
+  sleep 0.1
+done
+plain_url=$epcis_url
+epcis_url=$(sed -n 's/.*serving EPCIS 2.0 over mutual TLS at \(.*\)$/\1/p' "$work/tls-server.log")
+grep -q '^https://127.0.0.1:[0-9]*$' <<<"$epcis_url"
+check "server: the mutual-TLS EPCIS URL is printed" $? "$(cat "$work/tls-server.log")"
+"$lodectl" --server=127.0.0.1:"$grpc_port" --progress=false append "$work/master.ndjson" >/dev/null
+document 4 LOT-4 9 >"$work/doc.jsonld"
+capture "server capture over TLS as the miner" "${as_miner[@]}"
+grep -q '"success":true' <<<"$job"
+check "server capture over TLS as the miner: the job succeeded" $? "$job"
+out=$(curl -sS "${as_miner[@]}" "$epcis_url/events?EQ_bizStep=commissioning")
+grep -q '"eventID":"urn:uuid:a0000000-0000-4000-8000-000000000004"' <<<"$out" &&
+  grep -q '"type":"EPCISQueryDocument"' <<<"$out"
+check "server: GET /events over TLS, the miner reads its event" $? "$out"
+as_other=(--cacert "$pki/ca.crt" --cert "$pki/other.crt" --key "$pki/other.key")
+out=$(curl -sS "${as_other[@]}" "$epcis_url/events")
+grep -q '"eventList":\[\]' <<<"$out"
+check "server: another party reads none of it" $? "$out"
+out=$(curl -sS -o /dev/null -w '%{http_code}' "${as_other[@]}" \
+  "$epcis_url/events/urn%3Auuid%3Aa0000000-0000-4000-8000-000000000004")
+check "server: ... and the event by id is 404 to it" "$([ "$out" = 404 ]; echo $?)" "$out"
+out=$(curl -sS -o /dev/null -w '%{http_code}' "${as_miner[@]}" \
+  "$epcis_url/events/urn%3Auuid%3Aa0000000-0000-4000-8000-000000000004")
+check "server: the miner reads the event by id" "$([ "$out" = 200 ]; echo $?)" "$out"
+curl -sS -o /dev/null --cacert "$pki/ca.crt" "$epcis_url/events" 2>/dev/null
+check "server: no client certificate, no TLS handshake" "$([ $? != 0 ]; echo $?)" "curl succeeded"
+grep -q '^http://127.0.0.1:[0-9]*$' <<<"$plain_url"
+check "server: --http_listen stays plain text for local callers" $? "$plain_url"
 stop
 
 echo "== flag errors"
