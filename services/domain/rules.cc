@@ -572,9 +572,14 @@ absl::Status CheckSubjectConcerns(const Rejector& r, const Event& event,
 // ---------------------------------------------------------------------------------------------
 // Stateful checks and effects.
 
+// With `judge` (a new event), checks the event against the write model and applies its effects.
+// Without (an event committed before, ApplyCommittedEvent), applies the effects only: no rule is
+// judged again, and only what the effects need must exist (else INTERNAL, the write model does
+// not match the log).
 class Applier {
  public:
-  Applier(const Event& event, StateStore& store) : event_(event), r_(event), store_(store) {}
+  Applier(const Event& event, StateStore& store, bool judge)
+      : event_(event), r_(event), store_(store), judge_(judge) {}
 
   absl::Status Apply(const PartyRegistered& p);
   absl::Status Apply(const FacilityRegistered& f);
@@ -645,12 +650,25 @@ class Applier {
   // A lot created by `target`, checked to be retractable (not in transit).
   absl::StatusOr<LotState> CreatedLot(const Event& target, std::string_view lot_id);
 
+  // A party whose state the effects change: the live party when judging, else the party as the
+  // write model holds it (INTERNAL when it holds none).
+  absl::StatusOr<PartyState> PartyToChange(const Field& field, std::string_view id);
+
   const Event& event_;
   const Rejector r_;
   StateStore& store_;
+  const bool judge_;
 };
 
+absl::StatusOr<PartyState> Applier::PartyToChange(const Field& field, std::string_view id) {
+  if (judge_) return ActiveParty(field, id);
+  LODESTONE_ASSIGN_OR_RETURN(std::optional<PartyState> party, store_.GetParty(id));
+  if (!party.has_value()) return r_.Internal(absl::StrCat("party ", Quote(id), " does not exist"));
+  return *std::move(party);
+}
+
 absl::StatusOr<PartyState> Applier::ActiveParty(const Field& field, std::string_view id) {
+  if (!judge_) return PartyState{};  // only judged: nothing to read
   LODESTONE_ASSIGN_OR_RETURN(std::optional<PartyState> party, store_.GetParty(id));
   if (!party.has_value()) {
     return r_.Fail(Rejection::kUnknownEntity, field,
@@ -666,6 +684,7 @@ absl::StatusOr<PartyState> Applier::ActiveParty(const Field& field, std::string_
 }
 
 absl::StatusOr<FacilityState> Applier::ActiveFacility(const Field& field, std::string_view id) {
+  if (!judge_) return FacilityState{};  // only judged: nothing to read
   LODESTONE_ASSIGN_OR_RETURN(std::optional<FacilityState> facility, store_.GetFacility(id));
   if (!facility.has_value()) {
     return r_.Fail(Rejection::kUnknownEntity, field,
@@ -681,6 +700,7 @@ absl::StatusOr<FacilityState> Applier::ActiveFacility(const Field& field, std::s
 }
 
 absl::StatusOr<LicenceState> Applier::ActiveLicence(const Field& field, std::string_view id) {
+  if (!judge_) return LicenceState{};  // only judged: nothing to read
   LODESTONE_ASSIGN_OR_RETURN(std::optional<LicenceState> licence, store_.GetLicence(id));
   if (!licence.has_value()) {
     return r_.Fail(Rejection::kUnknownEntity, field,
@@ -697,10 +717,14 @@ absl::StatusOr<LicenceState> Applier::ActiveLicence(const Field& field, std::str
 absl::StatusOr<LotState> Applier::LotAt(const Field& field, std::string_view lot_id,
                                         std::string_view facility_id) {
   LODESTONE_ASSIGN_OR_RETURN(std::optional<LotState> lot, store_.GetLot(lot_id));
+  if (!lot.has_value() && !judge_) {
+    return r_.Internal(absl::StrCat("lot ", Quote(lot_id), " does not exist"));
+  }
   if (!lot.has_value()) {
     return r_.Fail(Rejection::kUnknownEntity, field,
                    absl::StrCat("names unknown lot ", Quote(lot_id)));
   }
+  if (!judge_) return *std::move(lot);
   switch (lot->status) {
     case LotStatus::kActive:
       break;
@@ -729,6 +753,10 @@ absl::StatusOr<Grams> Applier::DeclarableLot(const Field& id_field, const Field&
                                              std::string_view lot_id, Grams mass_g) {
   LODESTONE_ASSIGN_OR_RETURN(std::optional<LotState> lot, store_.GetLot(lot_id));
   if (!lot.has_value()) return Grams{0};
+  if (!judge_) {  // the consumption a retracted lot carries over, as when it was committed
+    return lot->status == LotStatus::kRetracted ? std::max<Grams>(lot->mass_g - lot->remaining_g, 0)
+                                                : Grams{0};
+  }
   if (lot->status != LotStatus::kRetracted) {
     return r_.Fail(Rejection::kAlreadyExists, id_field,
                    absl::StrCat(Quote(lot_id), " already exists (created by event ",
@@ -827,12 +855,12 @@ LotState Applier::NewLot(Material material, std::string_view hs_code, Grams mass
 absl::Status Applier::Apply(const PartyRegistered& p) {
   const Field id_field("party_registered.party_id");
   LODESTONE_ASSIGN_OR_RETURN(std::optional<PartyState> existing, store_.GetParty(p.party_id));
-  if (existing.has_value() && existing->status == EntityStatus::kActive) {
+  if (judge_ && existing.has_value() && existing->status == EntityStatus::kActive) {
     return r_.Fail(Rejection::kAlreadyExists, id_field,
                    absl::StrCat(Quote(p.party_id), " is already registered (event ",
                                 Quote(existing->created_by_event_id), ")"));
   }
-  if (!p.parent_party_id.empty()) {
+  if (judge_ && !p.parent_party_id.empty()) {
     const Field parent("party_registered.parent_party_id");
     LODESTONE_RETURN_IF_ERROR(ActiveParty(parent, p.parent_party_id).status());
     // Only a party registered again after a retraction can already have descendants.
@@ -852,7 +880,7 @@ absl::Status Applier::Apply(const PartyRegistered& p) {
 absl::Status Applier::Apply(const FacilityRegistered& f) {
   LODESTONE_ASSIGN_OR_RETURN(std::optional<FacilityState> existing,
                              store_.GetFacility(f.facility_id));
-  if (existing.has_value() && existing->status == EntityStatus::kActive) {
+  if (judge_ && existing.has_value() && existing->status == EntityStatus::kActive) {
     return r_.Fail(Rejection::kAlreadyExists, Field("facility_registered.facility_id"),
                    absl::StrCat(Quote(f.facility_id), " is already registered (event ",
                                 Quote(existing->created_by_event_id), ")"));
@@ -875,7 +903,7 @@ absl::Status Applier::Apply(const LotExtracted& l) {
                                       l.lot_id, l.mass_g));
   const Field facility_field("lot_extracted.facility_id");
   LODESTONE_ASSIGN_OR_RETURN(FacilityState facility, ActiveFacility(facility_field, l.facility_id));
-  if (facility.kind != FacilityKind::kMine) {
+  if (judge_ && facility.kind != FacilityKind::kMine) {
     return r_.Fail(Rejection::kWrongState, facility_field,
                    absl::StrCat("facility ", Quote(l.facility_id), " is a ",
                                 ToAbsl(FacilityKindName(facility.kind)),
@@ -900,7 +928,7 @@ absl::Status Applier::Apply(const LotTransformed& t) {
   constexpr std::string_view kOutputs = "lot_transformed.outputs";
   LODESTONE_ASSIGN_OR_RETURN(std::optional<std::string> made_by,
                              store_.GetTransformation(t.transformation_id));
-  if (made_by.has_value()) {
+  if (judge_ && made_by.has_value()) {
     // The id is free again once the transformation that used it was retracted.
     LODESTONE_ASSIGN_OR_RETURN(bool retracted, store_.IsRetracted(*made_by));
     if (!retracted) {
@@ -918,7 +946,7 @@ absl::Status Applier::Apply(const LotTransformed& t) {
     const LotInput& in = t.inputs[i];
     LODESTONE_ASSIGN_OR_RETURN(LotState lot,
                                LotAt(Field(kInputs, i, "lot_id"), in.lot_id, t.facility_id));
-    if (in.mass_g > lot.remaining_g) {
+    if (judge_ && in.mass_g > lot.remaining_g) {
       return r_.Fail(Rejection::kInsufficientMass, Field(kInputs, i, "mass_g"),
                      absl::StrCat(in.mass_g, " exceeds the ", lot.remaining_g,
                                   " g remaining in lot ", Quote(in.lot_id)));
@@ -932,7 +960,7 @@ absl::Status Applier::Apply(const LotTransformed& t) {
         Grams consumed_g, DeclarableLot(Field(kOutputs, i, "lot_id"), Field(kOutputs, i, "mass_g"),
                                         t.outputs[i].lot_id, t.outputs[i].mass_g));
     // Only a retracted lot that was consumed has descendants that the inputs could be.
-    if (consumed_g > 0) {
+    if (judge_ && consumed_g > 0) {
       LODESTONE_RETURN_IF_ERROR(
           CheckNotAncestor(Field(kOutputs, i, "lot_id"), t.outputs[i].lot_id, t.inputs));
     }
@@ -955,7 +983,7 @@ absl::Status Applier::Apply(const ShipmentDispatched& s) {
   constexpr std::string_view kItems = "shipment_dispatched.items";
   LODESTONE_ASSIGN_OR_RETURN(std::optional<ShipmentState> existing,
                              store_.GetShipment(s.shipment_id));
-  if (existing.has_value() && existing->status != ShipmentStatus::kRetracted) {
+  if (judge_ && existing.has_value() && existing->status != ShipmentStatus::kRetracted) {
     return r_.Fail(Rejection::kAlreadyExists, Field("shipment_dispatched.shipment_id"),
                    absl::StrCat(Quote(s.shipment_id), " was already dispatched (event ",
                                 Quote(existing->dispatched_by_event_id), ")"));
@@ -975,12 +1003,12 @@ absl::Status Applier::Apply(const ShipmentDispatched& s) {
     const ShipmentItem& item = s.items[i];
     LODESTONE_ASSIGN_OR_RETURN(LotState lot,
                                LotAt(Field(kItems, i, "lot_id"), item.lot_id, s.from_facility_id));
-    if (item.mass_g > lot.remaining_g) {
+    if (judge_ && item.mass_g > lot.remaining_g) {
       return r_.Fail(Rejection::kInsufficientMass, Field(kItems, i, "mass_g"),
                      absl::StrCat(item.mass_g, " exceeds the ", lot.remaining_g,
                                   " g remaining in lot ", Quote(item.lot_id)));
     }
-    if (item.mass_g < lot.remaining_g) {
+    if (judge_ && item.mass_g < lot.remaining_g) {
       return r_.Fail(
           Rejection::kWrongState, Field(kItems, i, "mass_g"),
           absl::StrCat(item.mass_g, " is less than the ", lot.remaining_g, " g remaining in lot ",
@@ -1009,22 +1037,25 @@ absl::Status Applier::Apply(const ShipmentArrived& s) {
   const Field facility_field("shipment_arrived.facility_id");
   LODESTONE_ASSIGN_OR_RETURN(std::optional<ShipmentState> shipment,
                              store_.GetShipment(s.shipment_id));
+  if (!shipment.has_value() && !judge_) {
+    return r_.Internal(absl::StrCat("shipment ", Quote(s.shipment_id), " does not exist"));
+  }
   if (!shipment.has_value()) {
     return r_.Fail(Rejection::kUnknownEntity, id_field,
                    absl::StrCat("names unknown shipment ", Quote(s.shipment_id)));
   }
-  if (shipment->status == ShipmentStatus::kArrived) {
+  if (judge_ && shipment->status == ShipmentStatus::kArrived) {
     return r_.Fail(
         Rejection::kWrongState, id_field,
         absl::StrCat("names shipment ", Quote(s.shipment_id), " which already arrived (event ",
                      Quote(shipment->arrived_by_event_id), ")"));
   }
-  if (shipment->status != ShipmentStatus::kDispatched) {
+  if (judge_ && shipment->status != ShipmentStatus::kDispatched) {
     return r_.Fail(Rejection::kWrongState, id_field,
                    absl::StrCat("names shipment ", Quote(s.shipment_id), " whose dispatch (event ",
                                 Quote(shipment->dispatched_by_event_id), ") was retracted"));
   }
-  if (s.facility_id != shipment->to_facility_id) {
+  if (judge_ && s.facility_id != shipment->to_facility_id) {
     return r_.Fail(Rejection::kWrongLocation, facility_field,
                    absl::StrCat(Quote(s.facility_id), " is not the destination of shipment ",
                                 Quote(s.shipment_id), ", which is bound for ",
@@ -1056,7 +1087,7 @@ absl::Status Applier::Apply(const ShipmentArrived& s) {
 
 absl::Status Applier::Apply(const ExportLicenceGranted& l) {
   LODESTONE_ASSIGN_OR_RETURN(std::optional<LicenceState> existing, store_.GetLicence(l.licence_id));
-  if (existing.has_value() && existing->status == EntityStatus::kActive) {
+  if (judge_ && existing.has_value() && existing->status == EntityStatus::kActive) {
     return r_.Fail(Rejection::kAlreadyExists, Field("export_licence_granted.licence_id"),
                    absl::StrCat(Quote(l.licence_id), " was already granted (event ",
                                 Quote(existing->created_by_event_id), ")"));
@@ -1086,7 +1117,7 @@ absl::Status Applier::Apply(const RoleGranted& g) {
   }
   const std::string_view scope = RoleScope(g.role, g.country, g.principal_party_id);
   LODESTONE_ASSIGN_OR_RETURN(bool held, store_.HasRole(g.party_id, g.role, scope));
-  if (held) {
+  if (judge_ && held) {
     return r_.Fail(Rejection::kAlreadyExists, Field("role_granted.role"),
                    absl::StrCat("party ", Quote(g.party_id), " already holds this role"));
   }
@@ -1096,7 +1127,7 @@ absl::Status Applier::Apply(const RoleGranted& g) {
 absl::Status Applier::Apply(const RoleRevoked& v) {
   const std::string_view scope = RoleScope(v.role, v.country, v.principal_party_id);
   LODESTONE_ASSIGN_OR_RETURN(bool held, store_.HasRole(v.party_id, v.role, scope));
-  if (!held) {
+  if (judge_ && !held) {
     return r_.Fail(Rejection::kWrongState, Field("role_revoked.role"),
                    absl::StrCat("party ", Quote(v.party_id), " does not hold this role"));
   }
@@ -1107,6 +1138,7 @@ template <typename RoleEvent>
 absl::Status Applier::RetractRoleEvent(const Event& target) {
   constexpr bool kKey = std::is_same_v<RoleEvent, SigningKeyRegistered> ||
                         std::is_same_v<RoleEvent, SigningKeyRevoked>;
+  if (!judge_) return absl::OkStatus();  // refused today; a retraction committed then undid nothing
   return r_.Fail(
       Rejection::kWrongState, Field("event_retracted.retracted_event_id"),
       absl::StrCat(
@@ -1119,20 +1151,26 @@ absl::Status Applier::RevokeKey(const Field& field, std::string_view party_id,
                                 std::string_view key_id) {
   LODESTONE_ASSIGN_OR_RETURN(std::optional<SigningKeyState> key,
                              store_.GetSigningKey(party_id, key_id));
+  if (!key.has_value() && !judge_) {
+    return r_.Internal(absl::StrCat("signing key ", Quote(key_id), " of party ", Quote(party_id),
+                                    " does not exist"));
+  }
   if (!key.has_value()) {
     return r_.Fail(
         Rejection::kUnknownEntity, field,
         absl::StrCat("names unknown signing key ", Quote(key_id), " of party ", Quote(party_id)));
   }
-  if (key->status != KeyStatus::kActive) {
+  const bool was_active = key->status == KeyStatus::kActive;
+  if (judge_ && !was_active) {
     return r_.Fail(Rejection::kWrongState, field,
                    absl::StrCat("names signing key ", Quote(key_id), " of party ", Quote(party_id),
                                 ", already revoked by event ", Quote(key->revoked_by_event_id)));
   }
+  if (!was_active) return absl::OkStatus();  // committed: it stays revoked by the first
   key->status = KeyStatus::kRevoked;
   key->revoked_by_event_id = event_.event_id;
   LODESTONE_RETURN_IF_ERROR(store_.PutSigningKey(party_id, key_id, *key));
-  LODESTONE_ASSIGN_OR_RETURN(PartyState party, ActiveParty(field, party_id));
+  LODESTONE_ASSIGN_OR_RETURN(PartyState party, PartyToChange(field, party_id));
   if (party.active_signing_keys > 0) --party.active_signing_keys;
   return store_.PutParty(party_id, party);
 }
@@ -1142,7 +1180,7 @@ absl::Status Applier::Apply(const SigningKeyRegistered& k) {
   LODESTONE_RETURN_IF_ERROR(ActiveParty(party_field, k.party_id).status());
   LODESTONE_ASSIGN_OR_RETURN(std::optional<SigningKeyState> existing,
                              store_.GetSigningKey(k.party_id, k.key_id));
-  if (existing.has_value()) {
+  if (judge_ && existing.has_value()) {
     return r_.Fail(Rejection::kAlreadyExists, Field("signing_key_registered.key_id"),
                    absl::StrCat("names key ", Quote(k.key_id), " of party ", Quote(k.party_id),
                                 ", registered by event ", Quote(existing->registered_by_event_id),
@@ -1157,7 +1195,7 @@ absl::Status Applier::Apply(const SigningKeyRegistered& k) {
   key.status = KeyStatus::kActive;
   key.registered_by_event_id = event_.event_id;
   LODESTONE_RETURN_IF_ERROR(store_.PutSigningKey(k.party_id, k.key_id, key));
-  LODESTONE_ASSIGN_OR_RETURN(PartyState party, ActiveParty(party_field, k.party_id));
+  LODESTONE_ASSIGN_OR_RETURN(PartyState party, PartyToChange(party_field, k.party_id));
   ++party.active_signing_keys;
   return store_.PutParty(k.party_id, party);
 }
@@ -1169,9 +1207,18 @@ absl::Status Applier::Apply(const SigningKeyRevoked& k) {
 absl::Status Applier::Apply(const EventRetracted& e) {
   const Field target_field("event_retracted.retracted_event_id");
   LODESTONE_ASSIGN_OR_RETURN(std::optional<Event> target, store_.FindEvent(e.retracted_event_id));
+  if (!target.has_value() && !judge_) {
+    return r_.Internal(
+        absl::StrCat("retracted event ", Quote(e.retracted_event_id), " is not in the log"));
+  }
   if (!target.has_value()) {
     return r_.Fail(Rejection::kUnknownEntity, target_field,
                    absl::StrCat("names unknown event ", Quote(e.retracted_event_id)));
+  }
+  if (!judge_) {
+    // Effects only once, and none for a retraction of a retraction (refused by every build).
+    LODESTONE_ASSIGN_OR_RETURN(bool done, store_.IsRetracted(e.retracted_event_id));
+    if (done || std::holds_alternative<EventRetracted>(target->payload)) return absl::OkStatus();
   }
   if (std::holds_alternative<EventRetracted>(target->payload)) {
     return r_.Fail(Rejection::kWrongState, target_field,
@@ -1184,7 +1231,7 @@ absl::Status Applier::Apply(const EventRetracted& e) {
         Rejection::kWrongState, target_field,
         absl::StrCat("names event ", Quote(e.retracted_event_id), ", which is already retracted"));
   }
-  if (event_.subject != target->subject) {
+  if (judge_ && event_.subject != target->subject) {
     return r_.Fail(
         Rejection::kMalformed, Field("subject"),
         absl::StrCat(Quote(event_.subject), " must equal the subject ", Quote(target->subject),
@@ -1246,7 +1293,7 @@ absl::StatusOr<LotState> Applier::CreatedLot(const Event& target, std::string_vi
     return r_.Internal(
         absl::StrCat("lot ", Quote(lot_id), " is not the one created by ", Quote(target.event_id)));
   }
-  if (lot->status == LotStatus::kInTransit) {
+  if (judge_ && lot->status == LotStatus::kInTransit) {
     return r_.Fail(Rejection::kWrongState, Field("event_retracted.retracted_event_id"),
                    absl::StrCat("names event ", Quote(target.event_id), " that created lot ",
                                 Quote(lot_id), ", which is in transit on shipment ",
@@ -1279,6 +1326,9 @@ absl::Status Applier::Retract(const Event& target, const LotTransformed& t) {
   for (size_t i = 0; i < t.inputs.size(); ++i) {
     const LotInput& in = t.inputs[i];
     LODESTONE_ASSIGN_OR_RETURN(std::optional<LotState> lot, store_.GetLot(in.lot_id));
+    if (!lot.has_value() && !judge_) {
+      return r_.Internal(absl::StrCat("input lot ", Quote(in.lot_id), " does not exist"));
+    }
     if (!lot.has_value()) {
       return r_.Fail(Rejection::kUnknownEntity, Field("event_retracted.retracted_event_id"),
                      absl::StrCat("names event ", Quote(target.event_id), " whose input lot ",
@@ -1312,7 +1362,7 @@ absl::Status Applier::Retract(const Event& target, const ShipmentDispatched& s) 
     return r_.Internal(absl::StrCat("shipment ", Quote(s.shipment_id),
                                     " is not the one dispatched by ", Quote(target.event_id)));
   }
-  if (shipment->status == ShipmentStatus::kArrived) {
+  if (judge_ && shipment->status == ShipmentStatus::kArrived) {
     return r_.Fail(Rejection::kWrongState, Field("event_retracted.retracted_event_id"),
                    absl::StrCat("names the dispatch of shipment ", Quote(s.shipment_id),
                                 ", which arrived (event ", Quote(shipment->arrived_by_event_id),
@@ -1357,14 +1407,15 @@ absl::Status Applier::Retract(const Event& target, const ShipmentArrived& s) {
       return r_.Internal(absl::StrCat("lot ", Quote(item.lot_id), " of shipment ",
                                       Quote(s.shipment_id), " does not exist"));
     }
-    if (lot->status != LotStatus::kActive || lot->facility_id != shipment->to_facility_id) {
+    if (judge_ &&
+        (lot->status != LotStatus::kActive || lot->facility_id != shipment->to_facility_id)) {
       return r_.Fail(
           Rejection::kWrongState, target_field,
           absl::StrCat("names the arrival of shipment ", Quote(s.shipment_id), " whose lot ",
                        Quote(item.lot_id), " is no longer at ", Quote(shipment->to_facility_id),
                        ": retract what moved or retracted it first"));
     }
-    if (lot->remaining_g < item.mass_g) {
+    if (judge_ && lot->remaining_g < item.mass_g) {
       return r_.Fail(Rejection::kWrongState, target_field,
                      absl::StrCat("names the arrival of shipment ", Quote(s.shipment_id),
                                   " whose lot ", Quote(item.lot_id), " was consumed at ",
@@ -1643,20 +1694,32 @@ class Authorizer {
 
 }  // namespace
 
-absl::Status ApplyEvent(const Event& event, StateStore& store, const Authority& authority) {
-  LODESTONE_RETURN_IF_ERROR(ValidateEvent(event));
-  LODESTONE_RETURN_IF_ERROR(Authorizer(event, store).Check(authority));
-  Applier applier(event, store);
+namespace {
+
+absl::Status RunApplier(const Event& event, StateStore& store, bool judge) {
+  Applier applier(event, store, judge);
   return std::visit(
       [&](const auto& payload) -> absl::Status {
         using T = std::decay_t<decltype(payload)>;
         if constexpr (std::is_same_v<T, std::monostate>) {
-          return absl::InternalError("unreachable: ValidateEvent rejects a missing payload");
+          return absl::InternalError(absl::StrCat("event '", event.event_id, "' has no payload"));
         } else {
           return applier.Apply(payload);
         }
       },
       event.payload);
+}
+
+}  // namespace
+
+absl::Status ApplyEvent(const Event& event, StateStore& store, const Authority& authority) {
+  LODESTONE_RETURN_IF_ERROR(ValidateEvent(event));
+  LODESTONE_RETURN_IF_ERROR(Authorizer(event, store).Check(authority));
+  return RunApplier(event, store, /*judge=*/true);
+}
+
+absl::Status ApplyCommittedEvent(const Event& event, StateStore& store) {
+  return RunApplier(event, store, /*judge=*/false);
 }
 
 bool IsPartyTo(const Event& event, std::string_view party,

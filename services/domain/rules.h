@@ -96,6 +96,15 @@ struct Authority {
 // some of this event's writes: the caller rolls them back (the ledger discards the whole batch).
 absl::Status ApplyEvent(const Event& event, StateStore& store, const Authority& authority = {});
 
+// Applies the effects of an event that was committed (a replica applying its leader's batch, a
+// node replaying committed history) to `store`, without judging it again: no ValidateEvent, no
+// authorization, no stateful rule. The commit was the judgement, by the rules of the build that
+// made it; a rule tightened since must not stop a replica or a fresh node from applying what was
+// accepted then (docs/write-model.md, "Committed events are not judged again"). Only what the
+// effects need must exist (the lots a transformation consumes, the shipment that arrives, the
+// retracted event, ...): INTERNAL otherwise, as the write model then does not match the log.
+absl::Status ApplyCommittedEvent(const Event& event, StateStore& store);
+
 // Read authorization (docs/security.md): whether `party` is party to `event`, so that a partner
 // may read it: it appended it (attested_by), it is its actor, the event is about the party
 // itself (its registration, roles, keys), it operates a facility the event names (where a lot

@@ -83,16 +83,23 @@ absl::Status WithEventContext(const absl::Status& status, size_t index) {
   return out;
 }
 
-// An event stored before attestation existed has no attester: the same event re-sent now, with
-// its caller as attester, is the same fact (a second `make run` on an older data directory).
-bool SameFactAppendedBeforeAttestation(const std::string& stored_payload,
-                                       const domain::Event& event) {
-  if (event.attested_by.empty()) return false;
-  v1::Event stored;
-  if (!stored.ParseFromString(stored_payload) || !stored.attested_by().empty()) return false;
+// Idempotency compares the stored bytes: a retry re-encodes to exactly them. When they differ it
+// is still the same fact if the stored bytes decode to the same event and hold nothing this build
+// does not understand (no unknown fields: they re-encode to themselves through the domain event):
+// bytes committed by a build whose protobuf encoded the same fields otherwise. An event stored
+// before attestation existed has no attester: the same event re-sent now, with its caller as
+// attester, is the same fact too (a second `make run` on an older data directory).
+bool SameFact(const std::string& stored_payload, const domain::Event& event) {
+  v1::Event proto;
+  if (!proto.ParseFromString(stored_payload)) return false;
+  auto stored = codec::EventFromProto(proto);
+  if (!stored.ok()) return false;
+  if (codec::CanonicalEventBytes(*stored) != codec::DeterministicEventBytes(proto)) return false;
+  if (*stored == event) return true;
+  if (!stored->attested_by.empty() || event.attested_by.empty()) return false;
   domain::Event unattested = event;
   unattested.attested_by.clear();
-  return codec::CanonicalEventBytes(unattested) == stored_payload;
+  return *stored == unattested;
 }
 
 // Idempotency: returns true when the whole batch was appended before with identical content
@@ -107,8 +114,7 @@ absl::StatusOr<bool> CheckDuplicates(storage::Txn& txn, PendingBatch& pending) {
     if (!position->has_value()) continue;
     auto record = txn.ReadRecord(**position);
     if (!record.ok()) return record.status();
-    if (record->payload != pending.payloads[i] &&
-        !SameFactAppendedBeforeAttestation(record->payload, events[i])) {
+    if (record->payload != pending.payloads[i] && !SameFact(record->payload, events[i])) {
       return domain::Reject(
           Rejection::kDuplicateConflict,
           absl::StrCat("events[", i, "]: event id '", events[i].event_id,
@@ -183,10 +189,11 @@ absl::Status Stage(storage::Txn& txn, PendingBatch& pending, absl::Duration max_
   return absl::OkStatus();
 }
 
-// A follower's stage: every event of the leader's batch, through the same rules, at the same
-// positions, then the batch's state.
-absl::Status StageCommitted(storage::Txn& txn, const CommittedBatch& batch,
-                            const domain::Authority& authority) {
+// A follower's stage: the effects of every event of the leader's batch on the write model (not
+// judged again: domain::ApplyCommittedEvent), its records at the same positions, then the batch's
+// state. Positions are checked here; the chain and root by the caller (a replicated batch's
+// fencing and sequence in services/replication, a peer's records against etcd's anchors).
+absl::Status StageCommitted(storage::Txn& txn, const CommittedBatch& batch) {
   if (txn.base_position() != batch.first_position) {
     return absl::FailedPreconditionError(absl::StrCat("replicated batch starts at position ",
                                                       batch.first_position, " but the log holds ",
@@ -201,10 +208,14 @@ absl::Status StageCommitted(storage::Txn& txn, const CommittedBatch& batch,
     }
     auto event = codec::EventFromProto(proto);
     if (!event.ok()) return event.status();
-    if (auto status = domain::ApplyEvent(*event, store, authority); !status.ok()) {
+    if (event->event_id != record.event_id || event->subject != record.subject) {
+      return absl::DataLossError(absl::StrCat("replicated record ", i,
+                                              " names another event id or subject than its bytes"));
+    }
+    if (auto status = domain::ApplyCommittedEvent(*event, store); !status.ok()) {
       return absl::InternalError(absl::StrCat("replicated event '", record.event_id,
-                                              "' is rejected here (", status.message(),
-                                              "): the logs would diverge"));
+                                              "' cannot be applied here (", status.message(),
+                                              "): the write model does not match the log"));
     }
     auto appended = txn.Append(record);
     if (!appended.ok()) return appended.status();
@@ -492,10 +503,7 @@ void Ledger::ApplyCommitted(CommittedBatch batch, std::function<void(absl::Statu
   auto shared = std::make_shared<CommittedBatch>(std::move(batch));
   const absl::Time commit_time = shared->commit_time;
   auto status = committer_->SubmitAt(
-      commit_time,
-      [this, shared](storage::Txn& txn) {
-        return StageCommitted(txn, *shared, options_.authority);
-      },
+      commit_time, [this, shared](storage::Txn& txn) { return StageCommitted(txn, *shared); },
       [done](absl::Status status) { done(std::move(status)); });
   if (!status.ok()) done(status);
 }

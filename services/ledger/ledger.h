@@ -37,7 +37,8 @@ struct LedgerOptions {
   // An event committed more than this after its event_time is served marked late.
   absl::Duration late_after = domain::kDefaultLateAfter;
   // Authority outside the ledger's data (the bootstrap administrator); every node of a cluster
-  // must be given the same, or followers refuse what the leader accepted.
+  // should be given the same: it judges the appends of whichever node leads (followers apply
+  // committed batches without judging them).
   domain::Authority authority;
   size_t max_batch_events = 10000;  // more: INVALID_ARGUMENT (batch_too_large)
   size_t max_batch_bytes = size_t{8}
@@ -129,11 +130,14 @@ class Ledger {
   // Synchronous convenience for tests and tools.
   absl::StatusOr<AppendOutcome> AppendAndWait(AppendBatch batch);
 
-  // A follower applies a batch its leader committed: the events go through the same rules and
-  // are committed with the leader's commit time at the same positions, with the batch's state
-  // in the same write. FAILED_PRECONDITION when the batch does not start at this log's size (a
-  // gap or a batch already applied); DATA_LOSS when a payload does not parse; INTERNAL when a
-  // rule rejects an event the leader accepted (the logs would diverge). `done` runs once.
+  // A follower applies a batch its leader committed: the events' effects are applied to the
+  // write model without judging them again (domain::ApplyCommittedEvent: the leader's commit was
+  // the judgement, so a rule tightened since does not stop a replica) and the records committed
+  // with the leader's commit time at the same positions, with the batch's state in the same
+  // write. FAILED_PRECONDITION when the batch does not start at this log's size (a gap or a
+  // batch already applied); DATA_LOSS when a payload does not parse or names another id or
+  // subject than its record; INTERNAL when the effects cannot be applied (the write model does
+  // not match the log). `done` runs once.
   void ApplyCommitted(CommittedBatch batch, std::function<void(absl::Status)> done);
   absl::Status ApplyCommittedAndWait(CommittedBatch batch);
 

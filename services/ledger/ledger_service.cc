@@ -22,6 +22,10 @@
 namespace lodestone::ledger {
 namespace {
 
+// Each event is served twice over, as its stored bytes (event_bytes) and parsed (event): its
+// payload counts twice against the page's byte limit.
+size_t PayloadBytesPerPage(const ServiceLimits& limits) { return limits.max_page_bytes / 2; }
+
 grpc::ServerUnaryReactor* FinishWith(grpc::CallbackServerContext* context,
                                      const absl::Status& status) {
   auto* reactor = context->DefaultReactor();
@@ -505,7 +509,7 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::ReadStream(grpc::CallbackServerCont
   if (!reader.ok()) return FinishWith(context, reader.status());
   const uint64_t from = std::max<uint64_t>(request->from_version(), 1);
   auto records = ledger_.log().ReadStream(request->subject(), from, PageSize(request->max_events()),
-                                          limits_.max_page_bytes);
+                                          PayloadBytesPerPage(limits_));
   if (!records.ok()) return FinishWith(context, records.status());
   auto version = ledger_.log().StreamVersion(request->subject());
   if (!version.ok()) return FinishWith(context, version.status());
@@ -576,7 +580,7 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::ReadAll(grpc::CallbackServerContext
   if (auto status = MayReadAll(*context); !status.ok()) return FinishWith(context, status);
   const uint64_t size = ledger_.log().GetHead().size;
   auto records = ledger_.log().ReadAll(request->from_position(), PageSize(request->max_events()),
-                                       limits_.max_page_bytes);
+                                       PayloadBytesPerPage(limits_));
   if (!records.ok()) return FinishWith(context, records.status());
   for (const auto& record : *records) {
     if (auto status =
@@ -604,9 +608,9 @@ grpc::ServerWriteReactor<v1::SubscribeResponse>* LedgerServiceImpl::Subscribe(
   if (!hub_->TryAdd()) {
     return new Refused(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "too many subscribers"));
   }
-  auto* reactor =
-      new SubscribeReactor(hub_, metrics_, request->from_position(),
-                           PageSize(request->max_events_per_message()), limits_.max_page_bytes);
+  auto* reactor = new SubscribeReactor(hub_, metrics_, request->from_position(),
+                                       PageSize(request->max_events_per_message()),
+                                       PayloadBytesPerPage(limits_));
   reactor->Start();
   return reactor;
 }

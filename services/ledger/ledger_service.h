@@ -20,9 +20,11 @@ namespace lodestone::ledger {
 
 struct ServiceLimits {
   size_t default_page_events = 100;
-  size_t max_page_events = 1000;            // larger requested pages are capped
-  size_t max_page_bytes = size_t{4} << 20;  // a page stops growing past this many payload bytes
-  size_t max_subscribers = 256;             // more: RESOURCE_EXHAUSTED
+  size_t max_page_events = 1000;  // larger requested pages are capped
+  // A page stops growing past this many bytes of events (each event's payload counted twice: it
+  // is served as event_bytes and parsed).
+  size_t max_page_bytes = size_t{4} << 20;
+  size_t max_subscribers = 256;  // more: RESOURCE_EXHAUSTED
 };
 
 class SubscriptionHub;

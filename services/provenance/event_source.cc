@@ -1,6 +1,7 @@
 #include "services/provenance/event_source.h"
 
 #include <algorithm>
+#include <iostream>
 
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -125,6 +126,7 @@ void RemoteLedgerSource::Run() {
     auto reader = stub->Subscribe(context_.get(), request);
     v1::SubscribeResponse message;
     bool got_any = false;
+    bool damaged = false;
     while (reader->Read(&message)) {
       std::unique_lock lock(mu_);
       connected_ = true;
@@ -134,23 +136,39 @@ void RemoteLedgerSource::Run() {
       for (auto& event : *message.mutable_events()) {
         const uint64_t expected = wanted_position_ + buffer_.size();
         if (event.position() != expected) continue;  // stale data from before a restart
+        const storage::Hash zeros{};
+        const storage::Hash* previous = nullptr;
+        if (expected == 0) {
+          previous = &zeros;
+        } else if (chain_tip_.has_value() && chain_tip_->first + 1 == expected) {
+          previous = &chain_tip_->second;
+        }
+        auto chain = codec::CheckStoredEvent(event, previous);
+        if (!chain.ok()) {
+          std::cerr << "provenance: from " << options_.ledger_address << ": " << chain.status()
+                    << "; subscribing again from position " << expected << std::endl;
+          damaged = true;
+          break;
+        }
+        chain_tip_.emplace(expected, *chain);
         buffer_.push_back(std::move(event));
       }
       cv_.notify_all();
+      if (damaged) break;
       // Flow control: stop reading (the transport pushes back on the ledger) while full.
       cv_.wait(lock, [&] {
         return cancelled_ || restart_ || buffer_.size() < options_.max_buffered_events;
       });
       if (cancelled_ || restart_) break;
     }
-    if (cancelled_) context_->TryCancel();
+    if (cancelled_ || damaged) context_->TryCancel();
     reader->Finish();
     std::unique_lock lock(mu_);
     connected_ = false;
     context_.reset();
     if (cancelled_) return;
     if (restart_) continue;
-    if (!got_any) {
+    if (!got_any || damaged) {
       cv_.wait_for(lock, absl::ToChronoMilliseconds(backoff), [&] { return cancelled_; });
       backoff = std::min(backoff * 2, options_.backoff_max);
     }

@@ -10,8 +10,10 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -74,7 +76,11 @@ struct RemoteSourceOptions {
 };
 
 // Subscribes to a ledger over gRPC, reconnecting with exponential backoff from the next
-// position it needs; buffers a bounded number of events.
+// position it needs; buffers a bounded number of events. Every event is read from its stored
+// bytes (`event_bytes`) and checked against the chain: each consecutive event's chain hash must
+// be H(previous chain || its leaf hash over those bytes). An event that fails is not passed on:
+// the source logs it, backs off and subscribes again from that position, so a damaged transfer
+// heals and a ledger serving bytes other than those committed stalls the fold there.
 class RemoteLedgerSource final : public EventSource {
  public:
   explicit RemoteLedgerSource(RemoteSourceOptions options);
@@ -97,6 +103,8 @@ class RemoteLedgerSource final : public EventSource {
   bool cancelled_ = false;
   bool connected_ = false;
   uint64_t ledger_size_ = 0;
+  // The position and chain hash of the last event buffered (checked), for the next one's link.
+  std::optional<std::pair<uint64_t, storage::Hash>> chain_tip_;
   std::unique_ptr<grpc::ClientContext> context_;  // of the open stream, to cancel it
   std::thread thread_;
 };

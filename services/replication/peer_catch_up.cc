@@ -11,7 +11,6 @@
 #include "services/codec/record_codec.h"
 #include "services/replication/replicated_batch.h"
 #include "services/rpc/grpc_status.h"
-#include "storage/format.h"
 #include "storage/merkle.h"
 
 namespace lodestone::replication {
@@ -105,15 +104,15 @@ absl::Status CatchUpFromPeer(ledger::Ledger& ledger, v1::LedgerService::StubInte
         return absl::DataLossError(
             absl::StrCat("peer sent position ", e.position(), " where ", n + i, " was expected"));
       }
-      auto time = codec::TimeFromProto(e.commit_time());
-      if (!time.ok()) return absl::DataLossError("peer sent a bad commit time");
-      payloads.push_back(codec::DeterministicEventBytes(e.event()));
-      const std::string leaf = storage::format::EncodeLeafData(
-          e.position(), absl::ToUnixMicros(*time), e.stream_version(), e.event().event_id(),
-          e.event().subject(), payloads.back());
-      const Hash leaf_hash = storage::LeafHash(leaf);
-      extended.Append(leaf_hash);
-      extended_chain = storage::merkle::ChainHash(extended_chain, leaf_hash);
+      // The bytes the peer holds (event_bytes), never a re-serialisation of the parsed event,
+      // which another protobuf version may encode differently (a peer older than event_bytes
+      // sends none: then the re-serialisation, which the checks below refuse if it differs).
+      std::string scratch;
+      payloads.emplace_back(codec::StoredEventBytes(e, &scratch));
+      auto leaf_hash = codec::StoredEventLeafHash(e, payloads.back());
+      if (!leaf_hash.ok()) return leaf_hash.status();
+      extended.Append(*leaf_hash);
+      extended_chain = storage::merkle::ChainHash(extended_chain, *leaf_hash);
     }
     const uint64_t k = n + events.size();
     const Hash root_k = extended.Root();

@@ -173,6 +173,9 @@ class LedgerNode {
   int starts() const { return starts_; }
   const std::string& node_id() const { return options_.node_id; }
   const LedgerNodeOptions& options() const { return options_; }
+  // The binary of the next Start, for a rolling upgrade (same data directory and ports, another
+  // build). Call it while the node is stopped.
+  void SetBinary(std::string binary) { options_.binary = std::move(binary); }
   pid_t pid() const { return child_ == nullptr ? -1 : child_->pid(); }
   std::string address() const {
     std::lock_guard lock(mu_);
@@ -235,7 +238,7 @@ class LedgerNode {
     return args;
   }
 
-  const LedgerNodeOptions options_;
+  LedgerNodeOptions options_;
   std::unique_ptr<ChildProcess> child_;  // the controlling thread's
   std::atomic<bool> running_{false};
   std::atomic<bool> paused_{false};

@@ -1,13 +1,21 @@
 // A provenance replica following a ledger over gRPC: folds what the ledger's Subscribe stream
 // delivers, and catches up after the ledger's server goes away and comes back; over mutual TLS.
+// The remote source hashes the bytes it receives: an event whose bytes are not those committed
+// (they do not chain) is never passed on.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <future>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
 #include "services/codec/event_codec.h"
+#include "services/codec/record_codec.h"
 #include "services/ledger/ledger.h"
 #include "services/ledger/ledger_service.h"
 #include "services/loadgen/workload.h"
@@ -162,6 +170,97 @@ TEST_F(RemoteSourceTest, FollowsTheLedgerAndCatchesUpAfterItsServerReturns) {
   ASSERT_TRUE(node_->queries().GetLot(request, &response).ok());
   EXPECT_EQ(response.lot().mass_g(), 1059);
   ASSERT_TRUE(node_->runner().health().ok());
+}
+
+// Serves a ledger's log over Subscribe (one message, then the stream ends), changing one byte
+// of the stored bytes of the event at `damaged_position` in the first `damaged_streams` streams.
+class DamagingLedger final : public v1::LedgerService::Service {
+ public:
+  DamagingLedger(const storage::Log& log, uint64_t damaged_position, int damaged_streams)
+      : log_(log), damaged_position_(damaged_position), damaged_left_(damaged_streams) {}
+
+  grpc::Status Subscribe(grpc::ServerContext*, const v1::SubscribeRequest* request,
+                         grpc::ServerWriter<v1::SubscribeResponse>* writer) override {
+    auto records = log_.ReadAll(request->from_position(), 1000, size_t{16} << 20);
+    if (!records.ok() || records->empty()) return grpc::Status::OK;
+    v1::SubscribeResponse message;
+    for (const auto& record : *records) {
+      v1::StoredEvent* event = message.add_events();
+      if (!codec::RecordToProto(record, event).ok()) return grpc::Status::CANCELLED;
+      if (record.position == damaged_position_ && damaged_left_ > 0) {
+        --damaged_left_;
+        ++damaged_served_;
+        // The last byte: the bytes still parse, as another event.
+        std::string bytes = event->event_bytes();
+        bytes[bytes.size() - 1] ^= 0x01;
+        event->set_event_bytes(bytes);
+      }
+    }
+    message.set_log_size(log_.GetHead().size);
+    writer->Write(message);
+    return grpc::Status::OK;
+  }
+
+  int damaged_served() const { return damaged_served_; }
+
+ private:
+  const storage::Log& log_;
+  const uint64_t damaged_position_;
+  std::atomic<int> damaged_left_;
+  std::atomic<int> damaged_served_{0};
+};
+
+// Reads from 0 until `count` events arrived or `timeout` passed.
+std::vector<v1::StoredEvent> ReadUpTo(RemoteLedgerSource& source, size_t count,
+                                      absl::Duration timeout) {
+  std::vector<v1::StoredEvent> events;
+  const absl::Time deadline = absl::Now() + timeout;
+  while (events.size() < count && absl::Now() < deadline) {
+    auto page = source.Read(events.size(), count - events.size(), absl::Milliseconds(100));
+    if (!page.ok()) continue;
+    for (auto& event : *page) events.push_back(std::move(event));
+  }
+  return events;
+}
+
+TEST_F(RemoteSourceTest, EventsWhoseBytesDoNotChainAreNeverPassedOn) {
+  Append(lg::MineSetup("m", "AU"));
+  for (int i = 0; i < 3; ++i) {
+    Append({lg::LotExtracted("e" + std::to_string(i), "L" + std::to_string(i), "m-mine",
+                             v1::MATERIAL_ANTIMONY_ORE, "261710", 1000 + i)});
+  }
+  const uint64_t size = ledger_->log().GetHead().size;
+  ASSERT_GE(size, 5u);
+  auto stored = ledger_->log().ReadAll(0, 1000, size_t{16} << 20);
+  ASSERT_TRUE(stored.ok());
+
+  for (const int damaged_streams : {2, 1000}) {
+    DamagingLedger damaging(ledger_->log(), 3, damaged_streams);
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(&damaging);
+    std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+    ASSERT_NE(server, nullptr);
+    RemoteSourceOptions options;
+    options.ledger_address = "127.0.0.1:" + std::to_string(port);
+    options.backoff_initial = absl::Milliseconds(10);
+    options.backoff_max = absl::Milliseconds(50);
+    {
+      RemoteLedgerSource source(options);
+      const std::vector<v1::StoredEvent> events =
+          ReadUpTo(source, size, damaged_streams == 2 ? absl::Seconds(20) : absl::Seconds(1));
+      EXPECT_GE(damaging.damaged_served(), 1);
+      // Healed after the damaged streams; stalled before position 3 while they last.
+      ASSERT_EQ(events.size(), damaged_streams == 2 ? size : 3u);
+      for (size_t i = 0; i < events.size(); ++i) {
+        EXPECT_EQ(events[i].position(), i);
+        EXPECT_EQ(events[i].event_bytes(), (*stored)[i].payload) << "position " << i;
+        EXPECT_EQ(events[i].event().SerializeAsString(), (*stored)[i].payload);
+      }
+    }
+    server->Shutdown(std::chrono::system_clock::now());
+  }
 }
 
 }  // namespace
