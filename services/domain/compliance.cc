@@ -324,7 +324,55 @@ std::string_view OutcomeName(Outcome outcome) {
 }
 
 std::string_view ShareBasisName(ShareBasis basis) {
-  return basis == ShareBasis::kValue ? "value" : "mass";
+  switch (basis) {
+    case ShareBasis::kMass:
+      return "mass";
+    case ShareBasis::kValue:
+      return "value";
+    case ShareBasis::kDeclaredValue:
+      return "declared_value";
+  }
+  return "unknown";
+}
+
+// ---- Declared values ----
+
+absl::Status ValidateDeclaredValue(const DeclaredValue& value) {
+  const auto invalid = [](auto&&... parts) {
+    return absl::InvalidArgumentError(absl::StrCat(parts...));
+  };
+  if (value.item_minor <= 0) return invalid("value_minor must be > 0, got ", value.item_minor);
+  if (!IsCurrencyCode(value.currency)) {
+    return invalid("currency must be 3 uppercase letters (ISO 4217), got '", value.currency, "'");
+  }
+  if (value.content.size() > kMaxDeclaredContent) {
+    return invalid(value.content.size(), " content lines, at most ", kMaxDeclaredContent);
+  }
+  absl::flat_hash_set<std::pair<std::string, int>> seen;
+  int64_t sum = 0;
+  for (size_t i = 0; i < value.content.size(); ++i) {
+    const DeclaredContent& line = value.content[i];
+    if (line.country != kUnknownCountry && !IsCountryCode(line.country)) {
+      return invalid("content[", i, "].country '", line.country,
+                     "' is not an ISO 3166-1 code or \"??\"");
+    }
+    const int material = static_cast<int>(line.material);
+    if (material <= 0 || material > kMaterialMax) {
+      return invalid("content[", i, "].material ", material, " is invalid");
+    }
+    if (line.minor < 0) return invalid("content[", i, "].value_minor must be >= 0");
+    if (!seen.insert({line.country, material}).second) {
+      return invalid("content[", i, "] repeats country ", line.country, " and material ",
+                     ToAbsl(compliance_internal::MaterialName(line.material)));
+    }
+    // Each line is at most item_minor once the sum so far is, so the sum cannot overflow.
+    if (line.minor > value.item_minor - sum) {
+      return invalid("the content adds up to more than the item's value ", value.item_minor, " ",
+                     value.currency);
+    }
+    sum += line.minor;
+  }
+  return absl::OkStatus();
 }
 
 // ---- Rule sets ----

@@ -40,9 +40,11 @@ enum class RuleKind : int {
   // Lot. Fails when any share of the lot went through one of `stages` in one of
   // `covered_countries`. Applies to `materials`. (DFARS 252.225-7052.)
   kCoveredCountryStages = 1,
-  // Lot. Fails when the content originating in `covered_countries` is >= `threshold` of the
-  // item (by value when known, else by mass). Applies to `materials` and to any profile with
-  // separation coverage. (China's October 2025 0.1% rare-earth rule.)
+  // Lot. Fails when the content of `materials` originating in `covered_countries` is >=
+  // `threshold` of the item's value: by the caller's declared value when given, else by the
+  // profile's value shares at the stage where the content takes its origin, else by mass.
+  // Applies to `materials` and to any profile with separation coverage. (China's October 2025
+  // 0.1% rare-earth rule.)
   kOriginContentThreshold = 2,
   // Lot. Fails on any share through one of `regions`, or through a party in `listed_parties` or
   // an affiliate of one. (UFLPA.)
@@ -145,9 +147,10 @@ enum class Outcome : int {
 // "pass", "fail", "not_in_force", "not_applicable", "insufficient_data".
 std::string_view OutcomeName(Outcome outcome);
 
-// Which shares a threshold was computed on.
-enum class ShareBasis : int { kMass = 0, kValue = 1 };
-std::string_view ShareBasisName(ShareBasis basis);  // "mass", "value"
+// Which shares a threshold was computed on: the profile's mass shares, the profile's value
+// shares (from the values recorded in the ledger), or a value the caller declared.
+enum class ShareBasis : int { kMass = 0, kValue = 1, kDeclaredValue = 2 };
+std::string_view ShareBasisName(ShareBasis basis);  // "mass", "value", "declared_value"
 
 struct Evidence {
   std::optional<Stage> stage;  // the stage, when the share is a stage share
@@ -203,14 +206,33 @@ class InMemoryPartyDirectory : public PartyDirectory {
 // The longest parent chain walked; a longer (or cyclic) chain cannot rule out an affiliation.
 inline constexpr int kMaxAffiliateHops = 64;
 
-// A value the caller declares for a lot (from an invoice or bill of materials), for value-based
-// thresholds: the lot's value and the value of its content that originates in the rule's
-// covered countries (for the 0.1% rule: Chinese-origin rare earths), in one currency.
-struct OriginContentValue {
-  int64_t item_minor = 0;
-  int64_t origin_content_minor = 0;
-  std::string currency;
+// One line of a declared bill of materials: the value of the lot's content of `material` that
+// takes its origin in `country` (for rare earths the country of separation, for unseparated
+// material the mine's), in the declaration's currency.
+struct DeclaredContent {
+  std::string country;  // ISO 3166-1, or kUnknownCountry: origin not known to the declarant
+  Material material = Material::kUnspecified;
+  int64_t minor = 0;
+  friend bool operator==(const DeclaredContent&, const DeclaredContent&) = default;
 };
+
+// A value the caller declares for a lot (from an invoice or bill of materials), for value-based
+// thresholds: the lot's value and the value of its content by origin country and material, in
+// one currency. Content not listed is taken to be of no covered origin: the declarant vouches
+// for the whole bill.
+struct DeclaredValue {
+  int64_t item_minor = 0;
+  std::string currency;  // ISO 4217 shape (codes.h IsCurrencyCode)
+  std::vector<DeclaredContent> content;
+  friend bool operator==(const DeclaredValue&, const DeclaredValue&) = default;
+};
+inline constexpr size_t kMaxDeclaredContent = 256;
+
+// InvalidArgument, naming the field, unless: item_minor > 0; the currency is 3 uppercase
+// letters; at most kMaxDeclaredContent lines, each with an assigned ISO 3166-1 country or
+// kUnknownCountry, a specified material, minor >= 0, and no (country, material) twice; and the
+// content adds up to at most item_minor.
+absl::Status ValidateDeclaredValue(const DeclaredValue& value);
 
 // The facts hold references and pointers: what they point to must outlive the evaluation.
 struct LotFacts {
@@ -218,7 +240,8 @@ struct LotFacts {
   Material material = Material::kUnspecified;
   std::string hs_code;  // for the caller's records; no built-in lot rule reads it
   const OriginProfile& profile;
-  std::optional<OriginContentValue> content_value;  // none: use the profile's value or mass
+  // none: the profile's value shares, or its mass shares when those are unavailable.
+  std::optional<DeclaredValue> declared_value;
 };
 
 // A licence as far as the rules need it (ExportLicenceGranted plus its use so far).

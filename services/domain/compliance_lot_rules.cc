@@ -85,7 +85,96 @@ Finding CoveredCountryStages(const Rule& rule, const LotFacts& lot) {
   return f;
 }
 
-// The 0.1% rule: content originating in the covered countries as a share of the item.
+// The share of the lot that originates in the rule's covered countries, and the untraced share,
+// on one basis, with the evidence and a phrase saying how it was computed.
+struct ContentShare {
+  ShareBasis basis = ShareBasis::kMass;
+  double share = 0;
+  double unknown = 0;
+  std::string how;
+  std::vector<Evidence> evidence;
+};
+
+// From the caller's declared value: the listed content of the rule's materials whose origin is
+// a covered country (or untraced), over the item's value.
+ContentShare FromDeclaredValue(const Rule& rule, const DeclaredValue& declared) {
+  ContentShare c;
+  c.basis = ShareBasis::kDeclaredValue;
+  const double item = static_cast<double>(declared.item_minor);
+  int64_t covered_minor = 0;
+  for (const std::string& country : rule.covered_countries) {
+    int64_t minor = 0;
+    for (const DeclaredContent& line : declared.content) {
+      if (line.country == country && Covers(rule.materials, line.material)) minor += line.minor;
+    }
+    if (minor <= 0) continue;
+    covered_minor += minor;
+    c.share += static_cast<double>(minor) / item;
+    c.evidence.push_back(
+        Evidence{std::nullopt, country, static_cast<double>(minor) / item,
+                 absl::StrCat("declared value share of ", country, "-origin content: ", minor,
+                              " of ", declared.item_minor, " ", declared.currency)});
+  }
+  int64_t unknown_minor = 0;
+  for (const DeclaredContent& line : declared.content) {
+    if (line.country == kUnknownCountry && Covers(rule.materials, line.material)) {
+      unknown_minor += line.minor;
+    }
+  }
+  if (unknown_minor > 0) {
+    c.unknown = static_cast<double>(unknown_minor) / item;
+    c.evidence.push_back(Evidence{
+        std::nullopt, std::string(kUnknownCountry), c.unknown,
+        absl::StrCat("declared value share of content of undeclared origin: ", unknown_minor,
+                     " of ", declared.item_minor, " ", declared.currency)});
+  }
+  c.how = absl::StrCat("declared value basis, ", covered_minor, " of ", declared.item_minor, " ",
+                       declared.currency);
+  return c;
+}
+
+// From the profile: the value shares at `stage` when the ledger's values allow them, else the
+// mass shares at `stage`.
+ContentShare FromProfile(const Rule& rule, const OriginProfile& p, Stage stage) {
+  ContentShare c;
+  const std::string stage_name(StageName(stage));
+  const bool by_value = p.value.gap == ValueGap::kNone && !p.value.stage(stage).empty();
+  std::string of;
+  if (by_value) {
+    c.basis = ShareBasis::kValue;
+    of = "value";
+    c.how = absl::StrCat("value basis: the value shares recorded in the ledger, ", stage_name,
+                         " country");
+  } else {
+    c.basis = ShareBasis::kMass;
+    of = "mass";
+    const std::string why =
+        p.value.gap != ValueGap::kNone
+            ? absl::StrCat("value shares unavailable: ", ToAbsl(ValueGapName(p.value.gap)))
+            : absl::StrCat("no value shares at ", stage_name);
+    c.how = absl::StrCat("mass basis, ", stage_name, " country, because ", why);
+  }
+  const auto share_at = [&](std::string_view country) {
+    return by_value ? ValueCountryShare(p, stage, country) : CountryShare(p, stage, country);
+  };
+  for (const std::string& country : rule.covered_countries) {
+    const double s = share_at(country);
+    if (s <= 0) continue;
+    c.share += s;
+    c.evidence.push_back(Evidence{stage, country, s,
+                                  absl::StrCat("share of the lot's ", of, " whose ", stage_name,
+                                               " took place in ", country)});
+  }
+  c.unknown = share_at(kUnknownCountry);
+  if (c.unknown > 0) {
+    c.evidence.push_back(Evidence{
+        stage, std::string(kUnknownCountry), c.unknown,
+        absl::StrCat("share of the lot's ", of, " whose ", stage_name, " country is untraced")});
+  }
+  return c;
+}
+
+// The 0.1% rule: content originating in the covered countries as a share of the item's value.
 Finding OriginContentThreshold(const Rule& rule, const LotFacts& lot) {
   const std::string lot_text = LotText(lot.lot_id, lot.material);
   const OriginProfile& p = lot.profile;
@@ -98,87 +187,31 @@ Finding OriginContentThreshold(const Rule& rule, const LotFacts& lot) {
   const std::string countries = Join(rule.covered_countries);
   const std::string limit = Percent(rule.threshold);
   Finding f;
-  double share = 0;
-  double unknown = 0;
-  std::string how;
-  if (lot.content_value.has_value()) {
-    const OriginContentValue& cv = *lot.content_value;
-    f.basis = ShareBasis::kValue;
-    if (cv.item_minor <= 0 || cv.origin_content_minor < 0 ||
-        cv.origin_content_minor > cv.item_minor || cv.currency.empty()) {
+  ContentShare c;
+  if (lot.declared_value.has_value()) {
+    if (absl::Status valid = ValidateDeclaredValue(*lot.declared_value); !valid.ok()) {
+      f.basis = ShareBasis::kDeclaredValue;
       f.outcome = Outcome::kInsufficientData;
-      f.summary =
-          absl::StrCat(lot_text, " has a declared content value that cannot be used (",
-                       cv.origin_content_minor, " of ", cv.item_minor, " ", cv.currency, ")");
+      f.summary = absl::StrCat(lot_text, " has a declared value that cannot be used (",
+                               valid.message(), ")");
       return f;
     }
-    share = static_cast<double>(cv.origin_content_minor) / static_cast<double>(cv.item_minor);
-    how = absl::StrCat("by declared value, ", cv.origin_content_minor, " of ", cv.item_minor, " ",
-                       cv.currency);
-    f.evidence.push_back(Evidence{std::nullopt, countries, share,
-                                  absl::StrCat("declared value share of ", countries,
-                                               "-origin rare-earth content (", how, ")")});
+    c = FromDeclaredValue(rule, *lot.declared_value);
   } else {
     // Rare earths take their origin at separation; unseparated material at its mine.
-    const Stage stage = separation_coverage > 0 ? Stage::kSeparation : Stage::kMining;
-    const std::string stage_name(StageName(stage));
-    const bool value_usable = stage == Stage::kMining && p.value.gap == ValueGap::kNone &&
-                              !p.value.by_mining_country.empty();
-    if (value_usable) {
-      f.basis = ShareBasis::kValue;
-      how = "value basis: the profile's value shares by mining country";
-      for (const std::string& c : rule.covered_countries) {
-        const double s = ShareOf(p.value.by_mining_country, c);
-        share += s;
-        if (s > 0) {
-          f.evidence.push_back(
-              Evidence{stage, c, s, absl::StrCat("share of the lot's value mined in ", c)});
-        }
-      }
-      unknown = ShareOf(p.value.by_mining_country, kUnknownCountry);
-      if (unknown > 0) {
-        f.evidence.push_back(Evidence{stage, std::string(kUnknownCountry), unknown,
-                                      "share of the lot's value whose mining country is untraced"});
-      }
-    } else {
-      f.basis = ShareBasis::kMass;
-      std::string why;
-      if (stage == Stage::kSeparation) {
-        why =
-            "value shares are kept by mining country only, and these rare earths take their "
-            "origin at separation";
-      } else if (p.value.gap != ValueGap::kNone) {
-        why = absl::StrCat("value shares unavailable: ", ToAbsl(ValueGapName(p.value.gap)));
-      } else {
-        why = "no value shares";
-      }
-      how = absl::StrCat("mass basis, ", stage_name, " country, because ", why);
-      for (const std::string& c : rule.covered_countries) {
-        const double s = CountryShare(p, stage, c);
-        share += s;
-        if (s > 0) {
-          f.evidence.push_back(Evidence{
-              stage, c, s,
-              absl::StrCat("share of the lot's mass whose ", stage_name, " took place in ", c)});
-        }
-      }
-      unknown = CountryShare(p, stage, kUnknownCountry);
-      if (unknown > 0) {
-        f.evidence.push_back(Evidence{
-            stage, std::string(kUnknownCountry), unknown,
-            absl::StrCat("share of the lot's mass whose ", stage_name, " country is untraced")});
-      }
-    }
+    c = FromProfile(rule, p, separation_coverage > 0 ? Stage::kSeparation : Stage::kMining);
   }
-  const std::string content = absl::StrCat(lot_text, " holds ", Percent(share), " ", countries,
-                                           "-origin rare-earth content (", how, ")");
-  if (share >= rule.threshold - kShareTolerance) {
+  f.basis = c.basis;
+  f.evidence = std::move(c.evidence);
+  const std::string content = absl::StrCat(lot_text, " holds ", Percent(c.share), " ", countries,
+                                           "-origin rare-earth content (", c.how, ")");
+  if (c.share >= rule.threshold - kShareTolerance) {
     f.outcome = Outcome::kFail;
     f.summary = absl::StrCat(content, ", at or above the ", limit,
                              " threshold: a Chinese export licence is required");
-  } else if (share + unknown >= rule.threshold - kShareTolerance) {
+  } else if (c.share + c.unknown >= rule.threshold - kShareTolerance) {
     f.outcome = Outcome::kInsufficientData;
-    f.summary = absl::StrCat(content, " and ", Percent(unknown),
+    f.summary = absl::StrCat(content, " and ", Percent(c.unknown),
                              " of untraced origin, which could reach the ", limit, " threshold");
   } else {
     f.outcome = Outcome::kPass;

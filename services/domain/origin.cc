@@ -190,16 +190,16 @@ absl::Status CheckHs(std::string_view code, std::string_view what) {
 
 // The profile of material with no history in the ledger: every implied stage at the declared
 // country (or unknown), customs origin the declared country, one route entry, value shares at
-// the declared country. No facility, so no region, party or value total.
+// the declared country at every implied stage. No facility, so no region, party or value total.
 OriginProfile SourceProfile(Material material, std::string_view declared_country) {
   const std::string_view where = KnownOrUnknown(declared_country);
   OriginProfile p;
   for (Stage s : ImpliedStages(material)) {
     p.stages[Index(s)] = {KeyShare{std::string(where), kFull}};
+    p.value.by_stage[Index(s)] = {KeyShare{std::string(where), kFull}};
   }
   p.customs_origin = std::string(declared_country);
   p.route = {RouteEntry{std::string(where), SourceRole(material), kFull}};
-  p.value.by_mining_country = {KeyShare{std::string(where), kFull}};
   return p;
 }
 
@@ -221,14 +221,14 @@ struct Component {
   Grams mass_g;
 };
 
-// The value shares of a mix of `components` (in order). Shares need the relative value of every
-// component: the consumed mass at the component's declared value per gram.
+// The value shares of a mix of `components` (in order), per stage. Shares need the relative
+// value of every component: the consumed mass at the component's declared value per gram.
 OriginValue MixValue(const std::vector<Component>& components,
                      const std::vector<std::optional<LotValue>>& component_values) {
   OriginValue out;
   if (components.size() == 1) {
     out.gap = components[0].profile->value.gap;
-    out.by_mining_country = components[0].profile->value.by_mining_country;
+    out.by_stage = components[0].profile->value.by_stage;
     return out;
   }
   std::vector<double> values;
@@ -257,11 +257,13 @@ OriginValue MixValue(const std::vector<Component>& components,
     values.push_back(value);
     total += value;
   }
-  Mixer mixer;
+  std::array<Mixer, kStageCount> stages;
   for (size_t i = 0; i < components.size(); ++i) {
-    mixer.Add(components[i].profile->value.by_mining_country, values[i] / total);
+    const double w = values[i] / total;
+    for (int s = 0; s < kStageCount; ++s)
+      stages[s].Add(components[i].profile->value.by_stage[s], w);
   }
-  out.by_mining_country = std::move(mixer).Finish();
+  for (int s = 0; s < kStageCount; ++s) out.by_stage[s] = std::move(stages[s]).Finish();
   return out;
 }
 
@@ -454,7 +456,7 @@ absl::StatusOr<OriginProfile> OriginOfExtracted(Material material, const Facilit
   p.stages[Index(Stage::kMining)] = {KeyShare{mine.country, kFull}};
   p.customs_origin = mine.country;
   p.route = {RouteEntry{mine.country, RouteRole::kMined, kFull}};
-  p.value.by_mining_country = {KeyShare{mine.country, kFull}};
+  p.value.by_stage[Index(Stage::kMining)] = {KeyShare{mine.country, kFull}};
   MarkFacility(p, mine);
   return p;
 }
@@ -556,6 +558,9 @@ absl::StatusOr<std::vector<OriginProfile>> OriginOfTransformed(
            stage.has_value() ? RouteRole::kProcessed : RouteRole::kStored, kFull);
   MarkFacility(mixed, facility);
   mixed.value = MixValue(components, component_values);
+  if (stage.has_value() && mixed.value.gap == ValueGap::kNone) {
+    mixed.value.by_stage[Index(*stage)] = {KeyShare{facility.country, kFull}};
+  }
 
   // The customs origin when the transformation is not substantial.
   std::string carried;
@@ -630,6 +635,16 @@ double CountryShare(const OriginProfile& profile, Stage stage, std::string_view 
   return ShareOf(profile.stage(stage), country);
 }
 
+double ValueStageCoverage(const OriginProfile& profile, Stage stage) {
+  double sum = 0;
+  for (const KeyShare& e : profile.value.stage(stage)) sum += e.share;
+  return sum;
+}
+
+double ValueCountryShare(const OriginProfile& profile, Stage stage, std::string_view country) {
+  return ShareOf(profile.value.stage(stage), country);
+}
+
 double RouteShare(const OriginProfile& profile, std::string_view country, RouteRole role) {
   for (const RouteEntry& e : profile.route) {
     if (e.country == country && e.role == role) return e.share;
@@ -657,12 +672,14 @@ bool ProfilesNear(const OriginProfile& a, const OriginProfile& b, double toleran
   if (a.customs_origin != b.customs_origin) return false;
   if (a.value.total != b.value.total || a.value.gap != b.value.gap) return false;
   for (int s = 0; s < kStageCount; ++s) {
-    if (!DistributionsNear(a.stages[s], b.stages[s], tolerance)) return false;
+    if (!DistributionsNear(a.stages[s], b.stages[s], tolerance) ||
+        !DistributionsNear(a.value.by_stage[s], b.value.by_stage[s], tolerance)) {
+      return false;
+    }
   }
   return RoutesNear(a.route, b.route, tolerance) &&
          DistributionsNear(a.regions, b.regions, tolerance) &&
-         DistributionsNear(a.parties, b.parties, tolerance) &&
-         DistributionsNear(a.value.by_mining_country, b.value.by_mining_country, tolerance);
+         DistributionsNear(a.parties, b.parties, tolerance);
 }
 
 std::string ToString(const OriginProfile& profile) {
@@ -690,7 +707,13 @@ std::string ToString(const OriginProfile& profile) {
     absl::StrAppend(&out, v.minor, " ", v.currency, "/", v.mass_g, "g ");
   }
   if (profile.value.gap == ValueGap::kNone) {
-    AppendDistribution(out, "by_mining", profile.value.by_mining_country);
+    bool first = true;
+    for (Stage s : kAllStages) {
+      if (profile.value.stage(s).empty()) continue;
+      if (!first) out += ' ';
+      first = false;
+      AppendDistribution(out, absl::StrCat("by_", ToAbsl(StageName(s))), profile.value.stage(s));
+    }
   } else {
     absl::StrAppend(&out, "shares unavailable: ", ToAbsl(ValueGapName(profile.value.gap)));
   }

@@ -1,6 +1,6 @@
 // The origin math: where a lot's mass was mined, separated, refined, made into metal, alloyed,
 // made into components and recycled; its customs origin; the countries, regions and parties it
-// passed through; and how its value divides among mining countries. docs/origin-model.md
+// passed through; and how its value divides among the countries of each stage. docs/origin-model.md
 // explains the model with a worked example; this header is the contract.
 //
 // Every function is pure and deterministic: no clock, randomness, I/O or global state. The
@@ -115,7 +115,7 @@ struct LotValue {
 
 // Why a lot's value shares are unavailable (callers then fall back to mass shares and say so).
 enum class ValueGap : int {
-  kNone = 0,               // by_mining_country is meaningful
+  kNone = 0,               // by_stage is meaningful
   kInputWithoutValue = 1,  // a mix upstream had a component without a value (untracked inputs
                            // never carry one; neither do extracted lots)
   kCurrencyMismatch = 2,   // a mix upstream combined values in different currencies
@@ -126,9 +126,13 @@ struct OriginValue {
   // The lot's own declared value, when the event that made it gave one.
   std::optional<LotValue> total;
   ValueGap gap = ValueGap::kNone;
-  // Share of the lot's value by mining country (kUnknownCountry included); sums to 1. Empty
-  // when gap != kNone.
-  Distribution by_mining_country;
+  // Indexed by Stage, kept apart from the mass shares: the share of the lot's value whose
+  // material went through the stage in each country (kUnknownCountry included). A stage's
+  // shares sum to its value coverage (<= 1; mining's is 1): in a magnet the iron's value was
+  // never separated. Every stage empty when gap != kNone.
+  std::array<Distribution, kStageCount> by_stage;
+
+  const Distribution& stage(Stage s) const { return by_stage[static_cast<int>(s)]; }
   friend bool operator==(const OriginValue&, const OriginValue&) = default;
 };
 
@@ -184,7 +188,7 @@ struct TrackedInput {
 
 // Extraction at a mine: mining {mine country: 1} and nothing at any other stage; customs origin
 // the mine's country; route {(country, mined): 1}; the mine's region and operator at 1; value
-// shares {country: 1} (a single source needs no value to attribute its value).
+// shares at mining {country: 1} (a single source needs no value to attribute its value).
 // InvalidArgument for an unspecified material or a malformed facility.
 absl::StatusOr<OriginProfile> OriginOfExtracted(Material material, const FacilityInfo& mine);
 
@@ -193,7 +197,7 @@ absl::StatusOr<OriginProfile> OriginOfExtracted(Material material, const Facilit
 // {declared country or kUnknownCountry: 1}; customs origin = declared country ("" if unknown);
 // route {(declared or kUnknownCountry, SourceRole(material)): 1, (facility country, stored): 1};
 // the facility's region and operator at 1; value total from lot.value_minor (0: none) for
-// lot.mass_g grams; value shares {declared or kUnknownCountry: 1}.
+// lot.mass_g grams; value shares {declared or kUnknownCountry: 1} at every implied stage.
 // lot.lot_id and lot.facility_id are not used. InvalidArgument for malformed fields.
 absl::StatusOr<OriginProfile> OriginOfRegistered(const LotRegistered& lot,
                                                  const FacilityInfo& facility);
@@ -234,6 +238,9 @@ double ShareOf(const Distribution& distribution, std::string_view key);
 double StageCoverage(const OriginProfile& profile, Stage stage);
 // The share of the lot's mass that went through `stage` in `country` (or kUnknownCountry).
 double CountryShare(const OriginProfile& profile, Stage stage, std::string_view country);
+// The same two for the lot's value (0 when the value shares are unavailable: see value.gap).
+double ValueStageCoverage(const OriginProfile& profile, Stage stage);
+double ValueCountryShare(const OriginProfile& profile, Stage stage, std::string_view country);
 double RouteShare(const OriginProfile& profile, std::string_view country, RouteRole role);
 // Countries (ISO codes, sorted, unique) where any share went through any stage. Excludes
 // kUnknownCountry: ask CountryShare(profile, stage, kUnknownCountry) for that.
@@ -248,7 +255,8 @@ bool ProfilesNear(const OriginProfile& a, const OriginProfile& b, double toleran
 
 // A compact one-line form for logs and test failures, e.g.
 // "customs=CN mining{CN:1} refining{CN:1} route{CN/mined:1 CN/processed:1 TH/stored:1}
-//  regions{CN-GX:1} parties{p-1:1} value{by_mining{CN:1}}". Empty stages are omitted.
+//  regions{CN-GX:1} parties{p-1:1} value{by_mining{CN:1} by_refining{CN:1}}". Empty stages
+// (of mass and of value) are omitted.
 std::string ToString(const OriginProfile& profile);
 
 }  // namespace lodestone::domain

@@ -59,9 +59,11 @@ struct Options {
   std::vector<uint64_t> positions;   // verify: inclusion proofs to check
   bool progress = true;              // append: progress bar on a terminal
   bool show_not_applicable = false;  // check: also print rules that do not concern the subject
-  std::string signing_key;           // append: sign each event with this Ed25519 key (PEM)
-  std::string attester;  // append --signing_key: the party signing (default: --tls_cert's)
-  std::string key_out;   // keygen: where the new private key is written
+  // check: a JSON file {"declaredValues": [...]} (CheckComplianceRequest's protobuf JSON form)
+  std::string declared_values;
+  std::string signing_key;  // append: sign each event with this Ed25519 key (PEM)
+  std::string attester;     // append --signing_key: the party signing (default: --tls_cert's)
+  std::string key_out;      // keygen: where the new private key is written
   std::string actor = "lodestone-admin";  // keygen: who appends the registration
   std::string replaces_key_id;            // keygen: the key the new one rotates out
   std::string save_evidence;              // verify event: save what was checked, for offline use

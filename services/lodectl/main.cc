@@ -53,6 +53,10 @@ ABSL_FLAG(size_t, batch_events, 500,
           "append: events per Append call; epcis import: EPCIS events per capture");
 ABSL_FLAG(bool, progress, true, "append: show progress on a terminal");
 ABSL_FLAG(bool, show_not_applicable, false, "check: also list rules that do not apply");
+ABSL_FLAG(std::string, declared_values, "",
+          "check: a JSON file {\"declaredValues\": [{\"lotId\", \"valueMinor\", \"currency\", "
+          "\"content\": [{\"country\", \"material\", \"valueMinor\"}]}]} for the rules "
+          "defined on value");
 ABSL_FLAG(std::string, head_file, "", "verify: a head saved with 'lodectl head --json'");
 ABSL_FLAG(std::vector<std::string>, positions, {}, "verify: positions to prove included");
 ABSL_FLAG(std::string, signing_key, "",
@@ -167,6 +171,7 @@ int main(int argc, char** argv) {
   options.batch_events = std::max<size_t>(1, absl::GetFlag(FLAGS_batch_events));
   options.progress = absl::GetFlag(FLAGS_progress);
   options.show_not_applicable = absl::GetFlag(FLAGS_show_not_applicable);
+  options.declared_values = absl::GetFlag(FLAGS_declared_values);
   options.head_file = absl::GetFlag(FLAGS_head_file);
   options.signing_key = absl::GetFlag(FLAGS_signing_key);
   options.attester = absl::GetFlag(FLAGS_attester);

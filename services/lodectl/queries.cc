@@ -2,6 +2,7 @@
 // protobuf JSON mapping, --dot/--svg for lineage graphs.
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -117,10 +118,12 @@ std::string OutcomeName(v1::Verdict::Outcome outcome) {
   }
 }
 
-void PrintVerdict(const v1::Verdict& verdict, std::ostream& out) {
+// `show_basis` (check): which shares the verdict was computed on (mass, value, declared_value).
+void PrintVerdict(const v1::Verdict& verdict, std::ostream& out, bool show_basis = false) {
   out << "  " << absl::StrFormat("%-17s", OutcomeName(verdict.outcome())) << " "
       << verdict.rule_set() << "/" << verdict.rule_id() << ": " << verdict.summary();
   if (!verdict.in_force() && verdict.would_fail()) out << " [would fail once in force]";
+  if (show_basis && !verdict.basis().empty()) out << " [basis: " << verdict.basis() << "]";
   out << "\n";
   for (const auto& evidence : verdict.evidence()) {
     out << "      ";
@@ -387,6 +390,32 @@ int ListFlags(Client& client, std::ostream& out) {
   return kOk;
 }
 
+namespace {
+
+// check --declared_values=FILE: the file's declaredValues into `request` (at most 1 MiB; the
+// server validates the values). kInvalidInput for a file that cannot be read or parsed.
+int LoadDeclaredValues(const std::string& path, v1::CheckComplianceRequest& request) {
+  constexpr size_t kMaxBytes = size_t{1} << 20;
+  std::ifstream file(path, std::ios::binary);
+  std::string text(kMaxBytes + 1, '\0');
+  file.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(file.gcount()));
+  if (!file.eof() || text.size() > kMaxBytes) {
+    std::cerr << "lodectl: --declared_values " << path << ": cannot be read, or over 1 MiB\n";
+    return kInvalidInput;
+  }
+  v1::CheckComplianceRequest parsed;
+  auto status = google::protobuf::util::JsonStringToMessage(text, &parsed);
+  if (!status.ok()) {
+    std::cerr << "lodectl: --declared_values " << path << ": " << status.ToString() << "\n";
+    return kInvalidInput;
+  }
+  *request.mutable_declared_values() = parsed.declared_values();
+  return kOk;
+}
+
+}  // namespace
+
 int Check(Client& client, const std::string& kind, const std::string& id, std::ostream& out) {
   v1::CheckComplianceRequest request;
   if (kind == "lot") {
@@ -399,6 +428,10 @@ int Check(Client& client, const std::string& kind, const std::string& id, std::o
       !ParseTime(client.options().as_of, request.mutable_as_of())) {
     std::cerr << "lodectl: check needs --as_of=YYYY-MM-DD\n";
     return kUsage;
+  }
+  if (!client.options().declared_values.empty()) {
+    const int loaded = LoadDeclaredValues(client.options().declared_values, request);
+    if (loaded != kOk) return loaded;
   }
   SetPositions(client, request);
   v1::CheckComplianceResponse response;
@@ -417,7 +450,7 @@ int Check(Client& client, const std::string& kind, const std::string& id, std::o
         ++hidden;
         continue;
       }
-      PrintVerdict(verdict, out);
+      PrintVerdict(verdict, out, /*show_basis=*/true);
     }
     if (hidden > 0) out << "  (" << hidden << " rules not applicable: --show_not_applicable)\n";
   }

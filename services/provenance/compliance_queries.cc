@@ -5,8 +5,11 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <string>
 #include <utility>
+#include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "services/codec/event_codec.h"
@@ -25,6 +28,7 @@ using v1::views::TransformationView;
 
 constexpr const char* kLotRuleSets[] = {"dfars", "china-re-0.1pct", "uflpa"};
 constexpr size_t kMaxPathSearchNodes = 10000;
+constexpr int kMaxDeclaredValues = 64;
 
 class ViewPartyDirectory final : public d::PartyDirectory {
  public:
@@ -45,6 +49,56 @@ absl::Time FromMicros(int64_t micros) { return absl::FromUnixMicros(micros); }
 
 d::Material DomainMaterial(v1::Material material) {
   return static_cast<d::Material>(static_cast<int>(material));
+}
+
+// The request's declared values by lot id. Each names a lot of the check (`lot_ids`; "" is the
+// checked lot in a lot check) at most once and is valid (domain ValidateDeclaredValue);
+// otherwise InvalidArgument naming the entry, and nothing is evaluated.
+absl::StatusOr<absl::flat_hash_map<std::string, d::DeclaredValue>> DeclaredValues(
+    const v1::CheckComplianceRequest& request, const std::vector<std::string>& lot_ids) {
+  absl::flat_hash_map<std::string, d::DeclaredValue> out;
+  if (request.declared_values_size() > kMaxDeclaredValues) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        request.declared_values_size(), " declared_values, at most ", kMaxDeclaredValues));
+  }
+  for (int i = 0; i < request.declared_values_size(); ++i) {
+    const auto& in = request.declared_values(i);
+    const auto invalid = [i](auto&&... parts) {
+      return absl::InvalidArgumentError(absl::StrCat("declared_values[", i, "]: ", parts...));
+    };
+    std::string lot_id = in.lot_id();
+    if (lot_id.empty() && request.subject_case() == v1::CheckComplianceRequest::kLotId) {
+      lot_id = request.lot_id();
+    }
+    if (std::find(lot_ids.begin(), lot_ids.end(), lot_id) == lot_ids.end()) {
+      return invalid("lot '", d::ToAbsl(lot_id), "' is not ",
+                     request.subject_case() == v1::CheckComplianceRequest::kLotId
+                         ? "the checked lot"
+                         : "an item of the checked shipment");
+    }
+    if (in.content_size() > static_cast<int>(d::kMaxDeclaredContent)) {
+      return invalid(in.content_size(), " content lines, at most ", d::kMaxDeclaredContent);
+    }
+    d::DeclaredValue value{in.value_minor(), in.currency(), {}};
+    value.content.reserve(in.content_size());
+    for (const auto& line : in.content()) {
+      value.content.push_back(
+          {line.country(), DomainMaterial(line.material()), line.value_minor()});
+    }
+    if (absl::Status status = d::ValidateDeclaredValue(value); !status.ok()) {
+      return invalid(status.message());
+    }
+    if (!out.emplace(lot_id, std::move(value)).second) {
+      return invalid("a second declared value for lot '", d::ToAbsl(lot_id), "'");
+    }
+  }
+  return out;
+}
+
+const d::DeclaredValue* DeclaredFor(
+    const absl::flat_hash_map<std::string, d::DeclaredValue>& declared, const std::string& lot_id) {
+  auto it = declared.find(lot_id);
+  return it == declared.end() ? nullptr : &it->second;
 }
 
 std::string FacilityCountry(const ViewStore& views, const std::string& facility_id) {
@@ -212,11 +266,13 @@ std::vector<const d::RuleSet*> ChooseRuleSets(
 
 absl::Status AddLotVerdicts(const ViewStore& views, const std::string& lot_id, const LotView& lot,
                             const std::vector<const d::RuleSet*>& sets, absl::Time as_of,
+                            const d::DeclaredValue* declared,
                             v1::CheckComplianceResponse* response) {
   auto decoded = DecodeProfile(lot.profile_bin());
   if (!decoded.ok()) return decoded.status();
   const d::OriginProfile profile = *std::move(decoded);
   d::LotFacts facts{lot_id, DomainMaterial(lot.material()), lot.hs_code(), profile, std::nullopt};
+  if (declared != nullptr) facts.declared_value = *declared;
   ViewPartyDirectory parties(views);
   for (const d::RuleSet* set : sets) {
     for (const auto& verdict : d::EvaluateLot(*set, facts, parties, as_of)) {
@@ -304,7 +360,10 @@ absl::Status CheckCompliance(const Queries& queries, const v1::CheckComplianceRe
     }
     auto sets = ChooseRuleSets(request.rule_sets(), kLotRuleSets, &status);
     if (!status.ok()) return status;
-    return AddLotVerdicts(views, request.lot_id(), **lot, sets, *as_of, response);
+    auto declared = DeclaredValues(request, {request.lot_id()});
+    if (!declared.ok()) return declared.status();
+    return AddLotVerdicts(views, request.lot_id(), **lot, sets, *as_of,
+                          DeclaredFor(*declared, request.lot_id()), response);
   }
   if (request.subject_case() != v1::CheckComplianceRequest::kShipmentId) {
     return absl::InvalidArgumentError("give a lot_id or a shipment_id");
@@ -319,6 +378,10 @@ absl::Status CheckCompliance(const Queries& queries, const v1::CheckComplianceRe
   all.insert(all.end(), std::begin(kLotRuleSets), std::end(kLotRuleSets));
   auto sets = ChooseRuleSets(request.rule_sets(), all, &status);
   if (!status.ok()) return status;
+  std::vector<std::string> item_ids;
+  for (const auto& item : (*shipment)->dispatched().items()) item_ids.push_back(item.lot_id());
+  auto declared = DeclaredValues(request, item_ids);
+  if (!declared.ok()) return declared.status();
   auto holder = LoadShipmentFacts(views, request.shipment_id(), **shipment);
   if (!holder.ok()) return holder.status();
   for (const d::RuleSet* set : sets) {
@@ -336,7 +399,8 @@ absl::Status CheckCompliance(const Queries& queries, const v1::CheckComplianceRe
       auto lot = views.Get<LotView>(keys::Lot(item.lot_id()));
       if (!lot.ok()) return lot.status();
       if (!lot->has_value()) continue;
-      if (auto status = AddLotVerdicts(views, item.lot_id(), **lot, {set}, *as_of, response);
+      if (auto status = AddLotVerdicts(views, item.lot_id(), **lot, {set}, *as_of,
+                                       DeclaredFor(*declared, item.lot_id()), response);
           !status.ok()) {
         return status;
       }

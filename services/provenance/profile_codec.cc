@@ -54,7 +54,15 @@ void ProfileToProto(const domain::OriginProfile& profile, v1::OriginProfile* pro
     value->set_currency(profile.value.total->currency);
     value->set_mass_g(profile.value.total->mass_g);
   }
-  SharesToProto(profile.value.by_mining_country, value->mutable_by_mining_country());
+  SharesToProto(profile.value.stage(domain::Stage::kMining), value->mutable_by_mining_country());
+  for (domain::Stage stage : domain::AllStages()) {
+    const auto& distribution = profile.value.stage(stage);
+    if (distribution.empty()) continue;
+    auto* stage_shares = value->add_by_stage();
+    stage_shares->set_stage(StageToProto(stage));
+    stage_shares->set_coverage(domain::ValueStageCoverage(profile, stage));
+    SharesToProto(distribution, stage_shares->mutable_countries());
+  }
 }
 
 domain::OriginProfile ProfileFromProto(const v1::OriginProfile& proto) {
@@ -81,20 +89,29 @@ domain::OriginProfile ProfileFromProto(const v1::OriginProfile& proto) {
       profile.value.gap = static_cast<domain::ValueGap>(gap);
     }
   }
-  profile.value.by_mining_country = SharesFromProto(value.by_mining_country());
+  for (const auto& stage_shares : value.by_stage()) {
+    const int index = static_cast<int>(stage_shares.stage()) - 1;
+    if (index < 0 || index >= domain::kStageCount) continue;
+    profile.value.by_stage[index] = SharesFromProto(stage_shares.countries());
+  }
+  if (value.by_stage().empty()) {  // from a peer that sends mining value shares only
+    profile.value.by_stage[0] = SharesFromProto(value.by_mining_country());
+  }
   return profile;
 }
 
-// Binary profile, version 1 (persisted in views: change only with a new view format version):
-//   u8 version=1
+// Binary profile, version 2 (persisted in views: change only with a new view format version):
+//   u8 version=2
 //   7 x distribution (stages in order)    distribution = varint n, n x (string key, f64 share)
 //   string customs_origin                 string = varint length, bytes
 //   varint n, n x (string country, u8 role, f64 share)   the route
 //   distribution regions, distribution parties
 //   u8 flags (bit 0: has total value), u8 value gap
 //   if has total: varint zigzag minor, string currency, varint zigzag mass_g
-//   distribution value by mining country
-// f64 is the IEEE-754 double's 8 bytes, little endian.
+//   7 x distribution (value shares, stages in order)
+// f64 is the IEEE-754 double's 8 bytes, little endian. Version 1 (view formats up to 6) had one
+// value distribution, by mining country; stores of those formats are folded again on open, so
+// it is never read.
 namespace {
 
 void PutString(std::string& out, std::string_view text) { coding::PutLengthPrefixed(out, text); }
@@ -159,7 +176,7 @@ class Reader {
 std::string EncodeProfile(const domain::OriginProfile& profile) {
   std::string out;
   out.reserve(256);
-  out.push_back(1);
+  out.push_back(2);
   for (const auto& stage : profile.stages) PutDistribution(out, stage);
   PutString(out, profile.customs_origin);
   coding::PutVarint64(out, profile.route.size());
@@ -178,7 +195,7 @@ std::string EncodeProfile(const domain::OriginProfile& profile) {
     PutString(out, value.total->currency);
     coding::PutVarint64(out, coding::ZigZag(value.total->mass_g));
   }
-  PutDistribution(out, value.by_mining_country);
+  for (const auto& stage : value.by_stage) PutDistribution(out, stage);
   return out;
 }
 
@@ -186,7 +203,7 @@ absl::StatusOr<domain::OriginProfile> DecodeProfile(std::string_view bytes) {
   const auto corrupt = [] { return absl::DataLossError("stored origin profile does not decode"); };
   Reader in(bytes);
   uint8_t version;
-  if (!in.Byte(version) || version != 1) return corrupt();
+  if (!in.Byte(version) || version != 2) return corrupt();
   domain::OriginProfile profile;
   for (auto& stage : profile.stages) {
     if (!in.Distribution(stage)) return corrupt();
@@ -214,7 +231,10 @@ absl::StatusOr<domain::OriginProfile> DecodeProfile(std::string_view bytes) {
     total.mass_g = coding::UnZigZag(mass);
     profile.value.total = std::move(total);
   }
-  if (!in.Distribution(profile.value.by_mining_country) || !in.done()) return corrupt();
+  for (auto& stage : profile.value.by_stage) {
+    if (!in.Distribution(stage)) return corrupt();
+  }
+  if (!in.done()) return corrupt();
   return profile;
 }
 

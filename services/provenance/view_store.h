@@ -63,7 +63,8 @@ std::string PositionEvent(uint64_t position);
 // inwards to whole microseconds (was truncated to seconds).
 // 5: auditors (A/ keys); a shipment dispatched late keeps its commit time.
 // 6: versioned views (V/ keys) and the position index (X/ keys), for answers at a position.
-inline constexpr uint64_t kViewFormatVersion = 6;
+// 7: profiles keep value shares per stage (profile codec version 2), not by mining country only.
+inline constexpr uint64_t kViewFormatVersion = 7;
 
 // Reads see the overlay first. Commit writes the overlay and the checkpoint in one batch.
 class ViewStore {

@@ -156,8 +156,8 @@ const InMemoryPartyDirectory kNoParents;
 
 Verdict Lot(std::string_view set, std::string_view rule_id, const OriginProfile& profile,
             Material material, absl::Time as_of, const PartyDirectory& parties = kNoParents,
-            std::optional<OriginContentValue> content_value = std::nullopt) {
-  const LotFacts lot{"lot-1", material, "", profile, std::move(content_value)};
+            std::optional<DeclaredValue> declared_value = std::nullopt) {
+  const LotFacts lot{"lot-1", material, "", profile, std::move(declared_value)};
   return Of(EvaluateLot(Set(set), lot, parties, as_of), rule_id);
 }
 
@@ -470,19 +470,137 @@ TEST(ChinaRareEarthContent, UntracedSeparationThatCouldReachThresholdIsInsuffici
 
 TEST(ChinaRareEarthContent, DeclaredContentValueIsTheLegalTestWhenGiven) {
   const OriginProfile magnet = NdfebMagnet(kCnSeparation, "");
-  // Declared: 5.00 of Chinese-origin rare earths in a 10,000.00 magnet lot: 0.05%.
+  // Declared: 5.00 of Chinese-origin rare-earth metal in a 10,000.00 magnet lot: 0.05%.
+  const auto declared = [](int64_t item, std::vector<DeclaredContent> content) {
+    return DeclaredValue{item, "USD", std::move(content)};
+  };
   const Verdict v = Lot("china-re-0.1pct", "cn-re-content-0.1pct", magnet, Material::kNdfebMagnet,
-                        Day(2026, 12, 1), kNoParents, OriginContentValue{1'000'000, 500, "USD"});
+                        Day(2026, 12, 1), kNoParents,
+                        declared(1'000'000, {{"CN", Material::kRareEarthMetal, 500},
+                                             {"CN", Material::kIron, 400'000},  // not a rare earth
+                                             {"MY", Material::kRareEarthMetal, 90'000}}));
   EXPECT_EQ(v.outcome, Outcome::kPass) << ToString(v);
-  EXPECT_EQ(v.basis, ShareBasis::kValue);
-  const Verdict at_limit =
-      Lot("china-re-0.1pct", "cn-re-content-0.1pct", magnet, Material::kNdfebMagnet,
-          Day(2026, 12, 1), kNoParents, OriginContentValue{1'000'000, 1'000, "USD"});
+  EXPECT_EQ(v.basis, ShareBasis::kDeclaredValue);
+  EXPECT_EQ(ShareBasisName(v.basis), "declared_value");
+  ASSERT_EQ(v.evidence.size(), 1u);
+  EXPECT_EQ(v.evidence[0].key, "CN");
+  EXPECT_FALSE(v.evidence[0].stage.has_value());
+  EXPECT_DOUBLE_EQ(v.evidence[0].share, 0.0005);
+  EXPECT_THAT(v.summary, HasSubstr("declared value basis, 500 of 1000000 USD"));
+  const Verdict at_limit = Lot("china-re-0.1pct", "cn-re-content-0.1pct", magnet,
+                               Material::kNdfebMagnet, Day(2026, 12, 1), kNoParents,
+                               declared(1'000'000, {{"CN", Material::kNdfebAlloy, 1'000}}));
   EXPECT_EQ(at_limit.outcome, Outcome::kFail) << ToString(at_limit);  // 0.1% is "or more"
+  // Content of undeclared origin that could reach the threshold.
+  const Verdict unknown =
+      Lot("china-re-0.1pct", "cn-re-content-0.1pct", magnet, Material::kNdfebMagnet,
+          Day(2026, 12, 1), kNoParents,
+          declared(1'000'000, {{"CN", Material::kRareEarthMetal, 500},
+                               {std::string(kUnknownCountry), Material::kRareEarthMetal, 500}}));
+  EXPECT_EQ(unknown.outcome, Outcome::kInsufficientData) << ToString(unknown);
+  EXPECT_THAT(unknown.evidence, Contains(Field(&Evidence::key, std::string(kUnknownCountry))));
   const Verdict nonsense =
       Lot("china-re-0.1pct", "cn-re-content-0.1pct", magnet, Material::kNdfebMagnet,
-          Day(2026, 12, 1), kNoParents, OriginContentValue{100, 200, "USD"});
+          Day(2026, 12, 1), kNoParents, declared(100, {{"CN", Material::kRareEarthMetal, 200}}));
   EXPECT_EQ(nonsense.outcome, Outcome::kInsufficientData) << ToString(nonsense);
+  EXPECT_EQ(nonsense.basis, ShareBasis::kDeclaredValue);
+  EXPECT_THAT(nonsense.summary, HasSubstr("more than the item's value"));
+}
+
+// Registered rare-earth compounds (with values) made into metal: `cn_g` grams separated in CN at
+// `cn_minor`, `my_g` grams separated in MY at `my_minor` (0: no value recorded).
+OriginProfile ValuedMetal(Grams cn_g, int64_t cn_minor, Grams my_g, int64_t my_minor) {
+  const auto registered = [](std::string country, Grams g, int64_t minor) {
+    LotRegistered lot;
+    lot.lot_id = "compound-" + country;
+    lot.material = Material::kRareEarthCompound;
+    lot.hs_code = "284690";
+    lot.mass_g = g;
+    lot.facility_id = "vn-metal";
+    lot.origin_country = std::move(country);
+    lot.value_minor = minor;
+    lot.currency = minor > 0 ? "USD" : "";
+    return Must(OriginOfRegistered(lot, kVnMetal));
+  };
+  const OriginProfile cn = registered("CN", cn_g, cn_minor);
+  const OriginProfile my = registered("MY", my_g, my_minor);
+  return TransformOne(
+      Process::kMetalMaking, kVnMetal,
+      {Input("compound-CN", "284690", cn_g, cn), Input("compound-MY", "284690", my_g, my)}, {},
+      Output("metal", Material::kRareEarthMetal, "280530", cn_g + my_g));
+}
+
+TEST(ChinaRareEarthContent, RecordedValuesAtSeparationDecideWhereMassWouldPass) {
+  // 1 g of CN-separated compound worth 0.50 and 3,999 g of MY-separated worth 1 cent per gram:
+  // 0.025% Chinese by mass (a pass), 50 / 4,049 = 1.23% by value (a fail).
+  const OriginProfile metal = ValuedMetal(1, 50, 3'999, 3'999);
+  ASSERT_EQ(metal.value.gap, ValueGap::kNone);
+  EXPECT_DOUBLE_EQ(CountryShare(metal, Stage::kSeparation, "CN"), 1.0 / 4'000);
+  const Verdict v = Lot("china-re-0.1pct", "cn-re-content-0.1pct", metal, Material::kRareEarthMetal,
+                        Day(2026, 12, 1));
+  EXPECT_EQ(v.outcome, Outcome::kFail) << ToString(v);
+  EXPECT_EQ(v.basis, ShareBasis::kValue);
+  ASSERT_EQ(v.evidence.size(), 1u);
+  EXPECT_EQ(v.evidence[0].stage, Stage::kSeparation);
+  EXPECT_EQ(v.evidence[0].key, "CN");
+  EXPECT_DOUBLE_EQ(v.evidence[0].share, 50.0 / 4'049);
+  EXPECT_THAT(v.evidence[0].note, HasSubstr("share of the lot's value whose separation"));
+  EXPECT_THAT(v.summary, HasSubstr("value basis"));
+}
+
+TEST(ChinaRareEarthContent, AValuedAndAnUnvaluedInputFallBackToMassAndSayWhy) {
+  const OriginProfile metal = ValuedMetal(1, 50, 3'999, 0);  // MY's value was not recorded
+  ASSERT_EQ(metal.value.gap, ValueGap::kInputWithoutValue);
+  const Verdict v = Lot("china-re-0.1pct", "cn-re-content-0.1pct", metal, Material::kRareEarthMetal,
+                        Day(2026, 12, 1));
+  EXPECT_EQ(v.outcome, Outcome::kPass) << ToString(v);  // 0.025% by mass
+  EXPECT_EQ(v.basis, ShareBasis::kMass);
+  ASSERT_EQ(v.evidence.size(), 1u);
+  EXPECT_DOUBLE_EQ(v.evidence[0].share, 1.0 / 4'000);
+  EXPECT_THAT(v.summary, HasSubstr("mass basis, separation country, because value shares "
+                                   "unavailable: input_without_value"));
+  // A declared value overrides both.
+  const Verdict declared = Lot(
+      "china-re-0.1pct", "cn-re-content-0.1pct", metal, Material::kRareEarthMetal, Day(2026, 12, 1),
+      kNoParents, DeclaredValue{4'049, "USD", {{"CN", Material::kRareEarthCompound, 50}}});
+  EXPECT_EQ(declared.outcome, Outcome::kFail) << ToString(declared);
+  EXPECT_EQ(declared.basis, ShareBasis::kDeclaredValue);
+}
+
+TEST(DeclaredValues, MalformedDeclarationsAreRejectedNamingTheField) {
+  const auto error = [](DeclaredValue v) {
+    return std::string(ValidateDeclaredValue(v).message());
+  };
+  EXPECT_TRUE(ValidateDeclaredValue({100, "USD", {{"CN", Material::kRareEarthMetal, 100}}}).ok());
+  EXPECT_TRUE(ValidateDeclaredValue({100, "USD", {}}).ok());
+  EXPECT_THAT(error({0, "USD", {}}), HasSubstr("value_minor must be > 0"));
+  EXPECT_THAT(error({100, "usd", {}}), HasSubstr("currency"));
+  EXPECT_THAT(error({100, "USD", {{"XX", Material::kRareEarthMetal, 1}}}),
+              HasSubstr("content[0].country 'XX'"));
+  EXPECT_THAT(error({100, "USD", {{"CN", Material::kUnspecified, 1}}}),
+              HasSubstr("content[0].material"));
+  EXPECT_THAT(error({100, "USD", {{"CN", Material::kRareEarthMetal, -1}}}),
+              HasSubstr("content[0].value_minor"));
+  EXPECT_THAT(error({100,
+                     "USD",
+                     {{"CN", Material::kRareEarthMetal, 1}, {"CN", Material::kRareEarthMetal, 2}}}),
+              HasSubstr("content[1] repeats"));
+  EXPECT_THAT(
+      error({100,
+             "USD",
+             {{"CN", Material::kRareEarthMetal, 60}, {"MY", Material::kRareEarthMetal, 41}}}),
+      HasSubstr("more than the item's value"));
+  EXPECT_TRUE(ValidateDeclaredValue({INT64_MAX,
+                                     "USD",
+                                     {{"CN", Material::kRareEarthMetal, INT64_MAX},
+                                      {"MY", Material::kRareEarthMetal, 0}}})
+                  .ok());
+  DeclaredValue many{1'000'000, "USD", {}};
+  for (size_t i = 0; i <= kMaxDeclaredContent; ++i) {
+    many.content.push_back(
+        {"CN", static_cast<Material>(1 + i % kMaterialMax), static_cast<int64_t>(i)});
+  }
+  EXPECT_THAT(error(many), HasSubstr("content lines, at most 256"));
 }
 
 // ---- uflpa ----

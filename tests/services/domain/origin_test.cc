@@ -120,7 +120,8 @@ TEST(OriginOfExtracted, OreHasGoneThroughMiningOnly) {
   EXPECT_THAT(ore.regions, ElementsAre(KeyShare{"CN-HN", 1.0}));
   EXPECT_THAT(ore.parties, ElementsAre(KeyShare{"hsn-mining", 1.0}));
   EXPECT_EQ(ore.value.gap, ValueGap::kNone);
-  EXPECT_THAT(ore.value.by_mining_country, ElementsAre(KeyShare{"CN", 1.0}));
+  EXPECT_THAT(ore.value.stage(Stage::kMining), ElementsAre(KeyShare{"CN", 1.0}));
+  EXPECT_TRUE(ore.value.stage(Stage::kSeparation).empty());
   EXPECT_FALSE(ore.value.total.has_value());
 }
 
@@ -414,8 +415,9 @@ TEST(OriginValue, MixIsWeightedByConsumedValueNotMass) {
                    Output("b", Material::kAntimonyOxide, "282580", 200, 4100, "USD"));
   EXPECT_NEAR(CountryShare(blend, Stage::kMining, "CN"), 0.5, kEps);
   ASSERT_EQ(blend.value.gap, ValueGap::kNone);
-  EXPECT_NEAR(ShareOf(blend.value.by_mining_country, "CN"), 0.25, kEps);
-  EXPECT_NEAR(ShareOf(blend.value.by_mining_country, "MX"), 0.75, kEps);
+  EXPECT_NEAR(ValueCountryShare(blend, Stage::kMining, "CN"), 0.25, kEps);
+  EXPECT_NEAR(ValueCountryShare(blend, Stage::kMining, "MX"), 0.75, kEps);
+  EXPECT_NEAR(ValueCountryShare(blend, Stage::kRefining, "CN"), 0.25, kEps);  // implied
   EXPECT_EQ(blend.value.total, (LotValue{4100, "USD", 200}));
 }
 
@@ -428,7 +430,9 @@ TEST(OriginValue, InputWithoutValueMakesSharesUnavailableDownstream) {
                    {Input("cn", "282580", 100, cn), Input("o", "261710", 100, ore)}, {},
                    Output("b", Material::kAntimonyOxide, "282580", 150, 9000, "USD"));
   EXPECT_EQ(mixed.value.gap, ValueGap::kInputWithoutValue);
-  EXPECT_TRUE(mixed.value.by_mining_country.empty());
+  for (Stage s : AllStages()) EXPECT_TRUE(mixed.value.stage(s).empty()) << StageName(s);
+  // The refining done here is not recorded in value either: there are no value shares at all.
+  EXPECT_DOUBLE_EQ(ValueStageCoverage(mixed, Stage::kRefining), 0.0);
   // A single-input transformation passes the gap on even though the mixed lot has a value.
   const OriginProfile next =
       TransformOne(Process::kRepackaging, kMxSmelter, {Input("b", "282580", 150, mixed)}, {},
@@ -469,8 +473,83 @@ TEST(OriginValue, PartialConsumptionUsesValuePerGram) {
       TransformOne(Process::kBlending, kUsWarehouse,
                    {Input("a", "282580", 100, a), Input("b", "282580", 100, b)}, {},
                    Output("m", Material::kAntimonyOxide, "282580", 200));
-  EXPECT_NEAR(ShareOf(mixed.value.by_mining_country, "CN"), 100.0 / 1100, kEps);
-  EXPECT_NEAR(ShareOf(mixed.value.by_mining_country, "MX"), 1000.0 / 1100, kEps);
+  EXPECT_NEAR(ValueCountryShare(mixed, Stage::kMining, "CN"), 100.0 / 1100, kEps);
+  EXPECT_NEAR(ValueCountryShare(mixed, Stage::kMining, "MX"), 1000.0 / 1100, kEps);
+}
+
+TEST(OriginValue, ValueSharesAreKeptPerStageApartFromMassShares) {
+  // 100 g of CN-separated compound at 90/g and 900 g of MY-separated compound at 10/g make metal
+  // in VN: 10% CN by mass, 50% by value. The metal (1000 g, 30 per g) and 2000 g of Australian
+  // iron (1 per g), both registered lots with values, make magnets in JP.
+  const OriginProfile cn = Must(OriginOfRegistered(
+      Registered(Material::kRareEarthCompound, "CN", 100, 9'000, "USD"), kVnMetal));
+  const OriginProfile my = Must(OriginOfRegistered(
+      Registered(Material::kRareEarthCompound, "MY", 900, 9'000, "USD"), kVnMetal));
+  const OriginProfile metal =
+      TransformOne(Process::kMetalMaking, kVnMetal,
+                   {Input("cn", "284690", 100, cn), Input("my", "284690", 900, my)}, {},
+                   Output("metal", Material::kRareEarthMetal, "280530", 1'000, 30'000, "USD"));
+  ASSERT_EQ(metal.value.gap, ValueGap::kNone);
+  EXPECT_DOUBLE_EQ(CountryShare(metal, Stage::kSeparation, "CN"), 0.1);
+  EXPECT_THAT(metal.value.stage(Stage::kSeparation),
+              ElementsAre(KeyShare{"CN", 0.5}, KeyShare{"MY", 0.5}));
+  EXPECT_THAT(metal.value.stage(Stage::kMining),
+              ElementsAre(KeyShare{"CN", 0.5}, KeyShare{"MY", 0.5}));
+  // The process's stage is done here for the whole value, as for the whole mass.
+  EXPECT_THAT(metal.value.stage(Stage::kMetal), ElementsAre(KeyShare{"VN", 1.0}));
+
+  const OriginProfile iron =
+      Must(OriginOfRegistered(Registered(Material::kIron, "AU", 2'000, 2'000, "USD"), kJpMagnet));
+  const OriginProfile magnet =
+      TransformOne(Process::kMagnetMaking, kJpMagnet,
+                   {Input("metal", "280530", 1'000, Must(OriginAfterArrival(metal, kJpMagnet))),
+                    Input("iron", "720299", 2'000, iron)},
+                   {}, Output("magnet", Material::kNdfebMagnet, "850511", 3'000));
+  ASSERT_EQ(magnet.value.gap, ValueGap::kNone);
+  // Value weights: metal 30,000 / 32,000 = 0.9375, iron 0.0625. Mass weights: 1/3, 2/3.
+  EXPECT_NEAR(StageCoverage(magnet, Stage::kSeparation), 1.0 / 3, kEps);
+  EXPECT_DOUBLE_EQ(ValueStageCoverage(magnet, Stage::kSeparation), 0.9375);
+  EXPECT_THAT(magnet.value.stage(Stage::kSeparation),
+              ElementsAre(KeyShare{"CN", 0.46875}, KeyShare{"MY", 0.46875}));
+  EXPECT_THAT(
+      magnet.value.stage(Stage::kMining),
+      ElementsAre(KeyShare{"AU", 0.0625}, KeyShare{"CN", 0.46875}, KeyShare{"MY", 0.46875}));
+  EXPECT_THAT(magnet.value.stage(Stage::kMetal), ElementsAre(KeyShare{"VN", 0.9375}));
+  EXPECT_THAT(magnet.value.stage(Stage::kComponent), ElementsAre(KeyShare{"JP", 1.0}));
+  EXPECT_TRUE(magnet.value.stage(Stage::kAlloy).empty());
+  EXPECT_FALSE(magnet.value.total.has_value());  // the output declared none
+  EXPECT_THAT(ToString(magnet), HasSubstr("by_separation{CN:0.46875 MY:0.46875}"));
+}
+
+TEST(OriginValue, OneValuedAndOneUnvaluedInputGiveNoValueSharesAtAnyStage) {
+  const OriginProfile cn = Must(OriginOfRegistered(
+      Registered(Material::kRareEarthCompound, "CN", 100, 9'000, "USD"), kVnMetal));
+  const OriginProfile my =
+      Must(OriginOfRegistered(Registered(Material::kRareEarthCompound, "MY", 900), kVnMetal));
+  const OriginProfile metal =
+      TransformOne(Process::kMetalMaking, kVnMetal,
+                   {Input("cn", "284690", 100, cn), Input("my", "284690", 900, my)}, {},
+                   Output("metal", Material::kRareEarthMetal, "280530", 1'000, 30'000, "USD"));
+  EXPECT_EQ(metal.value.gap, ValueGap::kInputWithoutValue);
+  for (Stage s : AllStages()) EXPECT_TRUE(metal.value.stage(s).empty()) << StageName(s);
+  EXPECT_DOUBLE_EQ(CountryShare(metal, Stage::kSeparation, "CN"), 0.1);  // mass is unaffected
+  EXPECT_EQ(metal.value.total, (LotValue{30'000, "USD", 1'000}));
+}
+
+TEST(OriginValue, ASingleInputNeedsNoValueAndItsProcessSetsTheValueStage) {
+  // Extracted ore has no value, but a single source needs none: separating it in CN gives the
+  // compound value shares mining {US: 1}, separation {CN: 1}.
+  const OriginProfile ore = Must(OriginOfExtracted(Material::kRareEarthOre, kUsMine));
+  const OriginProfile compound =
+      TransformOne(Process::kSeparation, kCnSeparation,
+                   {Input("ore", "253090", 1'000, Must(OriginAfterArrival(ore, kCnSeparation)))},
+                   {}, Output("compound", Material::kRareEarthCompound, "284690", 100));
+  ASSERT_EQ(compound.value.gap, ValueGap::kNone);
+  EXPECT_THAT(compound.value.stage(Stage::kMining), ElementsAre(KeyShare{"US", 1.0}));
+  EXPECT_THAT(compound.value.stage(Stage::kSeparation), ElementsAre(KeyShare{"CN", 1.0}));
+  OriginProfile other = compound;
+  other.value.by_stage[static_cast<int>(Stage::kSeparation)] = {KeyShare{"MY", 1.0}};
+  EXPECT_FALSE(ProfilesNear(compound, other, 0.5));  // value stages are compared too
 }
 
 // ---- Bounds ----
@@ -537,11 +616,13 @@ TEST(OriginQueries, ToStringIsCompactAndComplete) {
   EXPECT_EQ(ToString(ore),
             "customs=CN mining{CN:1} route{CN/mined:1} regions{CN-HN:1} "
             "parties{hsn-mining:1} value{by_mining{CN:1}}");
+  // Value shares are printed per stage, like the mass shares.
   const OriginProfile unknown = Must(
       OriginOfRegistered(Registered(Material::kAntimonyOxide, "", 10, 7, "USD"), kThWarehouse));
   EXPECT_EQ(ToString(unknown),
             "customs=unknown mining{??:1} refining{??:1} route{?\?/processed:1 TH/stored:1} "
-            "regions{TH-20:1} parties{th-affiliate:1} value{7 USD/10g by_mining{??:1}}");
+            "regions{TH-20:1} parties{th-affiliate:1} value{7 USD/10g by_mining{??:1} "
+            "by_refining{??:1}}");
 }
 
 // ---- DESIGN.md section 1, as pure math ----

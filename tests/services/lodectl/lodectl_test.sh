@@ -37,6 +37,22 @@ expect "check passes" 0 "no rule failed" -- \
   "${with_pos[@]}" --as_of=2026-06-01 --rule_set=dfars check lot ndfeb-jp-magnet-2025b
 expect "check not in force while suspended" 0 "NOT IN FORCE.*would fail once in force" -- \
   "${with_pos[@]}" --as_of=2026-06-01 --rule_set=china-re-0.1pct check lot ndfeb-jp-magnet-2025a
+expect "check says the basis of each verdict" 0 \
+  "NOT IN FORCE +china-re-0.1pct/cn-re-content-0.1pct: .*mass basis, separation country.*\\[basis: mass\\]" -- \
+  "${with_pos[@]}" --as_of=2026-06-01 --rule_set=china-re-0.1pct check lot ndfeb-jp-magnet-2025a
+expect "check on mass fails the 0.1% rule" 6 "FAIL +china-re-0.1pct.*\\[basis: mass\\]" -- \
+  "${with_pos[@]}" --as_of=2026-12-01 --rule_set=china-re-0.1pct check lot ndfeb-jp-magnet-2025a
+printf '%s' '{"declaredValues":[{"valueMinor":"1000000","currency":"USD","content":[{"country":"CN","material":"MATERIAL_RARE_EARTH_METAL","valueMinor":"500"}]}]}' >"$work/declared.json"
+expect "check on a declared value passes it and says so" 0 \
+  "PASS +china-re-0.1pct.*500 of 1000000 USD.*\\[basis: declared_value\\]" -- \
+  "${with_pos[@]}" --as_of=2026-12-01 --rule_set=china-re-0.1pct \
+  --declared_values="$work/declared.json" check lot ndfeb-jp-magnet-2025a
+printf '%s' '{"declaredValues":[{"valueMinor":"100","currency":"USD","content":[{"country":"CN","material":"MATERIAL_RARE_EARTH_METAL","valueMinor":"500"}]}]}' >"$work/too-much.json"
+expect "check refuses a declared value it cannot use" 4 "more than the item's value" -- \
+  "${with_pos[@]}" --as_of=2026-12-01 --declared_values="$work/too-much.json" \
+  check lot ndfeb-jp-magnet-2025a
+expect "check refuses a declared values file that does not parse" 4 "declared_values" -- \
+  "${with_pos[@]}" --as_of=2026-12-01 --declared_values="$demo" check lot ndfeb-jp-magnet-2025a
 expect "check without date is a usage error" 2 "as_of" -- "${with_pos[@]}" check lot x
 expect "check unknown rule set" 4 "unknown rule set" -- \
   "${with_pos[@]}" --as_of=2026-06-01 --rule_set=nope check lot ndfeb-jp-magnet-2025a

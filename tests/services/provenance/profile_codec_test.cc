@@ -18,7 +18,8 @@ d::OriginProfile RichProfile() {
   profile.parties = {{"party-1", 0.5}, {"(other)", 0.125}};
   profile.value.total = d::LotValue{-123456789, "USD", 42};
   profile.value.gap = d::ValueGap::kCurrencyMismatch;
-  profile.value.by_mining_country = {{"BO", 0.6}};
+  profile.value.by_stage[0] = {{"BO", 0.6}};
+  profile.value.by_stage[1] = {{"CN", 0.1 + 0.2}, {"MY", 0.25}};
   return profile;
 }
 
@@ -32,6 +33,18 @@ TEST(ProfileCodecTest, RoundTripIsExactToTheBit) {
   EXPECT_EQ(*empty, d::OriginProfile());
 }
 
+TEST(ProfileCodecTest, ValueSharesPerStageSurviveTheProtoForm) {
+  const d::OriginProfile profile = RichProfile();
+  v1::OriginProfile proto;
+  ProfileToProto(profile, &proto);
+  ASSERT_EQ(proto.value().by_stage_size(), 2);
+  EXPECT_EQ(proto.value().by_stage(1).stage(), v1::STAGE_SEPARATION);
+  EXPECT_DOUBLE_EQ(proto.value().by_stage(1).coverage(), 0.1 + 0.2 + 0.25);
+  ASSERT_EQ(proto.value().by_mining_country_size(), 1);
+  EXPECT_EQ(proto.value().by_mining_country(0).key(), "BO");
+  EXPECT_EQ(ProfileFromProto(proto).value.by_stage, profile.value.by_stage);
+}
+
 TEST(ProfileCodecTest, TruncatedOrExtendedBytesAreDataLoss) {
   const std::string bytes = EncodeProfile(RichProfile());
   for (size_t cut = 0; cut < bytes.size(); ++cut) {
@@ -40,7 +53,7 @@ TEST(ProfileCodecTest, TruncatedOrExtendedBytesAreDataLoss) {
   }
   EXPECT_EQ(DecodeProfile(bytes + "x").status().code(), absl::StatusCode::kDataLoss);
   std::string wrong_version = bytes;
-  wrong_version[0] = 2;
+  wrong_version[0] = 1;  // view format 6 and earlier: one value distribution
   EXPECT_EQ(DecodeProfile(wrong_version).status().code(), absl::StatusCode::kDataLoss);
 }
 

@@ -485,7 +485,7 @@ TEST_F(TimeTravelTest, AViewStoreOfFormat5IsRebuiltFromTheLogOnOpen) {
   StartNode("views");
   WaitCaughtUp();
   auto checkpoint = node_->queries().views().ReadCheckpoint();
-  ASSERT_TRUE(checkpoint.ok()) << checkpoint.status();  // format 6 again
+  ASSERT_TRUE(checkpoint.ok()) << checkpoint.status();  // the current format again
   EXPECT_EQ(*checkpoint, log.size());
   EXPECT_EQ(Answers(node_->queries(), 0), now_before);
   const auto past_after = Answers(node_->queries(), past);
