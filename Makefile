@@ -13,7 +13,7 @@ DEB_PACKAGES := cmake g++ make pkg-config libgrpc++-dev protobuf-compiler-grpc p
 # The console's browser test: puppeteer-core and its dependencies, exactly as locked.
 CONSOLE_TEST_DIR := tests/services/console/web
 
-.PHONY: all deps build test run bench soak lint format clean
+.PHONY: all deps build test run bench soak lint format clean fuzz
 
 all: build
 
@@ -51,6 +51,15 @@ bench: build
 
 soak: build
 	ops/soak.sh $(BUILD_DIR)
+
+# libFuzzer targets (tests/fuzz/README.md): clang + ASan/UBSan in $(FUZZ_BUILD_DIR), each target
+# run for FUZZ_SECONDS; prints executions per target and whether it crashed.
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= event ndjson proof replicated_batch profile epcis
+fuzz: DEB_PACKAGES += clang libclang-rt-14-dev
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(JOBS) tests/fuzz/run_fuzz.sh $(FUZZ_BUILD_DIR) $(FUZZ_TARGETS)
 
 lint:
 	@files=$$(git ls-files '*.h' '*.cc'); \

@@ -11,19 +11,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
-#include "google/protobuf/util/json_util.h"
 #include "services/lodectl/lodectl.h"
+#include "services/lodectl/ndjson.h"
 
 namespace lodestone::lodectl {
 namespace {
 
 constexpr int kMaxAttempts = 10;
 constexpr size_t kMaxReasonsShown = 20;
-
-struct Line {
-  size_t number;
-  v1::Event event;
-};
 
 struct Totals {
   uint64_t lines = 0;
@@ -40,7 +35,7 @@ struct Totals {
 };
 
 // The line of the event a server message names ("events[i]: ..."), if it names one.
-std::string WithLine(const std::vector<Line>& batch, const std::string& message) {
+std::string WithLine(const std::vector<EventLine>& batch, const std::string& message) {
   const std::string marker = "events[";
   const auto at = message.find(marker);
   if (at != std::string::npos) {
@@ -55,7 +50,7 @@ std::string WithLine(const std::vector<Line>& batch, const std::string& message)
   return absl::StrCat("lines ", batch.front().number, "-", batch.back().number, ": ", message);
 }
 
-grpc::Status SendWithRetries(Client& client, const std::vector<Line>& batch,
+grpc::Status SendWithRetries(Client& client, const std::vector<EventLine>& batch,
                              v1::AppendResponse* response) {
   v1::AppendRequest request;
   for (const auto& line : batch) *request.add_events() = line.event;
@@ -76,7 +71,7 @@ grpc::Status SendWithRetries(Client& client, const std::vector<Line>& batch,
   return status;
 }
 
-void Send(Client& client, const std::vector<Line>& batch, Totals& totals) {
+void Send(Client& client, const std::vector<EventLine>& batch, Totals& totals) {
   v1::AppendResponse response;
   grpc::Status status = SendWithRetries(client, batch, &response);
   if (status.ok()) {
@@ -126,53 +121,30 @@ int Append(Client& client, const std::string& path, const EventSigner* signer, s
   const absl::Time start = absl::Now();
   absl::Time last_progress = start;
   Totals totals;
-  std::vector<Line> batch;
-  bool batch_bad = false;  // a malformed line: nothing of this batch is sent
-  size_t in_batch = 0;     // lines in the batch, malformed ones included
-  auto flush = [&] {
-    if (!batch_bad && !batch.empty()) Send(client, batch, totals);
-    batch.clear();
-    batch_bad = false;
-    in_batch = 0;
+  NdjsonBatcher batcher(client.options().batch_events);
+  auto send = [&](LineBatch batch) {
+    if (!batch.errors.empty()) {  // a malformed line: nothing of this batch is sent
+      for (auto& error : batch.errors) totals.Reason(std::move(error));
+      totals.rejected += batch.lines;
+      return;
+    }
+    if (batch.events.empty()) return;
+    if (signer != nullptr) {
+      for (auto& line : batch.events) signer->Sign(line.event);
+    }
+    Send(client, batch.events, totals);
   };
-  google::protobuf::util::JsonParseOptions parse_options;
-  parse_options.ignore_unknown_fields = false;
   std::string text;
-  size_t number = 0;
   while (std::getline(*in, text)) {
-    ++number;
     ++totals.lines;
-    v1::Event event;
-    auto status = google::protobuf::util::JsonStringToMessage(text, &event, parse_options);
-    // Keep a retraction and the corrective events right after it in one batch.
-    const bool continues_retraction =
-        !batch.empty() && batch.back().event.has_event_retracted() && status.ok() &&
-        std::count(batch.back().event.event_retracted().corrective_event_ids().begin(),
-                   batch.back().event.event_retracted().corrective_event_ids().end(),
-                   event.event_id()) > 0;
-    if (in_batch >= client.options().batch_events && !continues_retraction) flush();
-    ++in_batch;
-    if (!status.ok()) {
-      totals.Reason(absl::StrCat("line ", number, ": ", status.message().as_string()));
-      if (!batch_bad) totals.rejected += batch.size();
-      ++totals.rejected;
-      batch.clear();
-      batch_bad = true;
-      continue;
-    }
-    if (batch_bad) {
-      ++totals.rejected;
-      continue;
-    }
-    if (signer != nullptr) signer->Sign(event);
-    batch.push_back({number, std::move(event)});
+    if (auto batch = batcher.Add(text)) send(*std::move(batch));
     if (totals.unreachable) break;
     if (tty && absl::Now() - last_progress > absl::Milliseconds(200)) {
       Progress(totals, start, false);
       last_progress = absl::Now();
     }
   }
-  flush();
+  send(batcher.Finish());
   if (tty) Progress(totals, start, true);
   const double seconds = std::max(1e-3, absl::ToDoubleSeconds(absl::Now() - start));
   out << "appended from " << (path == "-" ? "stdin" : path) << ": " << totals.accepted
