@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
   Write(out / "profile" / "seed-mined", lodestone::provenance::EncodeProfile(mined));
   domain::OriginProfile valued = mined;
   valued.value.total = domain::LotValue{123456789, "USD", 5000000};
-  valued.value.by_mining_country = {{"CN", 0.6}, {"BO", 0.4}};
+  valued.value.by_stage[static_cast<int>(domain::Stage::kMining)] = {{"CN", 0.6}, {"BO", 0.4}};
   Write(out / "profile" / "seed-valued", lodestone::provenance::EncodeProfile(valued));
   domain::OriginProfile gapped = mined;
   gapped.value.gap = domain::ValueGap::kCurrencyMismatch;
