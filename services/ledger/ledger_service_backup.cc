@@ -3,7 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/time.h"
+#include "services/codec/backup_codec.h"
 #include "services/ledger/ledger_service.h"
 #include "services/rpc/grpc_status.h"
 #include "storage/backup.h"
@@ -41,12 +41,8 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::Backup(grpc::CallbackServerContext*
           reactor->Finish(rpc::ToGrpcStatus(summary.status()));
           return;
         }
-        response->set_backup_id(summary->id);
+        codec::BackupSummaryToProto(*summary, response);
         response->set_min_log_size(summary->min_log_size);
-        response->set_size_bytes(summary->size_bytes);
-        response->set_new_bytes(summary->new_bytes);
-        response->set_backups_kept(summary->kept);
-        response->set_duration_seconds(absl::ToDoubleSeconds(summary->duration));
         reactor->Finish(grpc::Status::OK);
       });
   if (!started.ok()) return refuse(started);
